@@ -1,0 +1,106 @@
+// ArchSpec: the validated, in-memory form of an accelerator YAML file.
+// docs/arch.md is the reference for every field (type, default, meaning).
+// Every struct here is plain data; load_arch() (load.hpp) builds and validates it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bitnpu/arch/types.hpp"
+
+namespace bitnpu::arch {
+
+// One (weight, activation) type pair an engine can multiply. Vector engines
+// declare only an activation type (weight is empty).
+struct Precision {
+    std::optional<ValueType> weight;
+    ValueType activation = ValueType::int8;
+    bool operator==(const Precision& o) const {
+        return weight == o.weight && activation == o.activation;
+    }
+};
+
+struct AccumulatorSpec {
+    int bits = 32;                       // 2..64
+    Overflow overflow = Overflow::saturate;
+};
+
+struct BiasSpec {
+    int bits = 32;                       // 2..64
+    BiasStage stage = BiasStage::preload;
+};
+
+struct RequantSpec {
+    RequantKind kind = RequantKind::multiplier;
+    int multiplier_bits = 16;            // multiplier: 1..32; gemmlowp: always 32 (Q31); others: unused
+    int shift_bits = 5;                  // shift register width: shifts 0 .. 2^shift_bits - 1
+    bool allow_left_shift = false;       // shifter only: negative shifts (left shifts) allowed
+    RoundingMode rounding = RoundingMode::half_up;
+    bool per_channel = false;            // one register set per output channel
+};
+
+struct ZeroPointSpec {
+    bool activation = false;             // asymmetric activations (z_x, z_y != 0)
+    bool weight = false;                 // asymmetric weights
+};
+
+struct LutSpec {
+    int entries = 256;                   // 2^in_bits; 0 means no LUT unit
+};
+
+struct ArrayShape {
+    int rows = 0;
+    int cols = 0;
+};
+
+struct EngineSpec {
+    std::string name;
+    EngineKind kind = EngineKind::mac_array;
+    ArrayShape array;                    // mac_array only
+    int lanes = 0;                       // vector only
+    Dataflow dataflow = Dataflow::output_stationary;  // mac_array only
+    std::vector<std::string> ops;        // ONNX op types this engine executes
+    std::vector<Precision> precisions;   // first entry is the default precision
+    AccumulatorSpec accumulator;
+    BiasSpec bias;
+    RequantSpec requant;
+    ZeroPointSpec zero_point;
+    bool restricted_range = false;       // signed ranges symmetric, e.g. int8 in [-127,127]
+    std::optional<LutSpec> lut;          // vector only
+
+    bool supports_op(const std::string& op) const;
+    bool supports_precision(const Precision& p) const;
+};
+
+struct MemorySpec {
+    int64_t sram_kib = 512;
+    double dram_bytes_per_cycle = 16.0;
+};
+
+// Ops no engine runs may fall back to FP32 on the host when enabled.
+struct HostSpec {
+    bool enabled = false;
+    std::vector<std::string> ops;        // empty with enabled=true: any op
+};
+
+struct ArchSpec {
+    std::string name;
+    double clock_mhz = 1000.0;
+    MemorySpec memory;
+    std::vector<EngineSpec> engines;
+    std::map<std::string, std::string> op_mapping;    // ONNX op type -> engine name
+    std::map<std::string, std::string> node_mapping;  // ONNX node name -> engine name (overrides)
+    HostSpec host;
+    std::string source_path;             // file it was loaded from ("" if built in code)
+    std::string content_hash;            // hex SHA-256 or FNV of the file bytes (identity in CTables)
+
+    const EngineSpec* find_engine(const std::string& name) const;
+    // The engine that runs a node: node override, then op mapping, then the
+    // first engine listing the op; nullptr if none (host fallback decides).
+    const EngineSpec* engine_for(const std::string& node_name, const std::string& op_type) const;
+};
+
+}  // namespace bitnpu::arch

@@ -1,0 +1,46 @@
+// The FP32 reference executor: runs a Graph on float tensors (and the
+// integer/bool tensors shape arithmetic needs). One kernel per op lives in
+// calib/src/ops/; this is the interface the rest of bitnpu uses.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bitnpu/calib/graph.hpp"
+
+namespace bitnpu::calib {
+
+// The ops the executor runs (default ONNX domain plus bitnpu's own).
+std::vector<std::string> supported_ops();
+bool is_supported_op(const std::string& op_type, const std::string& domain = "");
+
+// Run one node on concrete inputs (nullptr for omitted optional inputs).
+// opset is the default-domain opset the model was exported with.
+// Throws UserError naming the node on bad attributes/shapes.
+std::vector<Tensor> run_node(const Node& node, const std::vector<const Tensor*>& inputs, std::int64_t opset);
+
+struct ExecutorOptions {
+    int threads = 0;  // 0: std::thread::hardware_concurrency()
+};
+
+// Called for every value a run produces (graph inputs included), in
+// topological order; used to collect calibration statistics.
+using TensorObserver = std::function<void(const std::string& name, const Tensor& value)>;
+
+class Executor {
+public:
+    explicit Executor(const Graph& graph, ExecutorOptions options = {});
+    // inputs: graph input name -> tensor (first dimension is the batch).
+    // Returns every graph output by name. Validates input names, dtypes and
+    // shapes against the graph (UserError on mismatch).
+    std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
+                                      const TensorObserver& observer = nullptr) const;
+
+private:
+    const Graph& graph_;
+    ExecutorOptions options_;
+};
+
+}  // namespace bitnpu::calib
