@@ -84,10 +84,14 @@ struct MemorySpec {
 struct HostSpec {
     bool enabled = false;
     std::vector<std::string> ops;        // empty with enabled=true: any op
+
+    // True when the host may run an op of this type (enabled, and listed or no list).
+    bool runs(const std::string& op) const;
 };
 
 struct ArchSpec {
     std::string name;
+    std::string description;             // optional free text (what hardware it models)
     double clock_mhz = 1000.0;
     MemorySpec memory;
     std::vector<EngineSpec> engines;

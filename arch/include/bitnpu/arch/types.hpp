@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bitnpu::arch {
 
@@ -64,5 +65,15 @@ std::optional<EngineKind> parse_engine_kind(std::string_view s);
 enum class Dataflow : std::uint8_t { output_stationary, weight_stationary };
 std::string_view to_string(Dataflow d);
 std::optional<Dataflow> parse_dataflow(std::string_view s);
+
+// Every spelling the parse_* function of an enum accepts, in declaration
+// order (for error messages and --help texts).
+std::vector<std::string> value_type_names();
+std::vector<std::string> rounding_mode_names();
+std::vector<std::string> overflow_names();
+std::vector<std::string> bias_stage_names();
+std::vector<std::string> requant_kind_names();
+std::vector<std::string> engine_kind_names();
+std::vector<std::string> dataflow_names();
 
 }  // namespace bitnpu::arch

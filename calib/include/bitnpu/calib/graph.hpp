@@ -82,4 +82,21 @@ struct Graph {
     std::vector<const Node*> consumers_of(const std::string& value) const;
 };
 
+// Checks user-supplied inputs against the graph's inputs: every name must be
+// a graph input, every graph input must be given, dtypes must match and
+// ranks/known dimensions must agree (symbolic dims accept any size).
+// Throws UserError describing the first mismatch.
+void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& inputs);
+
+// Reorders graph.nodes so every node comes after the producers of its inputs
+// (stable: independent nodes keep their order). Throws UserError naming a
+// node on the cycle if there is one.
+void sort_topologically(Graph& graph);
+// Checks every node input and graph output is a graph input, an initializer
+// or some node's output, and that no value is produced twice (UserError).
+void check_dataflow(const Graph& graph);
+
+// "[batch, 3, 224, 224]" style rendering of a ValueInfo shape (for messages).
+std::string dims_to_string(const std::vector<Dim>& dims);
+
 }  // namespace bitnpu::calib

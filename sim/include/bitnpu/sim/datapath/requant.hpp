@@ -2,20 +2,26 @@
 // register values from a real multiplier m = s_w * s_x / s_y.
 #pragma once
 
+#include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "bitnpu/arch/arch_spec.hpp"
+#include "bitnpu/sim/datapath/gemmlowp.hpp"
+#include "bitnpu/sim/datapath/quantize.hpp"
+#include "bitnpu/sim/datapath/rounding.hpp"
+#include "bitnpu/sim/datapath/saturate.hpp"
 
 namespace bitnpu::sim {
 
 // The register values one requant unit (one channel) is programmed with.
 struct RequantRegisters {
     arch::RequantKind kind = arch::RequantKind::multiplier;
-    arch::RoundingMode rounding = arch::RoundingMode::half_up;
-    std::int64_t multiplier = 1;   // multiplier: unsigned M; gemmlowp: Q31 M; shifter: unused (1)
+    arch::RoundingMode rounding = arch::RoundingMode::half_up;  // shifter, multiplier only
+    std::int64_t multiplier = 1;   // multiplier: unsigned M (< 2^32); gemmlowp: Q31 M; shifter: unused (1)
     int shift = 0;                 // shifter/multiplier: right shift (negative = left if allowed);
-                                   // gemmlowp: TFLite's shift (positive = left)
+                                   // gemmlowp: TFLite's shift (positive = left), in [-31, 31]
     float float_scale = 1.0f;      // float32 kind: the fp32 multiplier
     int dst_bits = 32;             // saturation width for left shifts (the accumulator width)
 };
@@ -26,19 +32,82 @@ struct DerivedRequant {
     double realized = 0.0;         // m' the hardware realizes
 };
 
-// Requantize an accumulator value (before zero-point and clamp).
-std::int64_t requantize(std::int64_t acc, const RequantRegisters& r);
+// The shift register values a shifter/multiplier unit accepts: right shifts
+// 0 .. 2^shift_bits - 1; a shifter with allow_left_shift also takes
+// -(2^shift_bits - 1) .. -1. A thin view of arch::requant_limits (the one
+// definition; for gemmlowp it gives TFLite's exponent range -31..30).
+struct ShiftRange {
+    int min = 0;
+    int max = 0;
+};
+ShiftRange legal_shift_range(const arch::RequantSpec& spec);
+
+namespace detail {
+
+inline std::int64_t requantize_float32(std::int64_t acc, float scale) {
+    // The product must be rounded to fp32 before the final rounding. A lone
+    // multiply cannot be contracted into an FMA, and the empty asm makes the
+    // compiler materialize the fp32 value even under -ffp-contract=fast or
+    // excess-precision settings (volatile elsewhere).
+    float product = static_cast<float>(acc) * scale;
+#if defined(__x86_64__) && defined(__SSE2__)
+    __asm__("" : "+x"(product));
+#elif defined(__aarch64__)
+    __asm__("" : "+w"(product));
+#else
+    volatile float materialized = product;
+    product = materialized;
+#endif
+    return round_half_even(static_cast<double>(product));
+}
+
+}  // namespace detail
+
+// Requantize an accumulator value (before zero-point and clamp):
+//  shifter:    round_shift(acc, shift, rounding, dst_bits)
+//  multiplier: round_shift(acc * M, shift, rounding, dst_bits), acc * M exact in 128 bits
+//  gemmlowp:   MultiplyByQuantizedMultiplier(saturate_signed(acc, 32), M, shift)
+//              (TFLite's accumulator is int32: a wider acc saturates to int32 first)
+//  float32:    round_half_even(fp32(fp32(acc) * float_scale)), saturating to int64
+// Results beyond int64 saturate to int64 (the later clamp gives the same
+// output as clamping the exact value).
+inline std::int64_t requantize(std::int64_t acc, const RequantRegisters& r) {
+    switch (r.kind) {
+        case arch::RequantKind::shifter:
+            return saturate_signed(round_shift(acc, r.shift, r.rounding, r.dst_bits), 64);
+        case arch::RequantKind::multiplier:
+            assert(r.multiplier >= 0 && r.multiplier <= (std::int64_t(1) << 32));
+            return saturate_signed(round_shift(int128(acc) * r.multiplier, r.shift, r.rounding, r.dst_bits), 64);
+        case arch::RequantKind::gemmlowp:
+            return gemmlowp::MultiplyByQuantizedMultiplier(std::int32_t(saturate_signed(acc, 32)),
+                                                           std::int32_t(r.multiplier), r.shift);
+        case arch::RequantKind::float32:
+            return detail::requantize_float32(acc, r.float_scale);
+    }
+    return 0;
+}
+
+// requantize() over n values (out may alias acc).
+void requantize_n(const std::int64_t* acc, std::size_t n, const RequantRegisters& r, std::int64_t* out);
 
 // Zero-point add and clamp: clamp(y + zy, lo, hi).
-std::int64_t add_zero_point_and_clamp(std::int64_t y, std::int64_t zy, std::int64_t lo, std::int64_t hi);
+inline std::int64_t add_zero_point_and_clamp(std::int64_t y, std::int64_t zy, std::int64_t lo, std::int64_t hi) {
+    return clamp(int128(y) + zy, lo, hi);
+}
 
 // Register values for ideal multiplier m > 0 on a unit described by spec:
-//  shifter:    sh = nearest power-of-two exponent, within the legal shift range
-//  multiplier: largest sh in [0, 2^shift_bits - 1] with M = round(m * 2^sh) < 2^multiplier_bits
+//  shifter:    sh = -k for the power of two 2^k nearest to m in the log domain
+//              (exact; a tie would need m = 2^(k+1/2), which no double is),
+//              clamped to the legal shifts (m too small: the largest shift)
+//  multiplier: largest legal sh with M = round_half_even(m * 2^sh) < 2^multiplier_bits
 //  gemmlowp:   TFLite's QuantizeMultiplier
-//  float32:    float_scale = fp32(m)
-// Throws std::domain_error if m cannot be represented at all (m <= 0, NaN, or
-// too large for the unit); m too small gives M = 0 and realized = 0.
+//  float32:    float_scale = fp32(m) (round to nearest even)
+// Legal register values and m' come from arch::requant_limits and
+// arch::realized_multiplier (arch/derived.hpp), the one definition of them.
+// Throws std::domain_error if m cannot be represented at all (m <= 0, NaN,
+// inf, or too large for the unit) or the spec/accumulator_bits is out of
+// range; m too small for multiplier/gemmlowp/float32 gives M = 0 (float_scale
+// 0) and realized = 0.
 DerivedRequant derive_requant(double m, const arch::RequantSpec& spec, int accumulator_bits);
 
 }  // namespace bitnpu::sim

@@ -1,0 +1,64 @@
+// Lowering: graph IR + activation quantization + arch -> sim::QuantGraph,
+// the integer program the bit-accurate simulator runs. Every integer
+// parameter (quantized weights and biases, requant registers, clamps, lookup
+// tables) is derived here from scales with sim/datapath and scale.hpp, so
+// the simulated result is what the silicon computes. The CTable's per-layer
+// records are produced alongside, from the same values.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bitnpu/arch/arch_spec.hpp"
+#include "bitnpu/calib/ctable.hpp"
+#include "bitnpu/calib/graph.hpp"
+#include "bitnpu/calib/placement.hpp"
+#include "bitnpu/calib/scale.hpp"
+#include "bitnpu/sim/functional/graph.hpp"
+
+namespace bitnpu::calib {
+
+// Quantization of every activation tensor, by tensor name (tied tensors
+// carry their root's parameters).
+using ActivationQuant = std::map<std::string, QuantParams>;
+
+sim::QuantParams to_sim_params(const QuantParams& p);
+CTableTensor to_ctable_tensor(const QuantParams& p, const std::string& policy);
+QuantParams from_ctable_tensor(const CTableTensor& t);
+
+struct LoweredNode {
+    sim::QuantNode node;        // tensor ids refer to the graph being built
+    CTableLayer record;
+};
+
+class Lowering {
+public:
+    // graph must have been through run_standard_passes and infer_shapes.
+    Lowering(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan);
+
+    // The whole graph. Every quantized tensor must have parameters in `quant`.
+    sim::QuantGraph lower_graph(const ActivationQuant& quant, std::vector<CTableLayer>* records = nullptr) const;
+
+    // A graph of one node (by index in graph.nodes), whose inputs are the
+    // node's quantized activation inputs and outputs its outputs: the
+    // calibrator's search runs candidates through it.
+    sim::QuantGraph lower_single(std::size_t node_index, const ActivationQuant& quant,
+                                 CTableLayer* record = nullptr) const;
+
+    // The quantized activation inputs a node reads, in QuantNode input order.
+    std::vector<std::string> activation_inputs(std::size_t node_index) const;
+
+    const QuantizationPlan& plan() const { return plan_; }
+    const Graph& graph() const { return graph_; }
+
+private:
+    LoweredNode lower_node(std::size_t node_index, const ActivationQuant& quant,
+                           const std::map<std::string, int>& tensor_ids) const;
+
+    const Graph& graph_;
+    const arch::ArchSpec& arch_;
+    const QuantizationPlan& plan_;
+};
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,172 @@
+// The calibration driver (calibrator.hpp): statistics, candidate scales,
+// the per-layer search, the CTable.
+#include "bitnpu/calib/calibrator.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "bitnpu/calib/executor.hpp"
+#include "bitnpu/calib/shape_inference.hpp"
+#include "bitnpu/calib/statistics.hpp"
+#include "bitnpu/errors.hpp"
+#include "search.hpp"
+
+namespace bitnpu::calib {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::int64_t samples_to_use(const SampleSource& samples, const CalibOptions& options) {
+    const std::int64_t available = samples.size();
+    if (available == 0) throw UserError("the calibration data holds no samples");
+    if (options.samples <= 0) throw UserError(fmt::format("--samples must be positive, got {}", options.samples));
+    if (available < options.samples && options.samples_required)
+        throw UserError(fmt::format("asked for {} calibration samples but the data holds only {}", options.samples,
+                                    available));
+    return std::min(available, options.samples);
+}
+
+// Streams the samples through the FP32 executor in batches; memory holds one
+// batch and the fixed-size statistics.
+std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const SampleSource& samples,
+                                                      std::int64_t count, const QuantizationPlan& plan,
+                                                      const CalibOptions& options) {
+    std::set<std::string> names;
+    for (const auto& [tensor, root] : plan.tied_to) names.insert(root);
+    StatsCollector collector({}, names);
+    const Executor executor(graph, {options.threads});
+    const std::int64_t batch = std::max<std::int64_t>(1, options.batch);
+    for (std::int64_t begin = 0; begin < count; begin += batch) {
+        const std::int64_t n = std::min(batch, count - begin);
+        const Feed feed = samples.batch(begin, n);
+        check_feed(graph, feed, begin, "calibration data");
+        executor.run(feed, collector.observer());
+        if (options.progress) options.progress("statistics", begin + n, count);
+    }
+    const std::vector<std::string> bad = collector.non_finite_tensors();
+    if (!bad.empty())
+        throw UserError(fmt::format("the FP32 model produces NaN or Inf in tensor '{}' on the calibration data; "
+                                    "check the input preprocessing",
+                                    bad.front()));
+    return collector.stats();
+}
+
+CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibOptions& options,
+                    std::int64_t samples) {
+    CTable t;
+    t.model = {graph.name, graph.source_path, graph.content_hash};
+    t.arch = {arch.name, arch.content_hash};
+    t.settings.policy = options.policy;
+    t.settings.samples = samples;
+    t.settings.seed = 0;
+    t.settings.flags["search_samples"] = std::to_string(options.search_samples);
+    if (options.policy == "percentile" || options.policy == "auto")
+        t.settings.flags["percentile"] = fmt::format("{}", options.policy_options.percentile);
+    if (options.start_from) t.settings.flags["refined_from"] = options.start_from->model.name;
+    return t;
+}
+
+LayerSummary summarize(const CTableLayer& layer, const CTable& table) {
+    LayerSummary s;
+    s.node = layer.node;
+    s.op = layer.op;
+    s.engine = layer.engine;
+    s.precision = layer.precision.weight
+                      ? fmt::format("{}x{}", arch::to_string(*layer.precision.weight),
+                                    arch::to_string(layer.precision.activation))
+                      : std::string(arch::to_string(layer.precision.activation));
+    if (const CTableTensor* out = layer.outputs.empty() ? nullptr : table.find_tensor(layer.outputs[0])) {
+        s.policy = out->policy;
+        s.scale = out->scale.empty() ? 0.0 : out->scale[0];
+    }
+    if (!layer.requant.empty()) {
+        s.ideal = layer.requant[0].ideal;
+        s.realized = layer.requant[0].realized;
+        for (const CTableRequant& r : layer.requant)
+            if (r.ideal > 0) s.max_rel_error = std::max(s.max_rel_error, std::abs(r.realized - r.ideal) / r.ideal);
+    }
+    s.sqnr_db = layer.sqnr_db;
+    return s;
+}
+
+}  // namespace
+
+ActivationQuant activation_quant_from(const CTable& table, const QuantizationPlan& plan) {
+    ActivationQuant quant;
+    for (const std::string& tensor : plan.order) {
+        const std::string& root = plan.root(tensor);
+        if (quant.count(root)) continue;
+        const CTableTensor* t = table.find_tensor(root);
+        if (!t) t = table.find_tensor(tensor);
+        if (t) quant[root] = from_ctable_tensor(*t);
+    }
+    return quant;
+}
+
+CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSource& samples,
+                      const CalibOptions& options) {
+    const auto start = Clock::now();
+    if (options.policy != "auto") make_policy(options.policy, options.policy_options);  // validates the name
+    CalibResult result;
+    result.samples_used = samples_to_use(samples, options);
+
+    // Shapes for one sample; every lowering rule that needs a shape reads it.
+    const Feed first = samples.batch(0, 1);
+    check_feed(graph, first, 0, "calibration data");
+    std::map<std::string, Shape> input_shapes;
+    for (const auto& [name, t] : first) input_shapes[name] = t.shape();
+    infer_shapes(graph, input_shapes);
+
+    result.plan = plan_quantization(graph, arch);
+    const auto stats = collect_statistics(graph, samples, result.samples_used, result.plan, options);
+    result.seconds_statistics = seconds_since(start);
+
+    const auto search_start = Clock::now();
+    const std::int64_t slice = std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples));
+    SearchResult search = search_activation_quant(graph, arch, result.plan, stats, samples.batch(0, slice), options);
+    result.seconds_search = seconds_since(search_start);
+
+    CTable& table = result.table;
+    table = table_header(graph, arch, options, result.samples_used);
+    for (const std::string& tensor : result.plan.order) {
+        const std::string& root = result.plan.root(tensor);
+        CTableTensor t = to_ctable_tensor(search.quant.at(root), search.policy[root]);
+        if (search.tensor_sqnr.count(tensor)) t.sqnr_db = search.tensor_sqnr.at(tensor);
+        table.tensors[tensor] = std::move(t);
+    }
+    const Lowering lowering(graph, arch, result.plan);
+    lowering.lower_graph(search.quant, &table.layers);
+    for (CTableLayer& layer : table.layers)
+        if (!layer.outputs.empty() && search.tensor_sqnr.count(layer.outputs[0]))
+            layer.sqnr_db = search.tensor_sqnr.at(layer.outputs[0]);
+    for (const CTableLayer& layer : table.layers) result.layers.push_back(summarize(layer, table));
+    result.seconds_total = seconds_since(start);
+    return result;
+}
+
+Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& table, const Shape& input_shape) {
+    if (!table.model.hash.empty() && table.model.hash != graph.content_hash)
+        throw UserError(fmt::format("the CTable was made for model '{}' (hash {}), not for '{}' (hash {})",
+                                    table.model.name, table.model.hash, graph.source_path, graph.content_hash));
+    if (!table.arch.hash.empty() && table.arch.hash != arch.content_hash)
+        throw UserError(fmt::format("the CTable was made for arch '{}' (hash {}), not for '{}' (hash {}); run calib "
+                                    "--ctable to refine it for this arch",
+                                    table.arch.name, table.arch.hash, arch.source_path, arch.content_hash));
+    std::map<std::string, Shape> shapes;
+    if (!graph.inputs.empty()) shapes[graph.inputs.front().name] = input_shape;
+    infer_shapes(graph, shapes);
+    Program p;
+    p.plan = plan_quantization(graph, arch);
+    const ActivationQuant quant = activation_quant_from(table, p.plan);
+    for (const auto& [tensor, root] : p.plan.tied_to)
+        if (!quant.count(root))
+            throw UserError(fmt::format("the CTable has no quantization for tensor '{}'", root));
+    p.qgraph = Lowering(graph, arch, p.plan).lower_graph(quant);
+    return p;
+}
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,168 @@
+// Lowering of Conv / Gemm / MatMul onto a mac_array engine (NUMERICS.md
+// "The MAC datapath"): weights quantized per channel or per tensor, bias
+// quantized at s_w * s_x, requant registers from m = s_w s_x / s_y, the
+// fused activation as the output clamp.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "bitnpu/calib/statistics.hpp"
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/functional/mac_layer.hpp"
+#include "lower_ops.hpp"
+
+namespace bitnpu::calib::lowering {
+namespace {
+
+// The weight as [N_out, K] (Gemm/MatMul) or [C_out, C_in/g, kH, kW] (Conv),
+// with Gemm's alpha folded in.
+Tensor normalized_weight(const NodeContext& ctx) {
+    const Tensor& w = *ctx.graph.initializer(ctx.node.inputs[1]);
+    const std::string& op = ctx.node.op_type;
+    if (op == "Conv") {
+        if (w.rank() != 4)
+            throw UserError(fmt::format("node '{}' (Conv): only 2-D convolutions run on a mac_array (weight rank {})",
+                                        ctx.node.name, w.rank()));
+        return w.cast(DType::f32);
+    }
+    if (w.rank() != 2)
+        throw UserError(fmt::format("node '{}' ({}): weight must be 2-D, got {}", ctx.node.name, op,
+                                    shape_to_string(w.shape())));
+    const bool transposed = op == "Gemm" && ctx.node.attr_int("transB", 0) != 0;
+    const float alpha = op == "Gemm" ? ctx.node.attr_float("alpha", 1.0f) : 1.0f;
+    const Tensor wf = w.cast(DType::f32);
+    const std::int64_t rows = wf.dim(0), cols = wf.dim(1);
+    const std::int64_t n_out = transposed ? rows : cols, k = transposed ? cols : rows;
+    Tensor out(DType::f32, {n_out, k});
+    const float* src = wf.data<float>();
+    float* dst = out.data<float>();
+    for (std::int64_t n = 0; n < n_out; ++n)
+        for (std::int64_t i = 0; i < k; ++i)
+            dst[n * k + i] = alpha * (transposed ? src[n * k + i] : src[i * n_out + n]);
+    return out;
+}
+
+// The float bias per output channel (Gemm: beta * C), empty when none.
+std::vector<double> float_bias(const NodeContext& ctx, std::int64_t channels) {
+    const std::size_t bias_input = 2;
+    if (ctx.node.op_type == "MatMul" || ctx.node.inputs.size() <= bias_input || ctx.node.inputs[bias_input].empty())
+        return {};
+    const Tensor* b = ctx.graph.initializer(ctx.node.inputs[bias_input]);
+    if (!b)
+        throw UserError(fmt::format("node '{}' ({}): the bias '{}' must be a constant to run on a mac_array",
+                                    ctx.node.name, ctx.node.op_type, ctx.node.inputs[bias_input]));
+    const std::vector<float> values = b->to_floats();
+    const double beta = ctx.node.op_type == "Gemm" ? ctx.node.attr_float("beta", 1.0f) : 1.0;
+    std::vector<double> out(static_cast<std::size_t>(channels));
+    for (std::int64_t c = 0; c < channels; ++c) {
+        if (values.size() == 1) out[c] = beta * values[0];
+        else if (static_cast<std::int64_t>(values.size()) == channels) out[c] = beta * values[c];
+        else
+            throw UserError(fmt::format("node '{}' ({}): bias has {} values for {} output channels", ctx.node.name,
+                                        ctx.node.op_type, values.size(), channels));
+    }
+    return out;
+}
+
+sim::ConvGeometry conv_geometry(const NodeContext& ctx, const Shape& kernel) {
+    const Node& n = ctx.node;
+    sim::ConvGeometry g;
+    const auto strides = n.attr_ints("strides", {1, 1});
+    const auto dilations = n.attr_ints("dilations", {1, 1});
+    g.stride_h = static_cast<int>(strides.at(0));
+    g.stride_w = static_cast<int>(strides.at(1));
+    g.dilation_h = static_cast<int>(dilations.at(0));
+    g.dilation_w = static_cast<int>(dilations.at(1));
+    g.groups = static_cast<int>(n.attr_int("group", 1));
+    std::vector<std::int64_t> pads = n.attr_ints("pads", {0, 0, 0, 0});
+    const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        const Shape in = ctx.shape(n.inputs[0]);
+        if (in.size() != 4)
+            throw UserError(fmt::format("node '{}' (Conv): auto_pad {} needs the input shape", n.name, auto_pad));
+        for (int axis = 0; axis < 2; ++axis) {
+            const std::int64_t size = in[2 + axis], stride = strides.at(axis);
+            const std::int64_t effective = (kernel[2 + axis] - 1) * dilations.at(axis) + 1;
+            const std::int64_t out = (size + stride - 1) / stride;
+            const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * stride + effective - size);
+            const std::int64_t small = total / 2, large = total - small;
+            pads[axis] = auto_pad == "SAME_UPPER" ? small : large;
+            pads[axis + 2] = auto_pad == "SAME_UPPER" ? large : small;
+        }
+    }
+    g.pad_top = static_cast<int>(pads.at(0));
+    g.pad_left = static_cast<int>(pads.at(1));
+    g.pad_bottom = static_cast<int>(pads.at(2));
+    g.pad_right = static_cast<int>(pads.at(3));
+    return g;
+}
+
+}  // namespace
+
+sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
+    const arch::EngineSpec& engine = *ctx.place.engine;
+    const QuantParams& x = ctx.params(ctx.node.inputs[0]);
+    const QuantParams& y = ctx.params(ctx.node.outputs[0]);
+    if (x.per_channel() || y.per_channel())
+        throw UserError(fmt::format("node '{}': activations must be quantized per tensor", ctx.node.name));
+
+    const Tensor weight = normalized_weight(ctx);
+    const bool per_channel = engine.requant.per_channel;
+    ScaleOptions options;
+    options.mode = engine.zero_point.weight && !per_channel ? ScaleMode::asymmetric : ScaleMode::symmetric;
+    options.power_of_two = needs_power_of_two_scales(engine);
+    const arch::ValueType weight_type = ctx.place.precision.weight.value_or(arch::ValueType::int8);
+    const QuantParams wq = weight_params(channel_ranges(weight, 0, ctx.node.inputs[1]), weight_type,
+                                         engine.restricted_range, per_channel, options);
+
+    sim::MacLayer layer;
+    layer.kind = ctx.node.op_type == "Conv" ? sim::MacKind::conv : sim::MacKind::gemm;
+    layer.input_type = x.type;
+    layer.weight_type = weight_type;
+    layer.output_type = y.type;
+    layer.input_zero_point = x.zero_points.at(0);
+    layer.weight_zero_point = wq.per_channel() ? 0 : wq.zero_points.at(0);
+    layer.weight_shape = weight.shape();
+    const std::int64_t channels = weight.dim(0);
+    const std::int64_t per_row = weight.numel() / channels;
+    layer.weights.resize(static_cast<std::size_t>(weight.numel()));
+    const float* w = weight.data<float>();
+    for (std::int64_t c = 0; c < channels; ++c) {
+        const AffineQuant q = wq.channel(static_cast<std::size_t>(c));
+        for (std::int64_t i = 0; i < per_row; ++i)
+            layer.weights[c * per_row + i] = static_cast<std::int32_t>(quantize_value(w[c * per_row + i], q));
+    }
+
+    const std::vector<double> bias = float_bias(ctx, channels);
+    const float s_x = x.scales.at(0);
+    for (std::size_t c = 0; c < bias.size(); ++c)
+        layer.bias.push_back(sim::quantize_bias(bias[c], wq.channel(c).scale, s_x, engine.bias.bits));
+    if (layer.kind == sim::MacKind::conv) layer.geometry = conv_geometry(ctx, weight.shape());
+    layer.accumulator = {engine.accumulator.bits, engine.accumulator.overflow};
+    layer.bias_stage = engine.bias.stage;
+
+    const std::vector<ChannelRequant> requant =
+        derive_layer_requant(wq, s_x, y.scales.at(0), engine, ctx.node.name);
+    for (const ChannelRequant& r : requant) {
+        layer.requant.push_back(r.derived.registers);
+        record.requant.push_back(to_ctable_requant(r.derived.registers, r.ideal, r.derived.realized));
+    }
+
+    const Node& n = ctx.node;
+    const Clamp clamp = output_clamp(y, n.attr_string(fused::kActivation, ""), n.attr_float(fused::kClipMin, -INFINITY),
+                                     n.attr_float(fused::kClipMax, INFINITY));
+    layer.output_zero_point = y.zero_points.at(0);
+    layer.clamp_lo = clamp.lo;
+    layer.clamp_hi = clamp.hi;
+    sim::validate(layer);
+
+    record.weight_granularity = per_channel ? "per_channel" : "per_tensor";
+    record.weight_scale = wq.scales;
+    record.bias_bits = engine.bias.bits;
+    record.clamp_lo = clamp.lo;
+    record.clamp_hi = clamp.hi;
+    record.output_zero_point = layer.output_zero_point;
+    return layer;
+}
+
+}  // namespace bitnpu::calib::lowering

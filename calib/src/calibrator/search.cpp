@@ -1,0 +1,217 @@
+// The per-layer scale search (search.hpp).
+#include "search.hpp"
+
+#include <cmath>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bitnpu/calib/executor.hpp"
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/functional/graph.hpp"
+
+namespace bitnpu::calib {
+namespace {
+
+sim::FloatTensor to_float_tensor(const Tensor& t) {
+    return {t.shape(), std::vector<float>(t.data<float>(), t.data<float>() + t.numel())};
+}
+
+double sqnr(const Tensor& ref, const sim::FloatTensor& test) {
+    if (static_cast<std::int64_t>(test.data.size()) != ref.numel())
+        throw std::logic_error("search: simulated and FP32 tensors differ in size");
+    return sim::sqnr_db(ref.data<float>(), test.data.data(), test.data.size());
+}
+
+// A comparable score: +inf SQNR (identical) beats everything, NaN loses.
+double score(double s) { return std::isnan(s) ? -std::numeric_limits<double>::infinity() : s; }
+
+struct Candidate {
+    std::string policy;
+    QuantParams params;
+};
+
+bool same(const QuantParams& a, const QuantParams& b) {
+    return a.type == b.type && a.scales == b.scales && a.zero_points == b.zero_points;
+}
+
+class Search {
+public:
+    Search(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan,
+           const std::map<std::string, TensorStats>& stats, const CalibOptions& options)
+        : graph_(graph), plan_(plan), stats_(stats), options_(options), lowering_(graph, arch, plan) {
+        if (options.policy == "auto") {
+            for (const std::string& name : policy_names())
+                if (name != "mse") policies_.push_back(make_policy(name, options.policy_options));
+        } else {
+            policies_.push_back(make_policy(options.policy, options.policy_options));
+        }
+        run_options_.threads =
+            options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    }
+
+    SearchResult run(const Feed& slice) {
+        capture_fp32(slice);
+        for (const ValueInfo& in : graph_.inputs)
+            if (plan_.tied_to.count(in.name)) choose_input(in.name);
+        for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+            if (plan_.placement[i].role == NodeRole::shape) continue;
+            choose_node(i);
+            if (options_.progress) options_.progress("search", static_cast<std::int64_t>(i + 1),
+                                                     static_cast<std::int64_t>(graph_.nodes.size()));
+        }
+        return std::move(result_);
+    }
+
+private:
+    void capture_fp32(const Feed& slice) {
+        check_feed(graph_, slice, 0, "calibration data");
+        const Executor executor(graph_, {options_.threads});
+        executor.run(slice, [&](const std::string& name, const Tensor& value) {
+            if (plan_.tied_to.count(name) && value.dtype() == DType::f32) fp32_.insert_or_assign(name, value);
+        });
+    }
+
+    std::vector<Candidate> candidates(const std::string& root) {
+        if (options_.start_from)
+            if (const CTableTensor* t = options_.start_from->find_tensor(root))
+                return {{t->policy.empty() ? "ctable" : t->policy, from_ctable_tensor(*t)}};
+        auto st = stats_.find(root);
+        if (st == stats_.end() || st->second.count == 0)
+            throw UserError(fmt::format("no finite FP32 values were observed for tensor '{}'", root));
+        std::vector<Candidate> out;
+        for (const auto& policy : policies_) {
+            QuantParams p = candidate_params(st->second, *policy, plan_.constraints.at(root));
+            const bool duplicate = std::any_of(out.begin(), out.end(), [&](const Candidate& c) { return same(c.params, p); });
+            if (!duplicate) out.push_back({policy->name(), std::move(p)});
+        }
+        return out;
+    }
+
+    void record(const std::string& root, const Candidate& c) {
+        result_.quant[root] = c.params;
+        result_.policy[root] = c.policy;
+    }
+
+    void choose_input(const std::string& name) {
+        const Tensor& ref = fp32_.at(name);
+        double best = -std::numeric_limits<double>::infinity();
+        for (const Candidate& c : candidates(name)) {
+            const sim::QTensor q = sim::quantize_tensor(to_float_tensor(ref), to_sim_params(c.params));
+            const double s = score(sqnr(ref, sim::dequantize_tensor(q)));
+            if (s > best || !result_.quant.count(name)) {
+                best = s;
+                record(name, c);
+                values_[name] = q;
+                result_.tensor_sqnr[name] = s;
+            }
+        }
+    }
+
+    // Runs node i bit-accurately on the slice with the current parameters.
+    sim::GraphResult run_node_quantized(std::size_t i) {
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        std::vector<sim::QTensor> inputs;
+        for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(values_.at(in));
+        return sim::run_quantized(g, inputs, run_options_);
+    }
+
+    double output_score(std::size_t i, const sim::GraphResult& r) {
+        double total = 0;
+        std::size_t k = 0;
+        for (const std::string& out : graph_.nodes[i].outputs) {
+            if (out.empty()) continue;
+            auto ref = fp32_.find(out);
+            if (ref != fp32_.end()) total += score(sqnr(ref->second, r.outputs.at(k)));
+            ++k;
+        }
+        return total;
+    }
+
+    void keep_outputs(std::size_t i, sim::GraphResult& r) {
+        std::size_t k = 0;
+        for (const std::string& out : graph_.nodes[i].outputs) {
+            if (out.empty()) continue;
+            auto ref = fp32_.find(out);
+            if (ref != fp32_.end()) result_.tensor_sqnr[out] = sqnr(ref->second, r.outputs.at(k));
+            values_[out] = std::move(r.raw_outputs.at(k));
+            ++k;
+        }
+    }
+
+    void choose_node(std::size_t i) {
+        const Node& node = graph_.nodes[i];
+        std::vector<std::string> free_roots;
+        for (const std::string& out : node.outputs)
+            if (!out.empty() && plan_.root(out) == out) free_roots.push_back(out);
+        if (free_roots.empty()) {
+            sim::GraphResult r = run_node_quantized(i);
+            keep_outputs(i, r);
+            return;
+        }
+        // Candidate k of every free output is tried together (nodes with
+        // several outputs are rare and host-run).
+        std::vector<std::vector<Candidate>> per_output;
+        std::size_t count = 0;
+        for (const std::string& root : free_roots) {
+            per_output.push_back(candidates(root));
+            count = std::max(count, per_output.back().size());
+        }
+        double best = -std::numeric_limits<double>::infinity();
+        std::optional<sim::GraphResult> best_run;
+        std::vector<std::size_t> best_pick;
+        std::optional<UserError> first_error;
+        for (std::size_t k = 0; k < count; ++k) {
+            std::vector<std::size_t> pick;
+            for (std::size_t o = 0; o < free_roots.size(); ++o) {
+                pick.push_back(std::min(k, per_output[o].size() - 1));
+                record(free_roots[o], per_output[o][pick.back()]);
+            }
+            try {
+                sim::GraphResult r = run_node_quantized(i);
+                const double s = output_score(i, r);
+                if (!best_run || s > best) {
+                    best = s;
+                    best_run = std::move(r);
+                    best_pick = pick;
+                }
+            } catch (const UserError& e) {
+                if (!first_error) first_error = e;
+            }
+        }
+        if (!best_run) throw *first_error;
+        for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][best_pick[o]]);
+        keep_outputs(i, *best_run);
+    }
+
+    const Graph& graph_;
+    const QuantizationPlan& plan_;
+    const std::map<std::string, TensorStats>& stats_;
+    const CalibOptions& options_;
+    Lowering lowering_;
+    std::vector<std::unique_ptr<Policy>> policies_;
+    sim::RunOptions run_options_;
+    std::map<std::string, Tensor> fp32_;
+    std::map<std::string, sim::QTensor> values_;
+    SearchResult result_;
+};
+
+}  // namespace
+
+QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c) {
+    ScaleOptions options;
+    options.mode = c.zero_point ? ScaleMode::asymmetric : ScaleMode::symmetric;
+    options.power_of_two = c.power_of_two;
+    const ClipRange observed{std::min(stats.min, 0.0), std::max(stats.max, 0.0)};
+    const arch::ValueType type = activation_type_for(observed, c.type, c.unsigned_ok);
+    const ClipRange range = policy.choose(stats, grid_for(type, c.restricted), options.mode);
+    return activation_params(range, type, c.restricted, options);
+}
+
+SearchResult search_activation_quant(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan,
+                                     const std::map<std::string, TensorStats>& stats, const Feed& slice,
+                                     const CalibOptions& options) {
+    return Search(graph, arch, plan, stats, options).run(slice);
+}
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,111 @@
+// im2col / col2im for any number of spatial axes, with a fast path for the
+// 1-D/2-D case that copies contiguous runs.
+#include "im2col.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace bitnpu::calib::ops {
+
+namespace {
+
+std::int64_t product(const std::vector<std::int64_t>& v) {
+    std::int64_t p = 1;
+    for (auto x : v) p *= x;
+    return p;
+}
+
+// 2-D view of a 1-D or 2-D geometry (1-D becomes H = 1).
+struct Plane {
+    std::int64_t ih, iw, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
+};
+
+Plane as_plane(const WindowGeometry& g) {
+    if (g.rank() == 1)
+        return {1, g.input[0], 1, g.kernel[0], 1, g.stride[0], 1, g.dilation[0], 0, g.pad_begin[0], 1, g.output[0]};
+    return {g.input[0], g.input[1], g.kernel[0], g.kernel[1], g.stride[0], g.stride[1], g.dilation[0],
+            g.dilation[1], g.pad_begin[0], g.pad_begin[1], g.output[0], g.output[1]};
+}
+
+void im2col_plane(const float* x, std::int64_t channels, const Plane& p, std::int64_t p0, std::int64_t p1,
+                  float* col) {
+    const std::int64_t width = p1 - p0;
+    for (std::int64_t c = 0; c < channels; ++c) {
+        const float* xc = x + c * p.ih * p.iw;
+        for (std::int64_t ky = 0; ky < p.kh; ++ky) {
+            for (std::int64_t kx = 0; kx < p.kw; ++kx, col += width) {
+                // Walk the output positions of [p0, p1) one output row at a time.
+                std::int64_t pos = p0;
+                while (pos < p1) {
+                    const std::int64_t oy = pos / p.ow;
+                    const std::int64_t ox0 = pos % p.ow;
+                    const std::int64_t ox1 = std::min(p.ow, ox0 + (p1 - pos));
+                    float* dst = col + (pos - p0);
+                    const std::int64_t iy = oy * p.sh - p.ph + ky * p.dh;
+                    if (iy < 0 || iy >= p.ih) {
+                        std::fill(dst, dst + (ox1 - ox0), 0.0f);
+                    } else {
+                        const float* row = xc + iy * p.iw;
+                        const std::int64_t xoff = kx * p.dw - p.pw;
+                        for (std::int64_t ox = ox0; ox < ox1; ++ox) {
+                            const std::int64_t ix = ox * p.sw + xoff;
+                            dst[ox - ox0] = (ix >= 0 && ix < p.iw) ? row[ix] : 0.0f;
+                        }
+                    }
+                    pos += ox1 - ox0;
+                }
+            }
+        }
+    }
+}
+
+// Any rank: decode each output position and kernel offset into input coordinates.
+template <class Visit>
+void for_each_tap(std::int64_t channels, const WindowGeometry& g, std::int64_t p0, std::int64_t p1, Visit&& visit) {
+    const std::size_t rank = g.rank();
+    const std::int64_t taps = product(g.kernel);
+    const std::vector<std::int64_t> in_strides = row_major_strides(g.input);
+    const std::int64_t in_size = product(g.input);
+    std::vector<std::int64_t> kpos(rank), opos(rank);
+    std::int64_t row = 0;
+    for (std::int64_t c = 0; c < channels; ++c) {
+        for (std::int64_t t = 0; t < taps; ++t, ++row) {
+            for (std::size_t d = rank, rem = static_cast<std::size_t>(t); d-- > 0;) {
+                kpos[d] = static_cast<std::int64_t>(rem) % g.kernel[d];
+                rem /= static_cast<std::size_t>(g.kernel[d]);
+            }
+            for (std::int64_t p = p0; p < p1; ++p) {
+                std::int64_t rem = p, offset = c * in_size;
+                bool inside = true;
+                for (std::size_t d = rank; d-- > 0;) {
+                    opos[d] = rem % g.output[d];
+                    rem /= g.output[d];
+                    const std::int64_t i = opos[d] * g.stride[d] - g.pad_begin[d] + kpos[d] * g.dilation[d];
+                    if (i < 0 || i >= g.input[d]) inside = false;
+                    offset += i * in_strides[d];
+                }
+                visit(row, p - p0, inside ? offset : -1);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void im2col(const float* x, std::int64_t channels, const WindowGeometry& g, std::int64_t p0, std::int64_t p1,
+            float* col) {
+    if (g.rank() <= 2) return im2col_plane(x, channels, as_plane(g), p0, p1, col);
+    const std::int64_t width = p1 - p0;
+    for_each_tap(channels, g, p0, p1, [&](std::int64_t row, std::int64_t j, std::int64_t offset) {
+        col[row * width + j] = offset >= 0 ? x[offset] : 0.0f;
+    });
+}
+
+void col2im_add(const float* col, std::int64_t channels, const WindowGeometry& g, float* x) {
+    const std::int64_t width = product(g.output);
+    for_each_tap(channels, g, 0, width, [&](std::int64_t row, std::int64_t j, std::int64_t offset) {
+        if (offset >= 0) x[offset] += col[row * width + j];
+    });
+}
+
+}  // namespace bitnpu::calib::ops

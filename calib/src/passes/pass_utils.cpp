@@ -1,0 +1,69 @@
+// Shared rewrite helpers of the graph passes.
+#include "pass_utils.hpp"
+
+#include <set>
+
+namespace bitnpu::calib::pass_utils {
+
+bool is_graph_output(const Graph& graph, const std::string& value) {
+    for (const ValueInfo& out : graph.outputs)
+        if (out.name == value) return true;
+    return false;
+}
+
+void replace_uses(Graph& graph, const std::string& from, const std::string& to) {
+    for (Node& node : graph.nodes)
+        for (std::string& in : node.inputs)
+            if (in == from) in = to;
+}
+
+int use_count(const Graph& graph, const std::string& value) {
+    int n = 0;
+    for (const Node& node : graph.nodes)
+        for (const std::string& in : node.inputs) n += in == value;
+    return n + (is_graph_output(graph, value) ? 1 : 0);
+}
+
+std::string unique_name(const Graph& graph, const std::string& base) {
+    std::set<std::string> used;
+    for (const auto& [name, t] : graph.initializers) used.insert(name);
+    for (const ValueInfo& v : graph.inputs) used.insert(v.name);
+    for (const ValueInfo& v : graph.outputs) used.insert(v.name);
+    for (const Node& node : graph.nodes) {
+        used.insert(node.name);
+        used.insert(node.outputs.begin(), node.outputs.end());
+        used.insert(node.inputs.begin(), node.inputs.end());
+    }
+    if (!used.count(base)) return base;
+    for (int i = 1;; ++i) {
+        std::string candidate = base + "_" + std::to_string(i);
+        if (!used.count(candidate)) return candidate;
+    }
+}
+
+bool known_dtype(const Graph& graph, const std::string& value, DType& dtype) {
+    if (const Tensor* t = graph.initializer(value)) {
+        dtype = t->dtype();
+        return true;
+    }
+    for (const ValueInfo& v : graph.inputs) {
+        if (v.name == value) {
+            dtype = v.dtype;
+            return true;
+        }
+    }
+    auto it = graph.value_info.find(value);
+    if (it == graph.value_info.end()) return false;
+    dtype = it->second.dtype;
+    return true;
+}
+
+void erase_marked(Graph& graph, const std::vector<bool>& remove) {
+    std::vector<Node> kept;
+    kept.reserve(graph.nodes.size());
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i)
+        if (!remove[i]) kept.push_back(std::move(graph.nodes[i]));
+    graph.nodes = std::move(kept);
+}
+
+}  // namespace bitnpu::calib::pass_utils

@@ -1,0 +1,22 @@
+// Small rewrite helpers shared by the graph passes.
+#pragma once
+
+#include <string>
+
+#include "bitnpu/calib/graph.hpp"
+
+namespace bitnpu::calib::pass_utils {
+
+bool is_graph_output(const Graph& graph, const std::string& value);
+// Every node input reading `from` reads `to` instead.
+void replace_uses(Graph& graph, const std::string& from, const std::string& to);
+// Number of node inputs (counting repeats) plus graph outputs that read value.
+int use_count(const Graph& graph, const std::string& value);
+// A name not used by any value, initializer or node: base, base_1, base_2, ...
+std::string unique_name(const Graph& graph, const std::string& base);
+// The dtype of a value if known (initializer, graph input or value_info).
+bool known_dtype(const Graph& graph, const std::string& value, DType& dtype);
+// Removes the nodes whose flag is set, keeping the order of the others.
+void erase_marked(Graph& graph, const std::vector<bool>& remove);
+
+}  // namespace bitnpu::calib::pass_utils

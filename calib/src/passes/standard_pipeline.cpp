@@ -1,0 +1,38 @@
+// run_standard_passes: the pass pipeline every tool applies after import.
+#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/calib/shape_inference.hpp"
+
+namespace bitnpu::calib {
+
+namespace {
+
+// Concrete shapes of all graph inputs, if the model declares them statically.
+bool static_input_shapes(const Graph& graph, std::map<std::string, Shape>& shapes) {
+    for (const ValueInfo& in : graph.inputs) {
+        Shape s;
+        if (!static_shape(graph, in.name, s)) return false;
+        shapes[in.name] = s;
+    }
+    return true;
+}
+
+}  // namespace
+
+void run_standard_passes(Graph& graph) {
+    remove_identity(graph);
+    // Static models: shapes let fold_constants resolve Shape nodes and
+    // remove_identity see Cast-to-same-type on intermediate values.
+    std::map<std::string, Shape> shapes;
+    if (static_input_shapes(graph, shapes)) infer_shapes(graph, shapes);
+    // Folding can expose new identities (e.g. Cast of a folded constant) and
+    // vice versa; two rounds reach the fixed point for exporter patterns.
+    for (int round = 0; round < 2; ++round) {
+        const int changed = fold_constants(graph) + remove_identity(graph);
+        if (changed == 0) break;
+    }
+    fold_batchnorm(graph);
+    fuse_activation(graph);
+    eliminate_dead_nodes(graph);
+}
+
+}  // namespace bitnpu::calib

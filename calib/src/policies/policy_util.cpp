@@ -1,0 +1,68 @@
+// Shared policy helpers: histogram views, quantiles, observed ranges.
+#include "policy_util.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace bitnpu::calib::policy_detail {
+
+std::vector<Mass> nonempty_bins(const Histogram& h) {
+    std::vector<Mass> out;
+    const auto& c = h.counts();
+    for (int i = 0; i < h.num_bins(); ++i)
+        if (c[static_cast<std::size_t>(i)] != 0)
+            out.push_back({h.bin_width() == 0.0 ? 0.0 : h.bin_center(i), static_cast<double>(c[static_cast<std::size_t>(i)])});
+    return out;
+}
+
+void require_values(const TensorStats& stats, const char* policy) {
+    if (stats.count == 0)
+        throw std::invalid_argument(std::string(policy) + " policy: the tensor has no finite values");
+}
+
+ClipRange observed_range(const TensorStats& stats) {
+    return {std::min(stats.min, 0.0), std::max(stats.max, 0.0)};
+}
+
+const Histogram& symmetric_histogram(const TensorStats& stats, const QuantGrid& grid) {
+    return grid.is_signed() ? stats.abs_hist : stats.signed_hist;
+}
+
+double symmetric_limit(const TensorStats& stats, const QuantGrid& grid) {
+    return grid.is_signed() ? stats.abs_max() : std::max(stats.max, 0.0);
+}
+
+ClipRange symmetric_range(double threshold, const QuantGrid& grid) {
+    return grid.is_signed() ? ClipRange{-threshold, threshold} : ClipRange{0.0, threshold};
+}
+
+double quantile(const Histogram& h, double fraction) {
+    if (h.total() == 0 || h.bin_width() == 0.0) return 0.0;
+    const double target = std::clamp(fraction, 0.0, 1.0) * static_cast<double>(h.total());
+    double cumulative = 0.0;
+    const auto& c = h.counts();
+    for (int i = 0; i < h.num_bins(); ++i) {
+        const double n = static_cast<double>(c[static_cast<std::size_t>(i)]);
+        if (n > 0.0 && cumulative + n >= target) {
+            const double inside = std::clamp((target - cumulative) / n, 0.0, 1.0);
+            return h.bin_lo(i) + inside * h.bin_width();
+        }
+        cumulative += n;
+    }
+    return h.bin_hi(h.num_bins() - 1);
+}
+
+double quantization_error(const std::vector<Mass>& bins, const ClipRange& range, const QuantGrid& grid,
+                          ScaleMode mode, int power) {
+    const AffineQuant q = derive_quant(range, grid, ScaleOptions{mode, false});
+    double total = 0.0;
+    for (const Mass& m : bins) {
+        const double e = std::fabs(m.center - fake_quantize(m.center, q));
+        total += m.count * (power == 1 ? e : e * e);
+    }
+    return total;
+}
+
+}  // namespace bitnpu::calib::policy_detail

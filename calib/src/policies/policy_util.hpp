@@ -1,0 +1,55 @@
+// Helpers the policies share (private to calib/src/policies).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bitnpu/calib/policies.hpp"
+
+namespace bitnpu::calib::policy_detail {
+
+// The non-empty bins of a histogram as (center, count) pairs: every error
+// evaluation treats a bin's mass as sitting at its center.
+struct Mass {
+    double center;
+    double count;
+};
+std::vector<Mass> nonempty_bins(const Histogram& h);
+
+// Throws std::invalid_argument when stats hold no finite value.
+void require_values(const TensorStats& stats, const char* policy);
+
+// The observed range widened to include 0.
+ClipRange observed_range(const TensorStats& stats);
+
+// The histogram a symmetric policy reads for this grid (docs/policies.md):
+// |x| for signed grids, x (negatives clip to 0) for unsigned grids.
+const Histogram& symmetric_histogram(const TensorStats& stats, const QuantGrid& grid);
+// The largest useful symmetric threshold: max|x| (signed grid) or max(max, 0).
+double symmetric_limit(const TensorStats& stats, const QuantGrid& grid);
+// {-T, T} for signed grids, {0, T} for unsigned grids.
+ClipRange symmetric_range(double threshold, const QuantGrid& grid);
+
+// The value below which `fraction` of the histogram's mass lies, linearly
+// interpolated inside the bin where the cumulative count crosses it.
+double quantile(const Histogram& h, double fraction);
+
+// Sum over bins of count * |center - Q(center)|^power with Q the quantizer
+// derive_quant builds for `range` (clipping and rounding error together).
+double quantization_error(const std::vector<Mass>& bins, const ClipRange& range, const QuantGrid& grid,
+                          ScaleMode mode, int power);
+
+// The range minimizing quantization_error, by coarse-to-fine grid search
+// (docs/policies.md). power 1: l1, power 2: l2.
+ClipRange minimize_error(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode, int power);
+
+// One constructor per policy file (registry.cpp maps names to them).
+std::unique_ptr<Policy> make_max_policy();
+std::unique_ptr<Policy> make_percentile_policy(double percentile);
+std::unique_ptr<Policy> make_kld_policy();
+std::unique_ptr<Policy> make_l1_policy();
+std::unique_ptr<Policy> make_l2_policy(const std::string& name);  // "l2" or "mse"
+
+}  // namespace bitnpu::calib::policy_detail

@@ -1,0 +1,99 @@
+// Requantization unit of one output channel (NUMERICS.md steps 5 and 6),
+// two pipeline stages (latency 2, one result per cycle):
+//   stage 1  KIND = 1 (multiplier): scaled = acc * mult (exact), n = shift
+//            KIND = 0 (shifter):    scaled = acc, n = shift; a negative shift
+//            (ALLOW_LEFT = 1) is a left shift by -shift saturated to ACC_BITS
+//            (the accumulator width, RequantRegisters::dst_bits) and n = 0
+//   stage 2  y = clamp(round_shift(scaled, n, ROUNDING) + zy, lo, hi)
+// Registers are per-channel inputs: mult is unsigned MULT_BITS, shift is a
+// SHIFT_BITS+1 two's complement value in [0, 2^SHIFT_BITS - 1] (and down to
+// -(2^SHIFT_BITS - 1) with ALLOW_LEFT). zy, lo, hi are Y_BITS signed; lo/hi
+// carry the output type's range narrowed by a fused ReLU / ReLU6 clamp.
+module requant #(
+    parameter int ACC_BITS = 24,
+    parameter int KIND = 1,
+    parameter int MULT_BITS = 16,
+    parameter int SHIFT_BITS = 5,
+    parameter int ALLOW_LEFT = 0,
+    parameter int ROUNDING = 2,
+    parameter int Y_BITS = 16
+) (
+    input  logic                         clk,
+    input  logic                         in_valid,
+    input  logic signed [  ACC_BITS-1:0] acc,
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  logic        [ MULT_BITS-1:0] mult,   // unused by the shifter
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  logic signed [  SHIFT_BITS:0] shift,
+    input  logic signed [    Y_BITS-1:0] zy,
+    input  logic signed [    Y_BITS-1:0] lo,
+    input  logic signed [    Y_BITS-1:0] hi,
+    output logic                         out_valid,
+    output logic signed [    Y_BITS-1:0] y
+);
+  localparam int PW = (KIND == 1) ? ACC_BITS + MULT_BITS + 1 : ACC_BITS;
+  localparam int TW = ((PW > Y_BITS) ? PW : Y_BITS) + 1;
+
+  // ---- stage 1: scale ----
+  logic signed [PW-1:0] scaled;
+  logic [SHIFT_BITS-1:0] n;
+  logic shift_negative;
+  assign shift_negative = shift[SHIFT_BITS];
+
+  generate
+    if (KIND == 1) begin : g_mult
+      assign scaled = PW'(acc) * $signed({1'b0, mult});
+      assign n = shift_negative ? '0 : shift[SHIFT_BITS-1:0];
+    end else if (ALLOW_LEFT != 0) begin : g_shift_left
+      localparam int LMAX = (1 << SHIFT_BITS) - 1;
+      localparam int LW = ACC_BITS + LMAX;
+      localparam logic signed [LW-1:0] MAX = LW'({1'b0, {(ACC_BITS - 1) {1'b1}}});
+      localparam logic signed [LW-1:0] MIN = -MAX - LW'(1);
+      logic [SHIFT_BITS:0] left;
+      logic signed [LW-1:0] wide;
+      assign left = -shift;
+      assign wide = LW'(acc) <<< left;
+      assign scaled = !shift_negative ? acc :
+                      (wide > MAX) ? PW'(MAX) : (wide < MIN) ? PW'(MIN) : PW'(wide);
+      assign n = shift_negative ? '0 : shift[SHIFT_BITS-1:0];
+    end else begin : g_shift
+      assign scaled = acc;
+      assign n = shift_negative ? '0 : shift[SHIFT_BITS-1:0];
+    end
+  endgenerate
+
+  logic valid_1;
+  logic signed [PW-1:0] scaled_1;
+  logic [SHIFT_BITS-1:0] n_1;
+  logic signed [Y_BITS-1:0] zy_1, lo_1, hi_1;
+  always_ff @(posedge clk) begin
+    valid_1 <= in_valid;
+    scaled_1 <= scaled;
+    n_1 <= n;
+    zy_1 <= zy;
+    lo_1 <= lo;
+    hi_1 <= hi;
+  end
+
+  // ---- stage 2: round, zero-point, clamp ----
+  logic signed [PW-1:0] rounded;
+  round_shift #(
+      .X_BITS  (PW),
+      .N_BITS  (SHIFT_BITS),
+      .ROUNDING(ROUNDING)
+  ) u_round (
+      .x(scaled_1),
+      .n(n_1),
+      .y(rounded)
+  );
+
+  logic signed [TW-1:0] with_zp, lo_w, hi_w;
+  assign with_zp = TW'(rounded) + TW'(zy_1);
+  assign lo_w = TW'(lo_1);
+  assign hi_w = TW'(hi_1);
+
+  always_ff @(posedge clk) begin
+    out_valid <= valid_1;
+    y <= (with_zp < lo_w) ? lo_1 : (with_zp > hi_w) ? hi_1 : Y_BITS'(with_zp);
+  end
+endmodule

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the main job on the bundled example: calibrate the
+# bundled Fashion-MNIST CNN for the bundled accelerator (configs/npu.yaml) on
+# the 500 bundled calibration samples, evaluate FP32 vs bit-accurate top-1 on
+# the first 100 test images, and write the CTable to out/cnn.ctable.yaml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+build=${BITNPU_BUILD_DIR:-build}
+mkdir -p out
+"$build"/tools/archinfo configs/npu.yaml
+echo
+"$build"/tools/calib --arch configs/npu.yaml models/cnn.onnx --data data/calib_500.npy \
+  --eval-data data/test_100_x.npy --eval-labels data/test_100_y.npy \
+  -o out/cnn.ctable.yaml --report out/cnn.report.json

@@ -1,0 +1,35 @@
+// Elementwise Add / Sub on a vector engine (NUMERICS.md "Vector engine units"):
+// acc = (a - z_a) * M_a +/- (b - z_b) * M_b at accumulator width,
+// y = clamp(round_shift(acc, sh, mode) + z_y, lo, hi). One shared shift.
+#pragma once
+
+#include <cstdint>
+
+#include "bitnpu/arch/types.hpp"
+#include "bitnpu/sim/datapath/accumulate.hpp"
+#include "bitnpu/sim/functional/qtensor.hpp"
+
+namespace bitnpu::sim {
+
+struct AddLayer {
+    bool subtract = false;                // Sub: acc = (a - z_a) M_a - (b - z_b) M_b
+    std::int64_t a_zero_point = 0;
+    std::int64_t b_zero_point = 0;
+    std::int64_t a_multiplier = 1;        // M_a * 2^-shift ~ s_a / s_y
+    std::int64_t b_multiplier = 1;        // M_b * 2^-shift ~ s_b / s_y
+    int shift = 0;                        // shared; negative = left shift (saturated to accumulator width)
+    arch::RoundingMode rounding = arch::RoundingMode::half_up;
+    AccumulatorRule accumulator;
+    arch::ValueType output_type = arch::ValueType::int8;
+    std::int64_t output_zero_point = 0;
+    std::int64_t clamp_lo = -128;
+    std::int64_t clamp_hi = 127;
+};
+
+// One output element from its two input codes.
+std::int64_t add_output_element(const AddLayer& layer, std::int64_t a, std::int64_t b);
+
+// Elementwise with broadcasting; the output has the broadcast shape.
+QTensor run_add_layer(const AddLayer& layer, const QTensor& a, const QTensor& b);
+
+}  // namespace bitnpu::sim

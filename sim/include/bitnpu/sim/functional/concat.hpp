@@ -1,0 +1,35 @@
+// Concat on a vector engine: each input is requantized to the output scale,
+// or copied when the calibrator tied its scale and zero-point to the output's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "bitnpu/arch/types.hpp"
+#include "bitnpu/sim/datapath/requant.hpp"
+#include "bitnpu/sim/functional/qtensor.hpp"
+
+namespace bitnpu::sim {
+
+struct ConcatInput {
+    std::int64_t zero_point = 0;
+    std::optional<RequantRegisters> requant;  // nullopt: plain copy (tied scales)
+};
+
+struct ConcatLayer {
+    int axis = 1;                             // negative counts from the end
+    std::vector<ConcatInput> inputs;
+    arch::ValueType output_type = arch::ValueType::int8;
+    std::int64_t output_zero_point = 0;
+    std::int64_t clamp_lo = -128;
+    std::int64_t clamp_hi = 127;
+};
+
+// One output element from input i's code: copy, or
+// clamp(requantize(x - z_i) + z_y, lo, hi).
+std::int64_t concat_output_element(const ConcatLayer& layer, std::size_t input, std::int64_t x);
+
+QTensor run_concat_layer(const ConcatLayer& layer, const std::vector<const QTensor*>& inputs);
+
+}  // namespace bitnpu::sim

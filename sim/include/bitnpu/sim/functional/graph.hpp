@@ -1,0 +1,100 @@
+// The quantized graph: plain data a calibrator lowers an ONNX model into, and
+// its bit-accurate execution. sim/ knows nothing of ONNX: every node already
+// carries its integer parameters (registers, zero-points, clamps).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bitnpu/arch/arch_spec.hpp"
+#include "bitnpu/sim/functional/add_sub.hpp"
+#include "bitnpu/sim/functional/concat.hpp"
+#include "bitnpu/sim/functional/host_layer.hpp"
+#include "bitnpu/sim/functional/lut_layer.hpp"
+#include "bitnpu/sim/functional/mac_layer.hpp"
+#include "bitnpu/sim/functional/mul.hpp"
+#include "bitnpu/sim/functional/pool.hpp"
+#include "bitnpu/sim/functional/qtensor.hpp"
+#include "bitnpu/sim/functional/requantize_layer.hpp"
+#include "bitnpu/sim/functional/reshape.hpp"
+
+namespace bitnpu::sim {
+
+using LayerParams = std::variant<MacLayer, AddLayer, MulLayer, MaxPoolLayer, AvgPoolLayer, ConcatLayer, LutLayer,
+                                 RequantizeLayer, ReshapeLayer, HostLayer>;
+
+// A tensor of the graph: its name and the quantization its values carry.
+struct QuantTensorInfo {
+    std::string name;
+    QuantParams quant;
+    Shape shape;                       // may be empty (known at run time)
+};
+
+struct QuantNode {
+    std::string name;                  // the ONNX node it came from
+    std::string op_type;               // e.g. "Conv", "Add", "Sigmoid"
+    std::string engine;                // engine that runs it ("host" for the fallback)
+    arch::Precision precision;
+    LayerParams params;
+    std::vector<int> inputs;           // tensor ids (index into QuantGraph::tensors)
+    std::vector<int> outputs;
+};
+
+// Nodes are in topological order: each reads only graph inputs or outputs of
+// earlier nodes.
+struct QuantGraph {
+    std::string name;
+    std::vector<QuantTensorInfo> tensors;
+    std::vector<QuantNode> nodes;
+    std::vector<int> inputs;
+    std::vector<int> outputs;
+};
+
+struct RunOptions {
+    int threads = 1;                   // MAC layers; results never depend on it
+    MacPath mac_path = MacPath::automatic;
+};
+
+// Called for every tensor as it is produced (graph inputs after quantization
+// first, with node == nullptr), for debug dumps and per-tensor SQNR.
+using TensorObserver = std::function<void(const QuantNode* node, int tensor_id, const QTensor& value)>;
+
+struct GraphResult {
+    std::vector<FloatTensor> outputs;  // dequantized graph outputs
+    std::vector<QTensor> raw_outputs;  // the integers behind them
+};
+
+// Checks tensor ids, topological order and that every node's params fit its
+// input/output counts; throws UserError.
+void validate(const QuantGraph& graph);
+
+// Runs one graph many times (calibration sets, evaluation): validates it and
+// prepares every MAC layer's weight-side data once. The graph must outlive it.
+class GraphRunner {
+public:
+    explicit GraphRunner(const QuantGraph& graph);
+    GraphResult run(const std::vector<FloatTensor>& inputs, const RunOptions& options = {},
+                    const TensorObserver& observer = {}) const;
+    GraphResult run_quantized(const std::vector<QTensor>& inputs, const RunOptions& options = {},
+                              const TensorObserver& observer = {}) const;
+
+private:
+    const QuantGraph* graph_;
+    std::vector<std::optional<PreparedMacLayer>> prepared_;   // per node, MAC layers only
+};
+
+// Quantize the float inputs with their tensors' params, run every node, dequantize the outputs.
+GraphResult run(const QuantGraph& graph, const std::vector<FloatTensor>& inputs, const RunOptions& options = {},
+                const TensorObserver& observer = {});
+// Same from already-quantized inputs.
+GraphResult run_quantized(const QuantGraph& graph, const std::vector<QTensor>& inputs,
+                          const RunOptions& options = {}, const TensorObserver& observer = {});
+
+// Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (ref - test)^2);
+// +inf when the two are identical.
+double sqnr_db(const float* ref, const float* test, std::size_t n);
+
+}  // namespace bitnpu::sim

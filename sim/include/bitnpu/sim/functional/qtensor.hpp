@@ -1,0 +1,59 @@
+// Integer tensors of the quantized graph and their quantization parameters.
+// Values are stored decoded (int1 as -1/+1, int2 as -1/0/+1), one int32 per
+// element, NCHW (or [rows, K] for Gemm inputs), row-major.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bitnpu/arch/types.hpp"
+
+namespace bitnpu::sim {
+
+using Shape = std::vector<std::int64_t>;
+
+std::int64_t element_count(const Shape& shape);
+
+// Real value of q: scale[c] * (q - zero_point[c]) (NUMERICS.md). One entry
+// per tensor, or one per index along `axis` (per-channel, e.g. weights).
+struct QuantParams {
+    arch::ValueType type = arch::ValueType::int8;
+    std::vector<float> scales{1.0f};
+    std::vector<std::int64_t> zero_points{0};
+    int axis = 1;                 // channel axis when per-channel
+    bool restricted = false;      // symmetric signed range, e.g. int8 in [-127, 127]
+
+    bool per_channel() const { return scales.size() > 1 || zero_points.size() > 1; }
+    float scale(std::int64_t channel) const;
+    std::int64_t zero_point(std::int64_t channel) const;
+    // [qmin, qmax] of the type (restricted range applied).
+    arch::ValueRange range() const;
+};
+
+// Quantization parameters with one scale and zero-point.
+QuantParams per_tensor(arch::ValueType type, float scale, std::int64_t zero_point);
+
+struct QTensor {
+    Shape shape;
+    QuantParams quant;
+    std::vector<std::int32_t> values;
+
+    QTensor() = default;
+    QTensor(Shape s, QuantParams q);   // zero-filled with the right element count
+    std::int64_t size() const { return static_cast<std::int64_t>(values.size()); }
+};
+
+struct FloatTensor {
+    Shape shape;
+    std::vector<float> data;
+};
+
+// Per-element float <-> integer at the graph edges, via datapath quantize /
+// dequantize with the element's channel parameters.
+QTensor quantize_tensor(const FloatTensor& x, const QuantParams& quant);
+FloatTensor dequantize_tensor(const QTensor& q);
+
+// Channel index of flat element i along axis (used for per-channel params).
+std::int64_t channel_of(const Shape& shape, int axis, std::int64_t flat_index);
+
+}  // namespace bitnpu::sim

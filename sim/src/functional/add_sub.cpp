@@ -1,0 +1,29 @@
+#include "bitnpu/sim/functional/add_sub.hpp"
+
+#include "bitnpu/sim/datapath/requant.hpp"
+#include "bitnpu/sim/datapath/rounding.hpp"
+#include "bitnpu/sim/functional/broadcast.hpp"
+
+namespace bitnpu::sim {
+
+std::int64_t add_output_element(const AddLayer& layer, std::int64_t a, std::int64_t b) {
+    const std::int64_t term_a = (a - layer.a_zero_point) * layer.a_multiplier;
+    const std::int64_t term_b = (b - layer.b_zero_point) * layer.b_multiplier;
+    std::int64_t acc = accumulate(0, term_a, layer.accumulator);
+    acc = accumulate(acc, layer.subtract ? -term_b : term_b, layer.accumulator);
+    const auto y = static_cast<std::int64_t>(
+        round_shift(acc, layer.shift, layer.rounding, layer.accumulator.bits));
+    return add_zero_point_and_clamp(y, layer.output_zero_point, layer.clamp_lo, layer.clamp_hi);
+}
+
+QTensor run_add_layer(const AddLayer& layer, const QTensor& a, const QTensor& b) {
+    const Shape shape = broadcast_shape(a.shape, b.shape);
+    const std::vector<std::int64_t> ia = broadcast_indices(a.shape, shape), ib = broadcast_indices(b.shape, shape);
+    QTensor y(shape, per_tensor(layer.output_type, 1.0f, layer.output_zero_point));
+    for (std::size_t i = 0; i < y.values.size(); ++i)
+        y.values[i] = static_cast<std::int32_t>(add_output_element(
+            layer, a.values[static_cast<std::size_t>(ia[i])], b.values[static_cast<std::size_t>(ib[i])]));
+    return y;
+}
+
+}  // namespace bitnpu::sim

@@ -1,0 +1,78 @@
+#include "bitnpu/sim/functional/qtensor.hpp"
+
+#include <string>
+
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/quantize.hpp"
+
+namespace bitnpu::sim {
+
+std::int64_t element_count(const Shape& shape) {
+    std::int64_t n = 1;
+    for (std::int64_t d : shape) {
+        if (d < 0) throw UserError("tensor shape has a negative dimension " + std::to_string(d));
+        n *= d;
+    }
+    return n;
+}
+
+float QuantParams::scale(std::int64_t channel) const {
+    return scales.size() == 1 ? scales[0] : scales.at(static_cast<std::size_t>(channel));
+}
+
+std::int64_t QuantParams::zero_point(std::int64_t channel) const {
+    return zero_points.size() == 1 ? zero_points[0] : zero_points.at(static_cast<std::size_t>(channel));
+}
+
+arch::ValueRange QuantParams::range() const { return arch::value_range(type, restricted); }
+
+QuantParams per_tensor(arch::ValueType type, float scale, std::int64_t zero_point) {
+    QuantParams q;
+    q.type = type;
+    q.scales = {scale};
+    q.zero_points = {zero_point};
+    return q;
+}
+
+QTensor::QTensor(Shape s, QuantParams q)
+    : shape(std::move(s)), quant(std::move(q)), values(static_cast<std::size_t>(element_count(shape)), 0) {}
+
+std::int64_t channel_of(const Shape& shape, int axis, std::int64_t flat_index) {
+    if (axis < 0 || axis >= static_cast<int>(shape.size())) return 0;
+    std::int64_t inner = 1;
+    for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+    return (flat_index / inner) % shape[static_cast<std::size_t>(axis)];
+}
+
+QTensor quantize_tensor(const FloatTensor& x, const QuantParams& quant) {
+    if (element_count(x.shape) != static_cast<std::int64_t>(x.data.size()))
+        throw UserError("float tensor has " + std::to_string(x.data.size()) +
+                        " values but its shape holds " + std::to_string(element_count(x.shape)));
+    QTensor q(x.shape, quant);
+    const arch::ValueRange r = quant.range();
+    const bool pc = quant.per_channel();
+    for (std::int64_t i = 0; i < q.size(); ++i) {
+        const std::int64_t c = pc ? channel_of(x.shape, quant.axis, i) : 0;
+        if (quant.type == arch::ValueType::int1) {
+            // Binary {-1,+1} has no zero: the sign, with sign(0) = +1 (as Larq's ste_sign).
+            q.values[static_cast<std::size_t>(i)] = x.data[static_cast<std::size_t>(i)] >= 0.0f ? 1 : -1;
+            continue;
+        }
+        q.values[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(
+            quantize(x.data[static_cast<std::size_t>(i)], quant.scale(c), quant.zero_point(c), r.min, r.max));
+    }
+    return q;
+}
+
+FloatTensor dequantize_tensor(const QTensor& q) {
+    FloatTensor f{q.shape, std::vector<float>(q.values.size())};
+    const bool pc = q.quant.per_channel();
+    for (std::int64_t i = 0; i < q.size(); ++i) {
+        const std::int64_t c = pc ? channel_of(q.shape, q.quant.axis, i) : 0;
+        f.data[static_cast<std::size_t>(i)] =
+            dequantize(q.values[static_cast<std::size_t>(i)], q.quant.scale(c), q.quant.zero_point(c));
+    }
+    return f;
+}
+
+}  // namespace bitnpu::sim

@@ -1,0 +1,323 @@
+// ONNX import: hand-built ModelProtos serialized to temp files.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+
+#include "bitnpu/calib/onnx_import.hpp"
+#include "onnx_model_builder.hpp"
+
+using namespace bitnpu::calib;
+using bitnpu::UserError;
+using bitnpu::test::ModelBuilder;
+using bitnpu::test::TempFile;
+using Catch::Matchers::Contains;
+
+namespace {
+
+Graph load(const ModelBuilder& b) {
+    TempFile f(".onnx");
+    b.save(f);
+    return load_onnx(f.path());
+}
+
+// x[1,4] -> Relu -> y: the smallest valid model.
+ModelBuilder relu_model() {
+    ModelBuilder b;
+    b.input("x", {1, 4});
+    b.node("Relu", {"x"}, {"y"}, "relu");
+    b.output("y");
+    return b;
+}
+
+std::string error_of(const ModelBuilder& b) {
+    try {
+        load(b);
+    } catch (const UserError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("import: minimal model converts inputs, outputs, nodes and opset", "[import]") {
+    ModelBuilder b(11);
+    b.input("x", {-1, 3, 8, 8});
+    b.node("Relu", {"x"}, {"y"}, "relu");
+    b.output("y");
+    const Graph g = load(b);
+    REQUIRE(g.inputs.size() == 1);
+    CHECK(g.inputs[0].name == "x");
+    CHECK(g.inputs[0].dtype == DType::f32);
+    REQUIRE(g.inputs[0].shape.size() == 4);
+    CHECK_FALSE(g.inputs[0].shape[0].known());  // dynamic batch
+    CHECK(g.inputs[0].shape[0].param == "batch");
+    CHECK(g.inputs[0].shape[1].value == 3);
+    CHECK(g.opset == 11);
+    REQUIRE(g.nodes.size() == 1);
+    CHECK(g.nodes[0].op_type == "Relu");
+    CHECK(g.outputs.at(0).name == "y");
+    CHECK(g.content_hash.size() == 16);
+}
+
+TEST_CASE("import: content hash is FNV-1a 64 of the file bytes", "[import]") {
+    const ModelBuilder b = relu_model();
+    const std::string bytes = b.bytes();
+    // Independent FNV-1a definition (offset basis and prime from the spec).
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+    char expect[17];
+    std::snprintf(expect, sizeof expect, "%016llx", static_cast<unsigned long long>(h));
+    CHECK(load(b).content_hash == expect);
+}
+
+TEST_CASE("import: Constant nodes become initializers", "[import]") {
+    ModelBuilder b;
+    b.input("x", {2});
+    b.constant("c", ModelBuilder::f32_tensor("", {2}, {1.5f, -2.0f}));
+    auto& scalar = b.node("Constant", {}, {"s"});
+    ModelBuilder::attr_float(scalar, "value_float", 0.25f);
+    auto& ints = b.node("Constant", {}, {"i"});
+    ModelBuilder::attr_ints(ints, "value_ints", {3, 4, 5});
+    b.node("Add", {"x", "c"}, {"y"}, "add");
+    b.output("y");
+    const Graph g = load(b);
+    REQUIRE(g.nodes.size() == 1);
+    CHECK(g.nodes[0].op_type == "Add");
+    REQUIRE(g.is_initializer("c"));
+    CHECK(g.initializer("c")->to_floats() == std::vector<float>{1.5f, -2.0f});
+    CHECK(g.initializer("s")->rank() == 0);
+    CHECK(g.initializer("s")->to_floats() == std::vector<float>{0.25f});
+    CHECK(g.initializer("i")->dtype() == DType::i64);
+    CHECK(g.initializer("i")->to_int64s() == std::vector<std::int64_t>{3, 4, 5});
+}
+
+TEST_CASE("import: fp16 and bf16 initializers widen exactly to f32", "[import]") {
+    ModelBuilder b = relu_model();
+    onnx::TensorProto h;
+    h.set_name("h");
+    h.set_data_type(onnx::TensorProto::FLOAT16);
+    h.add_dims(5);
+    // 1.0, -2.0, smallest subnormal 2^-24, largest 65504, +inf (IEEE binary16 bit patterns).
+    const std::uint16_t bits[] = {0x3C00, 0xC000, 0x0001, 0x7BFF, 0x7C00};
+    h.set_raw_data(std::string(reinterpret_cast<const char*>(bits), sizeof bits));
+    *b.graph().add_initializer() = h;
+    onnx::TensorProto typed = h;  // same values through the int32_data field
+    typed.set_name("h_typed");
+    typed.clear_raw_data();
+    for (auto v : bits) typed.add_int32_data(v);
+    *b.graph().add_initializer() = typed;
+    onnx::TensorProto bf;
+    bf.set_name("bf");
+    bf.set_data_type(onnx::TensorProto::BFLOAT16);
+    bf.add_dims(2);
+    for (int v : {0x3F80, 0xC0A0}) bf.add_int32_data(v);  // 1.0, -5.0
+    *b.graph().add_initializer() = bf;
+    const Graph g = load(b);
+    for (const char* name : {"h", "h_typed"}) {
+        const auto v = g.initializer(name)->to_floats();
+        CHECK(g.initializer(name)->dtype() == DType::f32);
+        CHECK(v[0] == 1.0f);
+        CHECK(v[1] == -2.0f);
+        CHECK(v[2] == std::ldexp(1.0f, -24));
+        CHECK(v[3] == 65504.0f);
+        CHECK(std::isinf(v[4]));
+    }
+    CHECK(g.initializer("bf")->to_floats() == std::vector<float>{1.0f, -5.0f});
+}
+
+TEST_CASE("import: integer, double and bool initializers, raw and typed", "[import]") {
+    ModelBuilder b = relu_model();
+    b.init_i64("i64", {3}, {-1, 0, 1LL << 40});
+    onnx::TensorProto i8;
+    i8.set_name("i8");
+    i8.set_data_type(onnx::TensorProto::INT8);
+    i8.add_dims(2);
+    i8.set_raw_data(std::string("\x80\x7f", 2));
+    *b.graph().add_initializer() = i8;
+    onnx::TensorProto u8 = i8;
+    u8.set_name("u8");
+    u8.set_data_type(onnx::TensorProto::UINT8);
+    *b.graph().add_initializer() = u8;
+    onnx::TensorProto i32;
+    i32.set_name("i32");
+    i32.set_data_type(onnx::TensorProto::INT32);
+    i32.add_dims(2);
+    i32.add_int32_data(-7);
+    i32.add_int32_data(100000);
+    *b.graph().add_initializer() = i32;
+    onnx::TensorProto f64;
+    f64.set_name("f64");
+    f64.set_data_type(onnx::TensorProto::DOUBLE);
+    f64.add_dims(1);
+    f64.add_double_data(0.1);
+    *b.graph().add_initializer() = f64;
+    onnx::TensorProto bl;
+    bl.set_name("bool");
+    bl.set_data_type(onnx::TensorProto::BOOL);
+    bl.add_dims(3);
+    bl.set_raw_data(std::string("\x01\x00\x01", 3));
+    *b.graph().add_initializer() = bl;
+    const Graph g = load(b);
+    CHECK(g.initializer("i64")->to_int64s() == std::vector<std::int64_t>{-1, 0, 1LL << 40});
+    CHECK(g.initializer("i8")->dtype() == DType::i8);
+    CHECK(g.initializer("i8")->to_int64s() == std::vector<std::int64_t>{-128, 127});
+    CHECK(g.initializer("u8")->to_int64s() == std::vector<std::int64_t>{128, 127});
+    CHECK(g.initializer("i32")->dtype() == DType::i32);
+    CHECK(g.initializer("i32")->to_int64s() == std::vector<std::int64_t>{-7, 100000});
+    CHECK(g.initializer("f64")->data<double>()[0] == 0.1);
+    CHECK(g.initializer("bool")->dtype() == DType::boolean);
+    CHECK(g.initializer("bool")->to_int64s() == std::vector<std::int64_t>{1, 0, 1});
+}
+
+TEST_CASE("import: raw_data with the wrong size is an error", "[import]") {
+    ModelBuilder b = relu_model();
+    onnx::TensorProto t;
+    t.set_name("w");
+    t.set_data_type(onnx::TensorProto::FLOAT);
+    t.add_dims(4);
+    t.set_raw_data(std::string(12, '\0'));
+    *b.graph().add_initializer() = t;
+    CHECK_THAT(error_of(b), Contains("'w'") && Contains("raw_data has 12 bytes"));
+}
+
+TEST_CASE("import: external data gives a clear error", "[import]") {
+    ModelBuilder b = relu_model();
+    onnx::TensorProto t;
+    t.set_name("big_weight");
+    t.set_data_type(onnx::TensorProto::FLOAT);
+    t.add_dims(4);
+    t.set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* e = t.add_external_data();
+    e->set_key("location");
+    e->set_value("weights.bin");
+    *b.graph().add_initializer() = t;
+    CHECK_THAT(error_of(b), Contains("big_weight") && Contains("external"));
+}
+
+TEST_CASE("import: graph inputs that are initializers are not real inputs", "[import]") {
+    ModelBuilder b;
+    b.input("x", {1, 2});
+    b.input("w", {2});  // IR < 4 style: initializers also listed as inputs
+    b.init_f32("w", {2}, {1.0f, 2.0f});
+    b.init_f32("unused", {1}, {9.0f});
+    b.node("Mul", {"x", "w"}, {"y"});
+    b.output("y");
+    const Graph g = load(b);
+    REQUIRE(g.inputs.size() == 1);
+    CHECK(g.inputs[0].name == "x");
+    CHECK(g.is_initializer("w"));
+    CHECK(g.is_initializer("unused"));  // kept by import; eliminate_dead_nodes drops it
+}
+
+TEST_CASE("import: nodes are sorted topologically", "[import]") {
+    ModelBuilder b;
+    b.input("x", {4});
+    b.node("Neg", {"a"}, {"y"}, "second");  // listed before its producer
+    b.node("Relu", {"x"}, {"a"}, "first");
+    b.output("y");
+    const Graph g = load(b);
+    REQUIRE(g.nodes.size() == 2);
+    CHECK(g.nodes[0].name == "first");
+    CHECK(g.nodes[1].name == "second");
+    CHECK(g.producer_of("a") == &g.nodes[0]);
+}
+
+TEST_CASE("import: a cycle is reported with a node on it", "[import]") {
+    ModelBuilder b;
+    b.input("x", {4});
+    b.node("Add", {"x", "c"}, {"a"}, "add_a");
+    b.node("Relu", {"a"}, {"c"}, "relu_c");
+    b.node("Neg", {"a"}, {"y"}, "out");
+    b.output("y");
+    const std::string msg = error_of(b);
+    CHECK_THAT(msg, Contains("cycle"));
+    CHECK((msg.find("add_a") != std::string::npos || msg.find("relu_c") != std::string::npos));
+}
+
+TEST_CASE("import: dangling inputs and duplicate producers are errors", "[import]") {
+    ModelBuilder b;
+    b.input("x", {4});
+    b.node("Add", {"x", "nowhere"}, {"y"}, "add");
+    b.output("y");
+    CHECK_THAT(error_of(b), Contains("'add'") && Contains("'nowhere'"));
+    ModelBuilder d;
+    d.input("x", {4});
+    d.node("Relu", {"x"}, {"y"}, "r1");
+    d.node("Neg", {"x"}, {"y"}, "r2");
+    d.output("y");
+    CHECK_THAT(error_of(d), Contains("produced twice"));
+}
+
+TEST_CASE("import: unsupported op names node, op, domain, opset and the supported ops", "[import]") {
+    ModelBuilder b(17);
+    b.input("x", {4});
+    b.node("FancyOp", {"x"}, {"y"}, "my_fancy_node").set_domain("com.example");
+    b.output("y");
+    const std::string msg = error_of(b);
+    CHECK_THAT(msg, Contains("my_fancy_node") && Contains("FancyOp") && Contains("com.example") &&
+                        Contains("opset 17") && Contains("Supported ops") && Contains("Conv"));
+}
+
+TEST_CASE("import: Resize with an unsupported mode is rejected at import", "[import]") {
+    ModelBuilder b;
+    b.input("x", {1, 1, 2, 2});
+    b.init_f32("scales", {4}, {1, 1, 2, 2});
+    auto& n = b.node("Resize", {"x", "", "scales"}, {"y"}, "upsample_cubic");
+    ModelBuilder::attr_string(n, "mode", "cubic");
+    b.output("y");
+    CHECK_THAT(error_of(b), Contains("upsample_cubic") && Contains("cubic"));
+}
+
+TEST_CASE("import: missing, empty, non-protobuf and truncated files", "[import]") {
+    CHECK_THROWS_WITH(load_onnx("/nonexistent/dir/model.onnx"), Contains("cannot open") && Contains("model.onnx"));
+    TempFile empty(".onnx");
+    empty.write("");
+    CHECK_THROWS_AS(load_onnx(empty.path()), UserError);
+    TempFile text(".onnx");
+    text.write("this is definitely not a protobuf model\n");
+    CHECK_THROWS_AS(load_onnx(text.path()), UserError);
+    // A real model cut in the middle of its bytes.
+    ModelBuilder b = relu_model();
+    b.init_f32("w", {64}, std::vector<float>(64, 1.0f));
+    const std::string bytes = b.bytes();
+    TempFile cut(".onnx");
+    cut.write(bytes.substr(0, bytes.size() / 2));
+    CHECK_THROWS_AS(load_onnx(cut.path()), UserError);
+}
+
+TEST_CASE("import: model without a default-domain opset is an error", "[import]") {
+    ModelBuilder b = relu_model();
+    b.model.clear_opset_import();
+    CHECK_THAT(error_of(b), Contains("opset"));
+}
+
+TEST_CASE("import: load_tensor_proto reads ONNX test data files", "[import]") {
+    TempFile f(".pb");
+    f.write(ModelBuilder::f32_tensor("x", {2, 2}, {1, 2, 3, 4}).SerializeAsString());
+    const Tensor t = load_tensor_proto(f.path());
+    CHECK(t.shape() == Shape{2, 2});
+    CHECK(t.to_floats() == std::vector<float>{1, 2, 3, 4});
+    TempFile bad(".pb");
+    bad.write("\xff\xff\xff");
+    CHECK_THROWS_AS(load_tensor_proto(bad.path()), UserError);
+}
+
+TEST_CASE("import: node attributes of every kind", "[import]") {
+    ModelBuilder b;
+    b.input("x", {1, 1, 4, 4});
+    b.init_f32("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
+    auto& conv = b.node("Conv", {"x", "w"}, {"y"}, "conv");
+    ModelBuilder::attr_ints(conv, "pads", {1, 1, 1, 1});
+    ModelBuilder::attr_int(conv, "group", 1);
+    ModelBuilder::attr_string(conv, "auto_pad", "NOTSET");
+    b.output("y");
+    const Graph g = load(b);
+    const Node& n = g.nodes.at(0);
+    CHECK(n.attr_ints("pads") == std::vector<std::int64_t>{1, 1, 1, 1});
+    CHECK(n.attr_int("group", 7) == 1);
+    CHECK(n.attr_int("missing", 7) == 7);
+    CHECK(n.attr_string("auto_pad", "") == "NOTSET");
+    CHECK_THROWS_AS(n.attr_string("group", ""), UserError);
+}

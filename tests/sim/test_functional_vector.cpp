@@ -1,0 +1,252 @@
+// Vector-engine layers against values computed by hand from NUMERICS.md
+// "Vector engine units", and against scalar references on random data.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/rounding.hpp"
+#include "bitnpu/sim/functional/add_sub.hpp"
+#include "bitnpu/sim/functional/broadcast.hpp"
+#include "bitnpu/sim/functional/concat.hpp"
+#include "bitnpu/sim/functional/host_layer.hpp"
+#include "bitnpu/sim/functional/lut_layer.hpp"
+#include "bitnpu/sim/functional/mul.hpp"
+#include "bitnpu/sim/functional/pool.hpp"
+#include "bitnpu/sim/functional/requantize_layer.hpp"
+#include "bitnpu/sim/functional/reshape.hpp"
+#include "test_functional_util.hpp"
+
+using namespace bitnpu;
+using namespace bitnpu::sim;
+using arch::RoundingMode;
+using arch::ValueType;
+
+namespace {
+
+QTensor tensor(Shape shape, std::vector<std::int32_t> values, ValueType t = ValueType::int8) {
+    QTensor q(std::move(shape), per_tensor(t, 1.0f, 0));
+    q.values = std::move(values);
+    return q;
+}
+
+RequantRegisters multiplier_regs(std::int64_t m, int shift, RoundingMode mode) {
+    RequantRegisters r;
+    r.kind = arch::RequantKind::multiplier;
+    r.multiplier = m;
+    r.shift = shift;
+    r.rounding = mode;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("functional: Add and Sub follow the shared-shift formula", "[functional][vector]") {
+    AddLayer L;
+    L.a_zero_point = 2;
+    L.a_multiplier = 3;
+    L.b_zero_point = 1;
+    L.b_multiplier = 5;
+    L.shift = 2;
+    L.rounding = RoundingMode::half_up;
+    L.output_zero_point = 3;
+    L.clamp_lo = -20;
+    L.clamp_hi = 15;
+    // acc = (10-2)*3 + (-5-1)*5 = -6; floor((-6 + 2) / 4) = -1; + 3 = 2.
+    CHECK(add_output_element(L, 10, -5) == 2);
+    // Sub: 24 + 30 = 54; floor(56 / 4) = 14; + 3 = 17 -> clamp 15.
+    L.subtract = true;
+    CHECK(add_output_element(L, 10, -5) == 15);
+    // An 8-bit accumulator saturates after each addition: 100 -> 127 + 0.
+    AddLayer S;
+    S.accumulator = {8, arch::Overflow::saturate};
+    S.a_multiplier = S.b_multiplier = 10;
+    S.clamp_lo = -1000;
+    S.clamp_hi = 1000;
+    CHECK(add_output_element(S, 10, 10) == 127);
+    CHECK(add_output_element(S, 10, -10) == 0);
+    S.accumulator.overflow = arch::Overflow::wrap;   // 200 wraps to -56
+    CHECK(add_output_element(S, 10, 10) == -56);
+}
+
+TEST_CASE("functional: Add broadcasts like ONNX", "[functional][vector]") {
+    CHECK(broadcast_shape({2, 3, 4}, {3, 1}) == Shape{2, 3, 4});
+    CHECK_THROWS_AS(broadcast_shape({2, 3}, {4}), UserError);
+    AddLayer L;   // identity multipliers: y = a + b
+    const QTensor a = tensor({2, 3}, {1, 2, 3, 4, 5, 6});
+    const QTensor b = tensor({3}, {10, 20, 30});
+    CHECK(run_add_layer(L, a, b).values == std::vector<std::int32_t>{11, 22, 33, 14, 25, 36});
+    const QTensor col = tensor({2, 1}, {100, -100});
+    L.clamp_lo = -1000;
+    L.clamp_hi = 1000;
+    const QTensor y = run_add_layer(L, a, col);
+    CHECK(y.shape == Shape{2, 3});
+    CHECK(y.values == std::vector<std::int32_t>{101, 102, 103, -96, -95, -94});
+}
+
+TEST_CASE("functional: Mul requantizes the exact product", "[functional][vector]") {
+    MulLayer L;
+    L.a_zero_point = 1;
+    L.b_zero_point = 0;
+    L.requant = multiplier_regs(3, 2, RoundingMode::half_even);
+    // (6-1)*(-2) = -10; -10 * 3 = -30; -30 / 4 = -7.5 -> -8 (ties to even).
+    CHECK(mul_output_element(L, 6, -2) == -8);
+    L.requant.rounding = RoundingMode::half_up;   // -7.5 -> -7
+    CHECK(mul_output_element(L, 6, -2) == -7);
+    L.output_zero_point = 100;                    // -7 + 100 = 93
+    CHECK(mul_output_element(L, 6, -2) == 93);
+}
+
+TEST_CASE("functional: MaxPool picks the window maximum, ignoring padding", "[functional][vector]") {
+    const QTensor x = tensor({1, 1, 4, 4}, {1, 5, 2, 0, -3, 4, 8, 1, 7, -1, -2, -9, 0, 6, 3, -4});
+    MaxPoolLayer L;
+    L.geometry.kernel_h = L.geometry.kernel_w = 2;
+    L.geometry.stride_h = L.geometry.stride_w = 2;
+    CHECK(run_max_pool_layer(L, x).values == std::vector<std::int32_t>{5, 8, 7, 3});
+    // 3x3 stride 2 pad 1: windows centred on (0,0), (0,2), (2,0), (2,2).
+    L.geometry.kernel_h = L.geometry.kernel_w = 3;
+    L.geometry.pad_top = L.geometry.pad_left = L.geometry.pad_bottom = L.geometry.pad_right = 1;
+    const QTensor y = run_max_pool_layer(L, tensor({1, 1, 4, 4}, std::vector<std::int32_t>(16, -100)));
+    CHECK(y.values == std::vector<std::int32_t>(4, -100));   // padding never wins
+    // ceil_mode: 5 wide, kernel 2, stride 2 -> 3 outputs instead of 2.
+    PoolGeometry g;
+    g.kernel_h = g.kernel_w = 2;
+    g.stride_h = g.stride_w = 2;
+    CHECK(pool_output_shape(g, {1, 1, 5, 5}) == Shape{1, 1, 2, 2});
+    g.ceil_mode = true;
+    CHECK(pool_output_shape(g, {1, 1, 5, 5}) == Shape{1, 1, 3, 3});
+    MaxPoolLayer G;
+    G.geometry.global = true;
+    CHECK(run_max_pool_layer(G, x).values == std::vector<std::int32_t>{8});
+}
+
+TEST_CASE("functional: AveragePool uses one register set per window count", "[functional][vector]") {
+    const QTensor x = tensor({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+    AvgPoolLayer L;
+    L.geometry.kernel_h = L.geometry.kernel_w = 3;
+    L.geometry.pad_top = L.geometry.pad_left = L.geometry.pad_bottom = L.geometry.pad_right = 1;
+    // count_include_pad = 0: corners average 4 values, edges 6, the centre 9.
+    CHECK(window_counts(L, x.shape) == std::vector<std::int64_t>{4, 6, 9});
+    // m = 1/N as M * 2^-16, half_up.
+    for (std::int64_t n : {4, 6, 9})
+        L.registers_by_count[n] = multiplier_regs(std::llround(65536.0 / static_cast<double>(n)), 16, RoundingMode::half_up);
+    // Corners: 12/4 = 3, 16/4 = 4, 24/4 = 6, 28/4 = 7. Edges: 21/6 = 3.5 -> 4,
+    // 27/6 = 4.5 -> 5, 33/6 = 5.5 -> 6, 39/6 = 6.5 -> 7. Centre 45/9 = 5.
+    CHECK(run_avg_pool_layer(L, x).values == std::vector<std::int32_t>{3, 4, 4, 5, 5, 6, 6, 7, 7});
+    // count_include_pad = 1: every window counts 9 (padding reads z_x = 0):
+    // 12/9, 21/9, 16/9, 27/9, 45/9, 33/9, 24/9, 39/9, 28/9 rounded half up.
+    L.count_include_pad = true;
+    CHECK(window_counts(L, x.shape) == std::vector<std::int64_t>{9});
+    CHECK(run_avg_pool_layer(L, x).values == std::vector<std::int32_t>{1, 2, 2, 3, 5, 4, 3, 4, 3});
+    // A count with no registers is a user error, not a silent default.
+    L.registers_by_count.erase(9);
+    CHECK_THROWS_AS(run_avg_pool_layer(L, x), UserError);
+
+    AvgPoolLayer G;   // GlobalAveragePool with z_x = 2: (sum - 4*2) / 4
+    G.geometry.global = true;
+    G.input_zero_point = 2;
+    G.registers_by_count[4] = multiplier_regs(1, 2, RoundingMode::half_even);
+    const QTensor g = tensor({1, 2, 2, 2}, {1, 2, 3, 4, 10, 10, 10, 12});
+    // (10 - 8) / 4 = 0.5 -> 0; (42 - 8) / 4 = 8.5 -> 8.
+    CHECK(run_avg_pool_layer(G, g).values == std::vector<std::int32_t>{0, 8});
+}
+
+TEST_CASE("functional: Concat copies tied inputs and requantizes the rest", "[functional][vector]") {
+    ConcatLayer L;
+    L.axis = 1;
+    L.output_zero_point = 10;
+    L.inputs = {ConcatInput{10, std::nullopt}, ConcatInput{-4, multiplier_regs(1, 1, RoundingMode::half_even)}};
+    const QTensor a = tensor({1, 2, 2}, {1, 2, 3, 4});
+    const QTensor b = tensor({1, 1, 2}, {0, 3});
+    // b: (0+4)/2 = 2 -> 12; (3+4)/2 = 3.5 -> 4 -> 14.
+    const QTensor y = run_concat_layer(L, {&a, &b});
+    CHECK(y.shape == Shape{1, 3, 2});
+    CHECK(y.values == std::vector<std::int32_t>{1, 2, 3, 4, 12, 14});
+    L.axis = -1;   // along the last axis
+    const QTensor z = run_concat_layer(L, {&a, &a});
+    CHECK(z.shape == Shape{1, 2, 4});
+    CHECK_THROWS_AS(run_concat_layer(L, {&a, &b}), UserError);
+}
+
+TEST_CASE("functional: LUT layer looks up the table build_lut makes", "[functional][vector]") {
+    const LutLayer L = make_lut_layer([](double v) { return v; }, LutQuant{0.5f, 0, ValueType::int8},
+                                      LutQuant{1.0f, 0, ValueType::int8});
+    REQUIRE(L.table.size() == 256);
+    CHECK(lut_output_element(L, 3) == 2);     // 1.5 -> 2
+    CHECK(lut_output_element(L, 5) == 2);     // 2.5 -> 2
+    CHECK(lut_output_element(L, -3) == -2);   // -1.5 -> -2
+    CHECK(lut_output_element(L, -128) == -64);
+    const QTensor y = run_lut_layer(L, tensor({3}, {3, 5, 127}));
+    CHECK(y.values == std::vector<std::int32_t>{2, 2, 64});
+}
+
+TEST_CASE("functional: Requantize layer rescales per channel", "[functional][vector]") {
+    RequantizeLayer L;
+    L.input_zero_point = 1;
+    L.axis = 1;
+    L.requant = {multiplier_regs(1, 0, RoundingMode::floor), multiplier_regs(1, 1, RoundingMode::floor)};
+    L.output_zero_point = -1;
+    // Channel 0: (x-1) - 1; channel 1: floor((x-1)/2) - 1.
+    const QTensor y = run_requantize_layer(L, tensor({1, 2, 2}, {5, 6, 5, 8}));
+    CHECK(y.values == std::vector<std::int32_t>{3, 4, 1, 2});
+    CHECK_THROWS_AS(run_requantize_layer(L, tensor({1, 3, 1}, {1, 2, 3})), UserError);
+}
+
+TEST_CASE("functional: Reshape infers -1 and keeps values", "[functional][vector]") {
+    ReshapeLayer L{{0, -1}};
+    const QTensor y = run_reshape_layer(L, tensor({2, 3, 2}, std::vector<std::int32_t>(12, 7)));
+    CHECK(y.shape == Shape{2, 6});
+    CHECK(y.values.size() == 12);
+    CHECK_THROWS_AS(run_reshape_layer(ReshapeLayer{{5, -1}}, tensor({2, 3}, std::vector<std::int32_t>(6, 0))), UserError);
+}
+
+TEST_CASE("functional: Host layer runs FP32 between dequantize and quantize", "[functional][vector]") {
+    HostLayer L;
+    L.op = "Double";
+    L.function = [](const std::vector<FloatTensor>& in) {
+        FloatTensor out = in[0];
+        for (float& v : out.data) v *= 2.0f;
+        return std::vector<FloatTensor>{out};
+    };
+    QTensor x({4}, per_tensor(ValueType::int8, 0.5f, 2));
+    x.values = {2, 3, 4, 127};   // real 0, 0.5, 1, 62.5
+    // Output scale 0.25, zero-point -10: 0 -> -10, 1 -> -6, 2 -> -2, 125 -> 490 -> clamp 127.
+    const auto y = run_host_layer(L, {&x}, {per_tensor(ValueType::int8, 0.25f, -10)});
+    REQUIRE(y.size() == 1);
+    CHECK(y[0].values == std::vector<std::int32_t>{-10, -6, -2, 127});
+    L.function = nullptr;
+    CHECK_THROWS_AS(run_host_layer(L, {&x}, {per_tensor(ValueType::int8, 0.25f, -10)}), UserError);
+}
+
+TEST_CASE("functional: random Add/Mul match the NUMERICS formulas", "[functional][vector]") {
+    std::mt19937 rng(11);
+    for (int i = 0; i < 300; ++i) {
+        AddLayer A;
+        A.subtract = testutil::uniform(rng, 0, 1);
+        A.a_zero_point = testutil::uniform(rng, -128, 127);
+        A.b_zero_point = testutil::uniform(rng, -128, 127);
+        A.a_multiplier = testutil::uniform(rng, 0, 1 << 15);
+        A.b_multiplier = testutil::uniform(rng, 0, 1 << 15);
+        A.shift = static_cast<int>(testutil::uniform(rng, -2, 20));
+        A.rounding = static_cast<RoundingMode>(testutil::uniform(rng, 0, 4));
+        A.accumulator = {static_cast<int>(testutil::uniform(rng, 12, 32)),
+                         testutil::uniform(rng, 0, 1) ? arch::Overflow::wrap : arch::Overflow::saturate};
+        A.output_zero_point = testutil::uniform(rng, -20, 20);
+        const std::int64_t a = testutil::uniform(rng, -128, 127), b = testutil::uniform(rng, -128, 127);
+        // Reference: each term exact, accumulated at accumulator width, one shift.
+        std::int64_t acc = accumulate(0, (a - A.a_zero_point) * A.a_multiplier, A.accumulator);
+        acc = accumulate(acc, (A.subtract ? -1 : 1) * (b - A.b_zero_point) * A.b_multiplier, A.accumulator);
+        const auto shifted = static_cast<std::int64_t>(round_shift(acc, A.shift, A.rounding, A.accumulator.bits));
+        const std::int64_t want = std::clamp<std::int64_t>(shifted + A.output_zero_point, -128, 127);
+        REQUIRE(add_output_element(A, a, b) == want);
+
+        MulLayer M;
+        M.a_zero_point = A.a_zero_point;
+        M.b_zero_point = A.b_zero_point;
+        M.accumulator = A.accumulator;
+        M.requant = testutil::random_registers(rng, A.accumulator.bits);
+        const std::int64_t macc = accumulate(0, (a - M.a_zero_point) * (b - M.b_zero_point), M.accumulator);
+        REQUIRE(mul_output_element(M, a, b) == std::clamp<std::int64_t>(requantize(macc, M.requant), -128, 127));
+    }
+}

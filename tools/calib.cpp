@@ -1,0 +1,162 @@
+// calib: calibrates an ONNX model for an accelerator described in YAML and
+// writes the CTable the compiler consumes. The model file is never changed.
+//   calib --arch configs/npu.yaml model.onnx --data calib.npy [-o model.ctable.yaml]
+//         [--policy auto|max|percentile|kld|l1|l2|mse] [--samples N]
+//         [--ctable existing.yaml] [--format yaml|json] [--report report.json]
+//         [--eval-data x.npy --eval-labels y.npy]
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "bitnpu/arch/load.hpp"
+#include "bitnpu/calib/calibrator.hpp"
+#include "bitnpu/calib/evaluate.hpp"
+#include "bitnpu/calib/onnx_import.hpp"
+#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/calib/report.hpp"
+#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/errors.hpp"
+
+namespace {
+
+using namespace bitnpu;
+using namespace bitnpu::calib;
+
+struct Options {
+    std::string arch, model, data, images, preprocess, output, format, ctable_in, report, eval_data, eval_labels;
+    std::string policy = "auto";
+    double percentile = 99.99;
+    std::int64_t samples = 500;
+    std::int64_t batch = 64;
+    std::int64_t search_samples = 64;
+    int threads = 0;
+    bool quiet = false;
+    bool samples_explicit = false;  // --samples given: fewer available samples is an error
+};
+
+// A one-line progress bar on stderr, only when stderr is a terminal.
+std::function<void(const std::string&, std::int64_t, std::int64_t)> progress_bar(bool quiet) {
+    if (quiet || !isatty(STDERR_FILENO)) return {};
+    return [](const std::string& stage, std::int64_t done, std::int64_t total) {
+        const int width = 30;
+        const int filled = total > 0 ? static_cast<int>(width * done / total) : width;
+        std::cerr << fmt::format("\r{:<10} [{:<{}}] {}/{}", stage, std::string(filled, '#'), width, done, total)
+                  << (done >= total ? "\n" : "") << std::flush;
+    };
+}
+
+std::unique_ptr<SampleSource> open_samples(const Options& opt, const std::string& data, const Graph& graph) {
+    if (!opt.images.empty() && &data == &opt.data) {
+        const PreprocessSpec spec = opt.preprocess.empty() ? PreprocessSpec{} : load_preprocess_spec(opt.preprocess);
+        return make_image_source(opt.images, spec, graph);
+    }
+    return load_sample_file(data, graph);
+}
+
+std::string default_output(const Options& opt) {
+    const std::string ext = opt.format == "json" ? ".ctable.json" : ".ctable.yaml";
+    return std::filesystem::path(opt.model).stem().string() + ext;
+}
+
+int run(const Options& opt) {
+    const arch::ArchSpec arch = arch::load_arch(opt.arch);
+    Graph graph = load_onnx(opt.model);
+    run_standard_passes(graph);
+    if (opt.data.empty() && opt.images.empty())
+        throw UserError("no calibration data: give --data FILE.npy|.npz or --images DIR");
+    const auto samples = open_samples(opt, opt.data, graph);
+
+    std::optional<CTable> start;
+    CalibOptions options;
+    if (!opt.ctable_in.empty()) {
+        start = read_ctable(opt.ctable_in);
+        if (!start->model.hash.empty() && start->model.hash != graph.content_hash)
+            throw UserError(fmt::format("{}: the CTable was made for model '{}' (hash {}), not for {} (hash {})",
+                                        opt.ctable_in, start->model.name, start->model.hash, opt.model,
+                                        graph.content_hash));
+        options.start_from = &*start;
+    }
+    options.policy = opt.policy;
+    options.policy_options.percentile = opt.percentile;
+    options.samples = opt.samples;
+    options.samples_required = opt.samples_explicit;
+    options.batch = opt.batch;
+    options.search_samples = opt.search_samples;
+    options.threads = opt.threads;
+    options.progress = progress_bar(opt.quiet);
+
+    CalibResult result = calibrate(graph, arch, *samples, options);
+
+    std::optional<Top1> top1;
+    if (!opt.eval_data.empty()) {
+        const auto eval = load_sample_file(opt.eval_data, graph);
+        const Tensor labels = load_tensor_file(opt.eval_labels);
+        const Program program = build_program(graph, arch, result.table, eval->batch(0, 1).begin()->second.shape());
+        auto bar = progress_bar(opt.quiet);
+        top1 = evaluate_top1(graph, program.qgraph, *eval, labels, opt.threads, 256,
+                             bar ? [&](std::int64_t d, std::int64_t t) { bar("evaluate", d, t); }
+                                 : std::function<void(std::int64_t, std::int64_t)>{});
+    }
+
+    const std::string output = opt.output.empty() ? default_output(opt) : opt.output;
+    const auto format = opt.format.empty() ? format_for_path(output)
+                                           : (opt.format == "json" ? CTableFormat::json : CTableFormat::yaml);
+    write_ctable(result.table, output, format);
+    if (!opt.report.empty()) write_file_atomically(opt.report, report_json(result, top1));
+
+    if (!opt.quiet) {
+        std::cout << fmt::format("calibrated {} for {} on {} samples ({} layers) in {:.2f} s "
+                                 "(statistics {:.2f} s, search {:.2f} s)\n\n",
+                                 opt.model, arch.name, result.samples_used, result.layers.size(), result.seconds_total,
+                                 result.seconds_statistics, result.seconds_search);
+        std::cout << format_layer_table(result) << "\n";
+        if (top1) std::cout << format_top1(*top1);
+        std::cout << "CTable written to " << output << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"calib: calibrate an ONNX model for a bitnpu accelerator and write its CTable"};
+    Options opt;
+    app.add_option("--arch", opt.arch, "Architecture YAML")->required()->check(CLI::ExistingFile);
+    app.add_option("model", opt.model, "ONNX model (never modified)")->required()->check(CLI::ExistingFile);
+    app.add_option("--data", opt.data, "Calibration samples: .npy (single-input models) or .npz (by input name)");
+    app.add_option("--images", opt.images, "Calibrate from a folder of images instead of --data");
+    app.add_option("--preprocess", opt.preprocess, "YAML preprocessing spec for --images");
+    app.add_option("--samples", opt.samples, "Number of calibration samples (default 500)");
+    app.add_option("--policy", opt.policy, "auto (per-layer search), max, percentile, kld, l1, l2 or mse");
+    app.add_option("--percentile", opt.percentile, "Percentile for the percentile policy (default 99.99)");
+    app.add_option("-o,--output", opt.output, "CTable to write (default: <model>.ctable.yaml)");
+    app.add_option("--format", opt.format, "yaml (default) or json")->check(CLI::IsMember({"yaml", "json"}));
+    app.add_option("--ctable", opt.ctable_in, "Existing CTable to refine for this arch");
+    app.add_option("--report", opt.report, "Write a JSON report (timing, per-layer figures, accuracy)");
+    app.add_option("--eval-data", opt.eval_data, "Evaluation samples (.npy/.npz)");
+    app.add_option("--eval-labels", opt.eval_labels, "Evaluation labels (.npy, integer classes)");
+    app.add_option("--batch", opt.batch, "Batch size for statistics (default 64)");
+    app.add_option("--search-samples", opt.search_samples, "Samples the per-layer search judges on (default 64)");
+    app.add_option("--threads", opt.threads, "Worker threads (default: all cores)");
+    app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
+    try {
+        app.parse(argc, argv);
+        if (opt.eval_data.empty() != opt.eval_labels.empty())
+            throw CLI::ValidationError("--eval-data and --eval-labels go together");
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    opt.samples_explicit = app.count("--samples") > 0;
+    try {
+        return run(opt);
+    } catch (const UserError& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "internal error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,195 @@
+// npusim: runs an ONNX model on bitnpu's reference executor.
+//   npusim --fp32 model.onnx --input x.npy [--input name=y.npy]
+//          [--images DIR [--preprocess spec.yaml]] --output-dir out/ [--threads N]
+// Writes one .npy per graph output. Each simulation mode is its own
+// function; bit-accurate (--arch/--ctable) and cycle modes come later.
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "bitnpu/calib/executor.hpp"
+#include "bitnpu/calib/onnx_import.hpp"
+#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/errors.hpp"
+
+namespace {
+
+using namespace bitnpu::calib;
+using bitnpu::UserError;
+
+struct Options {
+    std::string fp32_model;
+    std::vector<std::string> inputs;  // "path" or "name=path"
+    std::string images_dir;
+    std::string preprocess_spec;
+    std::string output_dir;
+    int threads = 0;
+};
+
+const ValueInfo* find_input(const Graph& graph, const std::string& name) {
+    for (const ValueInfo& in : graph.inputs)
+        if (in.name == name) return &in;
+    return nullptr;
+}
+
+// The first graph input nobody has given a value yet.
+const ValueInfo& next_free_input(const Graph& graph, const std::map<std::string, Tensor>& given,
+                                 const std::string& what) {
+    for (const ValueInfo& in : graph.inputs)
+        if (!given.count(in.name)) return in;
+    throw UserError(what + ": every model input already has a value (model inputs: " +
+                    std::to_string(graph.inputs.size()) + ")");
+}
+
+// Without a resize or crop in the spec, images are resized to the model's
+// static input size so a folder of mixed sizes still runs.
+PreprocessSpec image_spec(const Options& opt, const ValueInfo& input) {
+    PreprocessSpec spec = opt.preprocess_spec.empty() ? PreprocessSpec{} : load_preprocess_spec(opt.preprocess_spec);
+    const bool sized = spec.resize_short > 0 || spec.resize_height > 0 || spec.crop_height > 0;
+    if (sized || !input.has_shape || input.shape.size() != 4) return spec;
+    const bool nchw = spec.layout == Layout::NCHW;
+    const Dim& h = input.shape[nchw ? 2 : 1];
+    const Dim& w = input.shape[nchw ? 3 : 2];
+    if (h.known() && w.known()) {
+        spec.resize_height = static_cast<int>(h.value);
+        spec.resize_width = static_cast<int>(w.value);
+    }
+    return spec;
+}
+
+std::map<std::string, Tensor> gather_inputs(const Options& opt, const Graph& graph) {
+    std::map<std::string, Tensor> given;
+    for (const std::string& arg : opt.inputs) {
+        const auto eq = arg.find('=');
+        if (eq != std::string::npos && find_input(graph, arg.substr(0, eq))) {
+            given[arg.substr(0, eq)] = load_tensor_file(arg.substr(eq + 1));
+            continue;
+        }
+        const ValueInfo& in = next_free_input(graph, given, "--input " + arg);
+        given[in.name] = load_tensor_file(arg);
+    }
+    if (!opt.images_dir.empty()) {
+        const ValueInfo& in = next_free_input(graph, given, "--images " + opt.images_dir);
+        given[in.name] = load_images(list_image_files(opt.images_dir), image_spec(opt, in));
+    }
+    return given;
+}
+
+// A fixed batch size in the model (e.g. 1) smaller than the data's.
+std::int64_t fixed_batch(const Graph& graph) {
+    for (const ValueInfo& in : graph.inputs)
+        if (in.has_shape && !in.shape.empty() && in.shape[0].known()) return in.shape[0].value;
+    return -1;
+}
+
+Tensor slice_batch(const Tensor& t, std::int64_t begin, std::int64_t count) {
+    Shape shape = t.shape();
+    const std::size_t row = t.byte_size() / static_cast<std::size_t>(shape[0]);
+    shape[0] = count;
+    Tensor out(t.dtype(), shape);
+    std::memcpy(out.raw(), t.raw() + static_cast<std::size_t>(begin) * row, out.byte_size());
+    return out;
+}
+
+Tensor concat_batch(const std::vector<Tensor>& parts) {
+    Shape shape = parts.front().shape();
+    if (shape.empty()) return parts.front();
+    shape[0] = 0;
+    for (const Tensor& p : parts) shape[0] += p.dim(0);
+    Tensor out(parts.front().dtype(), shape);
+    std::size_t offset = 0;
+    for (const Tensor& p : parts) {
+        std::memcpy(out.raw() + offset, p.raw(), p.byte_size());
+        offset += p.byte_size();
+    }
+    return out;
+}
+
+// Runs the executor, splitting the data into model-sized batches when the
+// model's batch dimension is fixed and smaller than the data's.
+std::map<std::string, Tensor> run_batched(const Executor& exec, const Graph& graph,
+                                          const std::map<std::string, Tensor>& inputs) {
+    const std::int64_t batch = fixed_batch(graph);
+    std::int64_t total = -1;
+    for (const auto& [name, t] : inputs) total = t.rank() > 0 ? t.dim(0) : -1;
+    if (batch <= 0 || total <= batch || total % batch != 0 || inputs.size() != 1) return exec.run(inputs);
+    std::map<std::string, std::vector<Tensor>> parts;
+    for (std::int64_t b = 0; b < total; b += batch) {
+        std::map<std::string, Tensor> chunk;
+        for (const auto& [name, t] : inputs) chunk[name] = slice_batch(t, b, batch);
+        for (auto& [name, t] : exec.run(chunk)) parts[name].push_back(std::move(t));
+    }
+    std::map<std::string, Tensor> outputs;
+    for (const auto& [name, list] : parts) outputs[name] = concat_batch(list);
+    return outputs;
+}
+
+std::string file_name_for(const std::string& value) {
+    std::string name = value;
+    for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') c = '_';
+    return name + ".npy";
+}
+
+void write_outputs(const Options& opt, const Graph& graph, const std::map<std::string, Tensor>& outputs) {
+    std::error_code ec;
+    std::filesystem::create_directories(opt.output_dir, ec);
+    if (ec) throw UserError("cannot create output directory '" + opt.output_dir + "': " + ec.message());
+    for (const ValueInfo& out : graph.outputs) {
+        const Tensor& t = outputs.at(out.name);
+        const std::string path = (std::filesystem::path(opt.output_dir) / file_name_for(out.name)).string();
+        save_npy(path, t);
+        std::cout << "  " << out.name << ": " << shape_to_string(t.shape()) << " " << to_string(t.dtype()) << " -> "
+                  << path << "\n";
+    }
+}
+
+int run_fp32(const Options& opt) {
+    Graph graph = load_onnx(opt.fp32_model);
+    run_standard_passes(graph);
+    const auto inputs = gather_inputs(opt, graph);
+    ExecutorOptions exec_options;
+    exec_options.threads = opt.threads;
+    const Executor exec(graph, exec_options);
+    const auto outputs = run_batched(exec, graph, inputs);
+    std::cout << "npusim fp32: " << opt.fp32_model << " (" << graph.nodes.size() << " nodes after passes, opset "
+              << graph.opset << ")\n";
+    for (const auto& [name, t] : inputs) std::cout << "  input " << name << ": " << shape_to_string(t.shape()) << "\n";
+    write_outputs(opt, graph, outputs);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"npusim: run an ONNX model on bitnpu's simulators"};
+    Options opt;
+    app.add_option("--fp32", opt.fp32_model, "Run this ONNX model on the FP32 reference executor")
+        ->required()
+        ->check(CLI::ExistingFile);
+    app.add_option("--input", opt.inputs, "Input tensor (.npy or .pb): PATH for the next model input, or NAME=PATH");
+    app.add_option("--images", opt.images_dir, "Directory of images for the next model input (sorted by name)");
+    app.add_option("--preprocess", opt.preprocess_spec, "YAML file with a preprocess: section for --images")
+        ->check(CLI::ExistingFile);
+    app.add_option("--output-dir", opt.output_dir, "Directory for one .npy per graph output")->required();
+    app.add_option("--threads", opt.threads, "Executor threads (0: all cores)")->check(CLI::NonNegativeNumber);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    try {
+        if (opt.inputs.empty() && opt.images_dir.empty()) throw UserError("give the model's inputs with --input or --images");
+        return run_fp32(opt);
+    } catch (const UserError& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "internal error (please report): " << e.what() << "\n";
+        return 1;
+    }
+}
