@@ -283,3 +283,15 @@ TEST_CASE("ctable: records convert to and from QuantParams and requant registers
     CHECK(r.multiplier == 1288490189);
     CHECK(r.rounding == arch::RoundingMode::half_away);
 }
+
+TEST_CASE("ctable: the example in docs/ctable.md is what the writer produces", "[ctable]") {
+    const std::string doc = read_file(fs::path(BITNPU_SOURCE_DIR) / "docs" / "ctable.md");
+    const std::string open = "## Example (YAML)\n```yaml\n";
+    const auto begin = doc.find(open);
+    REQUIRE(begin != std::string::npos);
+    const auto start = begin + open.size();
+    const std::string example = doc.substr(start, doc.find("```", start) - start);
+    const CTable t = parse_ctable(example, "docs/ctable.md");
+    CHECK(to_yaml(t) == example);
+    CHECK(t.layers.at(0).requant.at(1).multiplier == 54358);
+}

@@ -101,9 +101,9 @@ TEST_CASE("round_shift: every mode matches the rational reference on edge values
     std::size_t mismatches = 0;
     for (RoundingMode mode : kAllModes) {
         for (int n = 0; n <= 126; ++n) {
-            // Exact ties at this n: (2j+1) * 2^(n-1).
+            // Exact ties at this n: (2j+1) * 2^(n-1), where that fits in 127 bits.
             std::vector<i128> local = values;
-            if (n >= 1) {
+            if (n >= 1 && n <= 116) {
                 for (i128 j : {0, 1, 2, 3, 1000}) {
                     local.push_back((2 * j + 1) * pow2(n - 1));
                     local.push_back(-(2 * j + 1) * pow2(n - 1));

@@ -26,7 +26,8 @@ namespace {
 std::int64_t reference_output(const MacLayer& L, std::int64_t oc, const std::vector<std::int64_t>& products,
                               const AccumulatorRule& rule) {
     const std::int64_t b = L.bias.empty() ? 0 : L.bias[oc];
-    std::int64_t acc = L.bias_stage == arch::BiasStage::preload ? b : 0;
+    // The accumulator register starts at b_q (loaded at accumulator width).
+    std::int64_t acc = L.bias_stage == arch::BiasStage::preload ? accumulate(0, b, rule) : 0;
     for (std::int64_t p : products) acc = accumulate(acc, p, rule);
     if (L.bias_stage == arch::BiasStage::post) acc = accumulate(acc, b, rule);
     const RequantRegisters& r = L.requant.size() == 1 ? L.requant[0] : L.requant[oc];
@@ -130,7 +131,8 @@ std::pair<MacLayer, QTensor> random_layer(std::mt19937& rng, MacKind kind) {
     for (auto& w : L.weights) w = random_value(rng, L.weight_type);
     const std::int64_t c_out = L.weight_shape[0];
     if (uniform(rng, 0, 3) != 0) {
-        const std::int64_t lim = std::int64_t{1} << (std::min(L.accumulator.bits, 20) - 2);
+        // Sometimes wider than the accumulator (bias.bits > accumulator.bits).
+        const std::int64_t lim = std::int64_t{1} << (std::min(L.accumulator.bits, 20) - (uniform(rng, 0, 3) ? 2 : 0));
         for (std::int64_t c = 0; c < c_out; ++c) L.bias.push_back(uniform(rng, -lim, lim));
     }
     const bool per_channel = uniform(rng, 0, 1);

@@ -19,6 +19,9 @@ bool static_input_shapes(const Graph& graph, std::map<std::string, Shape>& shape
 }  // namespace
 
 void run_standard_passes(Graph& graph) {
+    // Dead branches would count as extra consumers and block BN folding and
+    // activation fusion, so they go first (and again after folding).
+    eliminate_dead_nodes(graph);
     remove_identity(graph);
     // Static models: shapes let fold_constants resolve Shape nodes and
     // remove_identity see Cast-to-same-type on intermediate values.
@@ -30,6 +33,7 @@ void run_standard_passes(Graph& graph) {
         const int changed = fold_constants(graph) + remove_identity(graph);
         if (changed == 0) break;
     }
+    eliminate_dead_nodes(graph);
     fold_batchnorm(graph);
     fuse_activation(graph);
     eliminate_dead_nodes(graph);

@@ -125,7 +125,9 @@ std::int64_t mac_accumulate(const MacLayer& layer, std::int64_t oc, const std::i
     const std::int32_t* w = layer.weights.data() + oc * k_len;
     const std::int64_t b = layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(oc)];
     const bool preload = layer.bias_stage == arch::BiasStage::preload;
-    std::int64_t acc = preload ? b : 0;
+    // Loading b_q into the accumulator register is itself an accumulate step
+    // (it saturates or wraps a bias wider than the accumulator, as accumulate_all does).
+    std::int64_t acc = preload ? accumulate(0, b, layer.accumulator) : 0;
     for (std::int64_t k = 0; k < k_len; ++k)
         acc = accumulate(acc, product(w[k] - layer.weight_zero_point, x_row[k], layer.input_zero_point),
                          layer.accumulator);

@@ -23,8 +23,9 @@ int fuse_activation(Graph& graph);
 // Removes Identity, inference-mode Dropout and Cast to the value's own type.
 int remove_identity(Graph& graph);
 
-// The pipeline every tool runs after import: remove_identity,
-// fold_constants, fold_batchnorm, fuse_activation, eliminate_dead_nodes.
+// The pipeline every tool runs after import: eliminate_dead_nodes,
+// remove_identity, shape inference (static models only), fold_constants,
+// eliminate_dead_nodes, fold_batchnorm, fuse_activation, eliminate_dead_nodes.
 void run_standard_passes(Graph& graph);
 
 }  // namespace bitnpu::calib

@@ -77,7 +77,8 @@ std::int64_t mac_accumulate(const MacLayer& layer, std::int64_t oc, const std::i
 // Wrap is modular, so one reduction of the exact total equals the ordered loop.
 inline std::int64_t mac_accumulate_exact(const MacLayer& layer, std::int64_t oc, std::int64_t exact_sum) {
     const std::int64_t b = layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(oc)];
-    if (layer.bias_stage == arch::BiasStage::preload) return accumulate(b, exact_sum, layer.accumulator);
+    if (layer.bias_stage == arch::BiasStage::preload)
+        return accumulate(accumulate(0, b, layer.accumulator), exact_sum, layer.accumulator);
     return accumulate(accumulate(0, exact_sum, layer.accumulator), b, layer.accumulator);
 }
 // The requant registers of output channel oc.

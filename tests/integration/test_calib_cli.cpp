@@ -1,0 +1,89 @@
+// calib on the bundled model and data, as a user runs it.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cmath>
+
+#include "bitnpu/calib/ctable.hpp"
+#include "bitnpu/calib/tensor_io.hpp"
+#include "cli_runner.hpp"
+
+using namespace bitnpu::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSource = BITNPU_SOURCE_DIR;
+const std::string kCalib = BITNPU_CALIB_EXE;
+
+std::string calib_cmd(const std::string& arch, const std::string& model, const std::string& data,
+                      const std::string& extra) {
+    return kCalib + " --arch " + kSource + "/configs/" + arch + " " + kSource + "/models/" + model + " --data " +
+           data + " " + extra;
+}
+
+const std::string kCalibData = kSource + "/data/calib_500.npy";
+
+}  // namespace
+
+TEST_CASE("calib writes a CTable and a report for the bundled CNN", "[cli]") {
+    const fs::path dir = temp_dir("basic");
+    const auto r = run_cli(calib_cmd("int8_npu.yaml", "cnn.onnx", kCalibData,
+                                     "--samples 200 -o " + (dir / "t.yaml").string() + " --report " +
+                                         (dir / "r.json").string() + " --eval-data " + kSource +
+                                         "/data/test_100_x.npy --eval-labels " + kSource + "/data/test_100_y.npy"));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("SQNR dB") != std::string::npos);
+    CHECK(r.output.find("top-1 on 100 samples") != std::string::npos);
+    const bitnpu::calib::CTable table = bitnpu::calib::read_ctable((dir / "t.yaml").string());
+    CHECK(table.settings.samples == 200);
+    CHECK_FALSE(table.layers.empty());
+    for (const auto& layer : table.layers)
+        if (layer.op == "Conv" || layer.op == "Gemm") {
+            REQUIRE_FALSE(layer.requant.empty());
+            for (const auto& r : layer.requant) CHECK(std::abs(r.realized - r.ideal) <= 1e-3 * r.ideal);
+        }
+    CHECK(fs::exists(dir / "r.json"));
+}
+
+TEST_CASE("calib output is byte-identical across runs and thread counts", "[cli]") {
+    const fs::path dir = temp_dir("determinism");
+    const std::string common = "--samples 128 --search-samples 32 --format json";
+    REQUIRE(run_cli(calib_cmd("int8_npu.yaml", "resnet.onnx", kCalibData,
+                              common + " --threads 1 -o " + (dir / "a.json").string()))
+                .exit_code == 0);
+    REQUIRE(run_cli(calib_cmd("int8_npu.yaml", "resnet.onnx", kCalibData,
+                              common + " --threads 2 -o " + (dir / "b.json").string()))
+                .exit_code == 0);
+    CHECK(read_file(dir / "a.json") == read_file(dir / "b.json"));
+}
+
+TEST_CASE("calib refuses bad calibration data with exit code 2 and writes nothing", "[cli][errors]") {
+    const fs::path dir = temp_dir("baddata");
+    using bitnpu::calib::Tensor;
+    const fs::path out = dir / "t.yaml";
+    auto expect_error = [&](const std::string& data, const std::string& extra, const std::string& message) {
+        const auto r = run_cli(calib_cmd("int8_npu.yaml", "cnn.onnx", data, extra + " -o " + out.string()));
+        INFO(r.output);
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find(message) != std::string::npos);
+        CHECK_FALSE(fs::exists(out));
+    };
+
+    std::vector<float> values(4 * 28 * 28, 0.5f);
+    values[2 * 28 * 28 + 7] = std::nanf("");
+    bitnpu::calib::save_npy((dir / "nan.npy").string(), Tensor::from_vector<float>({4, 1, 28, 28}, values));
+    expect_error((dir / "nan.npy").string(), "", "NaN");
+
+    bitnpu::calib::save_npy((dir / "empty.npy").string(), Tensor(bitnpu::calib::DType::f32, {0, 1, 28, 28}));
+    expect_error((dir / "empty.npy").string(), "", "no samples");
+
+    bitnpu::calib::save_npy((dir / "shape.npy").string(),
+                            Tensor::from_vector<float>({2, 1, 20, 20}, std::vector<float>(2 * 400, 0.1f)));
+    expect_error((dir / "shape.npy").string(), "", "input");
+
+    expect_error(kCalibData, "--samples 1000", "only 500");
+    expect_error(kSource + "/data/missing.npy", "", "missing.npy");
+    expect_error(kCalibData, "--policy best", "policy");
+}
