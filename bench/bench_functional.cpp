@@ -9,6 +9,9 @@
 #include <ctime>
 #include <random>
 
+// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512
+// intrinsics, at template instantiation points: ignored for this file.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
 
 #include "bitnpu/sim/functional/mac_layer.hpp"

@@ -1,6 +1,7 @@
-// One accumulation step of NUMERICS.md: acc + p at full precision, then
-// saturated to ACC_BITS (SATURATE=1) or wrapped modulo 2^ACC_BITS (SATURATE=0).
-// Combinational; shared by the MAC and binary processing elements.
+// One accumulation step of NUMERICS.md as a combinational module: acc + p,
+// saturated (SATURATE=1) or wrapped (SATURATE=0) to ACC_BITS. Used where the
+// rule sits on a read path (bias post-add, the int1 PE's output); the MAC PE
+// calls bitnpu_rtl_pkg::acc_rule directly inside its clocked block.
 module acc_add #(
     parameter int ACC_BITS = 24,
     parameter int P_BITS = 18,
@@ -10,19 +11,9 @@ module acc_add #(
     input  logic signed [  P_BITS-1:0] p,
     output logic signed [ACC_BITS-1:0] sum
 );
-  // Wide enough for any acc + p without overflow.
-  localparam int SW = ((ACC_BITS > P_BITS) ? ACC_BITS : P_BITS) + 1;
-  localparam logic signed [SW-1:0] MAX = SW'({1'b0, {(ACC_BITS - 1) {1'b1}}});
-  localparam logic signed [SW-1:0] MIN = -MAX - SW'(1);
-
-  logic signed [SW-1:0] exact;
-  assign exact = SW'(acc) + SW'(p);
-
-  generate
-    if (SATURATE != 0) begin : g_sat
-      assign sum = (exact > MAX) ? ACC_BITS'(MAX) : (exact < MIN) ? ACC_BITS'(MIN) : ACC_BITS'(exact);
-    end else begin : g_wrap
-      assign sum = ACC_BITS'(exact);
-    end
-  endgenerate
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic signed [63:0] wide;  // the rule's result always fits ACC_BITS
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign wide = bitnpu_rtl_pkg::acc_rule(64'(acc) + 64'(p), ACC_BITS, SATURATE != 0);
+  assign sum = ACC_BITS'(wide);
 endmodule

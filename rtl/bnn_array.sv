@@ -3,37 +3,35 @@
 // bits of the K dimension per row (a_col) and per column (w_row), LSB = the
 // lowest k, plus `count`, how many of the CHUNK bits are valid (a partial
 // last beat). The edges zero the invalid bits of both operands.
-// acc_out of PE(i,j) is bias (+) dot with the accumulator rule applied once
-// (see bnn_pe); it is final one cycle after the PE's last beat, as in mac_array.
+// Each PE accumulates its +-1 products in k order with the accumulator rule
+// (see bnn_pe); acc_out is final one cycle after the PE's last beat, as in
+// mac_array.
 module bnn_array #(
     parameter int ROWS = 4,
     parameter int COLS = 4,
     parameter int CHUNK = 32,
     parameter int CNT_BITS = 6,
-    parameter int K_MAX = 65535,
     parameter int ACC_BITS = 16,
     parameter int SATURATE = 1
 ) (
     input  logic                          clk,
     input  logic                          load,
-    input  logic [     COLS*ACC_BITS-1:0] bias,
+    input  logic signed [ ACC_BITS-1:0] bias   [COLS],
     input  logic                          in_valid,
     input  logic [          CNT_BITS-1:0] in_count,
     input  logic [        ROWS*CHUNK-1:0] a_col,
     input  logic [        COLS*CHUNK-1:0] w_row,
-    output logic [ROWS*COLS*ACC_BITS-1:0] acc_out
+    output logic signed [ ACC_BITS-1:0] acc_out[ROWS][COLS]
 );
-  localparam int DOT_BITS = $clog2(K_MAX + 1) + 2;
-
   logic valid_r;
   logic [CNT_BITS-1:0] count_r;
-  logic [ROWS*CHUNK-1:0] a_r;
-  logic [COLS*CHUNK-1:0] w_r;
+  logic [CHUNK-1:0] a_r[ROWS];
+  logic [CHUNK-1:0] w_r[COLS];
   always_ff @(posedge clk) begin
     valid_r <= in_valid;
     count_r <= in_count;
-    a_r <= a_col;
-    w_r <= w_row;
+    for (int r = 0; r < ROWS; r++) a_r[r] <= a_col[r*CHUNK+:CHUNK];
+    for (int c = 0; c < COLS; c++) w_r[c] <= w_row[c*CHUNK+:CHUNK];
   end
 
   // Bit b is valid when b < count.
@@ -54,7 +52,7 @@ module bnn_array #(
           .DEPTH(i)
       ) u_skew (
           .clk(clk),
-          .d  ({valid_r, count_r, a_r[i*CHUNK+:CHUNK] & valid_bits}),
+          .d  ({valid_r, count_r, a_r[i] & valid_bits}),
           .q  ({h_valid[i][0], h_count[i][0], h_a[i][0]})
       );
     end
@@ -64,23 +62,21 @@ module bnn_array #(
           .DEPTH(j)
       ) u_skew (
           .clk(clk),
-          .d  (w_r[j*CHUNK+:CHUNK] & valid_bits),
+          .d  (w_r[j] & valid_bits),
           .q  (v_w[0][j])
       );
     end
     for (i = 0; i < ROWS; i++) begin : g_r
       for (j = 0; j < COLS; j++) begin : g_c
-        logic signed [ACC_BITS-1:0] acc;
         bnn_pe #(
             .CHUNK(CHUNK),
             .CNT_BITS(CNT_BITS),
-            .DOT_BITS(DOT_BITS),
             .ACC_BITS(ACC_BITS),
             .SATURATE(SATURATE)
         ) u_pe (
             .clk(clk),
             .load(load),
-            .bias(bias[j*ACC_BITS+:ACC_BITS]),
+            .bias(bias[j]),
             .valid_in(h_valid[i][j]),
             .count_in(h_count[i][j]),
             .a_in(h_a[i][j]),
@@ -89,9 +85,8 @@ module bnn_array #(
             .count_out(h_count[i][j+1]),
             .a_out(h_a[i][j+1]),
             .w_out(v_w[i+1][j]),
-            .acc(acc)
+            .acc(acc_out[i][j])
         );
-        assign acc_out[(i*COLS+j)*ACC_BITS+:ACC_BITS] = acc;
       end
     end
   endgenerate

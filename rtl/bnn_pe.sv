@@ -1,22 +1,23 @@
 // Binary (int1) output-stationary processing element. Operands are CHUNK
-// packed bits (bit b means 2b-1); a beat with `count` valid bits adds
-// count - 2 * popcount(a ^ w) = 2 * popcount(xnor) - count to an exact dot
-// product register `dot` (wide enough for K_MAX bits: it never overflows).
-// NUMERICS.md defines the int1 dot product 2 * popcount(xnor) - K as ONE
-// product term, so the accumulator rule is applied once: the PE holds the
-// preloaded bias and the exact dot product and its output `acc` is
-// bias (+) dot (acc_add: saturate or wrap), read when the tile drains.
-// Invalid bits of a partial beat are zero in both operands (the array masks
-// them at its edges), so they never count as mismatches.
+// packed bits (bit b means 2b-1, the lowest bit is the lowest k); a beat
+// carries `count` valid bits. Every element is one product term +-1 added
+// with the accumulator rule in k order, exactly as the functional model's
+// mac_accumulate does (sim/src/functional/mac_layer.cpp), so ordered
+// saturation matches even when a partial sum touches a bound:
+//   - far from the bounds (acc within CHUNK of neither), or wrapping, no
+//     element can saturate: acc += count - 2 * popcount(a ^ w)
+//     (= 2 * popcount(xnor) - count; invalid bits are zero in both
+//     operands, masked at the array edge);
+//   - within CHUNK of a bound the beat is applied element by element
+//     (a CHUNK-step chain of acc_rule).
 module bnn_pe #(
     parameter int CHUNK = 32,
     parameter int CNT_BITS = 6,  // holds 0..CHUNK
-    parameter int DOT_BITS = 18,  // signed, holds -K_MAX..K_MAX
     parameter int ACC_BITS = 16,
     parameter int SATURATE = 1
 ) (
     input  logic                       clk,
-    input  logic                       load,      // bias_r <= bias, dot <= 0
+    input  logic                       load,      // acc <= bias (tile start)
     input  logic signed [ACC_BITS-1:0] bias,
     input  logic                       valid_in,
     input  logic        [CNT_BITS-1:0] count_in,
@@ -28,33 +29,32 @@ module bnn_pe #(
     output logic        [   CHUNK-1:0] w_out,
     output logic signed [ACC_BITS-1:0] acc
 );
-  logic signed [DOT_BITS-1:0] dot, beat;
-  logic signed [ACC_BITS-1:0] bias_r;
-  logic [CNT_BITS-1:0] mismatches;
+  localparam logic signed [63:0] MAX = (64'sd1 <<< (ACC_BITS - 1)) - 64'sd1;
+  localparam logic signed [63:0] SAFE_HI = MAX - 64'(CHUNK);
+  localparam logic signed [63:0] SAFE_LO = -MAX - 64'sd1 + 64'(CHUNK);
 
-  assign mismatches = CNT_BITS'($countones(a_in ^ w_in));
-  assign beat = DOT_BITS'(count_in) - (DOT_BITS'(mismatches) <<< 1);
-
-  acc_add #(
-      .ACC_BITS(ACC_BITS),
-      .P_BITS  (DOT_BITS),
-      .SATURATE(SATURATE)
-  ) u_add (
-      .acc(bias_r),
-      .p  (dot),
-      .sum(acc)
-  );
+  logic signed [63:0] acc_w, beat_sum, walk;
+  logic far_from_bounds;
+  always_comb begin
+    acc_w = 64'(acc);
+    beat_sum = 64'(count_in) - (64'($countones(a_in ^ w_in)) <<< 1);
+    far_from_bounds = (SATURATE == 0) || (acc_w <= SAFE_HI && acc_w >= SAFE_LO);
+    walk = acc_w;
+    if (!far_from_bounds)
+      for (int b = 0; b < CHUNK; b++)
+        if (CNT_BITS'(b) < count_in)
+          walk = bitnpu_rtl_pkg::acc_rule(walk + ((a_in[b] == w_in[b]) ? 64'sd1 : -64'sd1), ACC_BITS,
+                                          SATURATE != 0);
+  end
 
   always_ff @(posedge clk) begin
     valid_out <= valid_in;
     count_out <= count_in;
     a_out <= a_in;
     w_out <= w_in;
-    if (load) begin
-      bias_r <= bias;
-      dot <= '0;
-    end else if (valid_in) begin
-      dot <= dot + beat;
-    end
+    if (load) acc <= bias;
+    else if (valid_in)
+      acc <= far_from_bounds ? ACC_BITS'(bitnpu_rtl_pkg::acc_rule(acc_w + beat_sum, ACC_BITS, SATURATE != 0))
+                             : ACC_BITS'(walk);
   end
 endmodule

@@ -23,24 +23,29 @@ module mac_array #(
 ) (
     input  logic                         clk,
     input  logic                         load,
-    input  logic [     COLS*ACC_BITS-1:0] bias,      // column j at [j*ACC_BITS +: ACC_BITS]
+    input  logic signed [ ACC_BITS-1:0] bias   [COLS],  // per column (output channel)
     input  logic                         in_valid,
     input  logic [       ROWS*A_BITS-1:0] a_col,     // raw activation codes
     input  logic [       COLS*W_BITS-1:0] w_row,     // raw weight codes
     input  logic signed [      A_BITS:0] zx,        // activation zero-point
-    output logic [ROWS*COLS*ACC_BITS-1:0] acc_out    // PE(i,j) at [(i*COLS+j)*ACC_BITS +: ACC_BITS]
+    output logic signed [ ACC_BITS-1:0] acc_out[ROWS][COLS]
 );
   localparam int XZ_BITS = A_BITS + 2;  // x - zx for any x, zx of A_BITS(+sign)
   localparam int WS_BITS = W_BITS + (W_SIGNED != 0 ? 0 : 1);
 
-  // Input registers: the array's ports drive no PE combinationally.
+  // Input registers (unpacked per row / column), which also form x - zx and
+  // the signed weight: the array's ports drive no logic combinationally.
   logic valid_r;
-  logic [ROWS*A_BITS-1:0] a_r;
-  logic [COLS*W_BITS-1:0] w_r;
+  logic signed [XZ_BITS-1:0] xz_r[ROWS];
+  logic signed [WS_BITS-1:0] w_r[COLS];
   always_ff @(posedge clk) begin
     valid_r <= in_valid;
-    a_r <= a_col;
-    w_r <= w_row;
+    for (int r = 0; r < ROWS; r++)
+      xz_r[r] <= ((A_SIGNED != 0) ? XZ_BITS'($signed(a_col[r*A_BITS+:A_BITS]))
+                                  : XZ_BITS'($signed({1'b0, a_col[r*A_BITS+:A_BITS]}))) - XZ_BITS'(zx);
+    for (int c = 0; c < COLS; c++)
+      w_r[c] <= (W_SIGNED != 0) ? WS_BITS'($signed(w_row[c*W_BITS+:W_BITS]))
+                                : WS_BITS'($signed({1'b0, w_row[c*W_BITS+:W_BITS]}));
   end
 
   // Operand wires between PEs: h_* run left -> right (COLS+1 per row),
@@ -52,41 +57,27 @@ module mac_array #(
   genvar i, j;
   generate
     for (i = 0; i < ROWS; i++) begin : g_row_edge
-      logic signed [XZ_BITS-1:0] x_ext, xz;
-      if (A_SIGNED != 0) begin : g_s
-        assign x_ext = XZ_BITS'($signed(a_r[i*A_BITS+:A_BITS]));
-      end else begin : g_u
-        assign x_ext = XZ_BITS'($signed({1'b0, a_r[i*A_BITS+:A_BITS]}));
-      end
-      assign xz = x_ext - XZ_BITS'(zx);
       delay_line #(
           .WIDTH(XZ_BITS + 1),
           .DEPTH(i)
       ) u_skew (
           .clk(clk),
-          .d  ({valid_r, xz}),
+          .d  ({valid_r, xz_r[i]}),
           .q  ({h_valid[i][0], h_xz[i][0]})
       );
     end
     for (j = 0; j < COLS; j++) begin : g_col_edge
-      logic signed [WS_BITS-1:0] w_ext;
-      if (W_SIGNED != 0) begin : g_s
-        assign w_ext = $signed(w_r[j*W_BITS+:W_BITS]);
-      end else begin : g_u
-        assign w_ext = $signed({1'b0, w_r[j*W_BITS+:W_BITS]});
-      end
       delay_line #(
           .WIDTH(WS_BITS),
           .DEPTH(j)
       ) u_skew (
           .clk(clk),
-          .d  (w_ext),
+          .d  (w_r[j]),
           .q  (v_w[0][j])
       );
     end
     for (i = 0; i < ROWS; i++) begin : g_r
       for (j = 0; j < COLS; j++) begin : g_c
-        logic signed [ACC_BITS-1:0] acc;
         mac_pe #(
             .XZ_BITS (XZ_BITS),
             .WS_BITS (WS_BITS),
@@ -95,16 +86,15 @@ module mac_array #(
         ) u_pe (
             .clk(clk),
             .load(load),
-            .bias(bias[j*ACC_BITS+:ACC_BITS]),
+            .bias(bias[j]),
             .valid_in(h_valid[i][j]),
             .xz_in(h_xz[i][j]),
             .w_in(v_w[i][j]),
             .valid_out(h_valid[i][j+1]),
             .xz_out(h_xz[i][j+1]),
             .w_out(v_w[i+1][j]),
-            .acc(acc)
+            .acc(acc_out[i][j])
         );
-        assign acc_out[(i*COLS+j)*ACC_BITS+:ACC_BITS] = acc;
       end
     end
   endgenerate

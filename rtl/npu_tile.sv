@@ -24,7 +24,6 @@ module npu_tile #(
     parameter int W_BITS = 8,
     parameter int W_SIGNED = 1,
     parameter int CHUNK = 32,  // BNN: bits per beat
-    parameter int K_MAX = 65535,  // BNN: longest dot product
     parameter int ACC_BITS = 24,
     parameter int SATURATE = 1,
     parameter int BIAS_POST = 0,  // 1: accumulate from 0, add bias[j] (acc rule) on drain
@@ -63,9 +62,15 @@ module npu_tile #(
     output logic        [    COLS*Y_BITS-1:0] y
 );
   // ---- the array ----
-  logic [ROWS*COLS*ACC_BITS-1:0] acc_all;
-  logic [COLS*ACC_BITS-1:0] preload;
-  assign preload = (BIAS_POST != 0) ? '0 : bias;
+  // Unpacked per-PE arrays inside the tile (Verilator simulates these as
+  // plain C arrays; one wide packed vector would cost wide-word operations).
+  logic signed [ACC_BITS-1:0] acc_all[ROWS][COLS];
+  logic signed [ACC_BITS-1:0] bias_u[COLS], preload[COLS];
+  always_comb
+    for (int c = 0; c < COLS; c++) begin
+      bias_u[c] = bias[c*ACC_BITS+:ACC_BITS];
+      preload[c] = (BIAS_POST != 0) ? '0 : bias_u[c];
+    end
   generate
     if (BNN != 0) begin : g_bnn
       bnn_array #(
@@ -73,7 +78,6 @@ module npu_tile #(
           .COLS(COLS),
           .CHUNK(CHUNK),
           .CNT_BITS(CNT_BITS),
-          .K_MAX(K_MAX),
           .ACC_BITS(ACC_BITS),
           .SATURATE(SATURATE)
       ) u_array (
@@ -158,12 +162,9 @@ module npu_tile #(
   // ---- drain: row mux into the per-column requant units ----
   logic drain_valid;
   assign drain_valid = (state == DRAIN);
-  logic [COLS*ACC_BITS-1:0] acc_sel, acc_row;
-  always_comb begin
-    acc_sel = '0;
-    for (int r = 0; r < ROWS; r++)
-      if (row == ROW_BITS'(r)) acc_sel = acc_all[r*COLS*ACC_BITS+:COLS*ACC_BITS];
-  end
+  logic signed [ACC_BITS-1:0] acc_sel[COLS], acc_row[COLS];
+  always_comb
+    for (int c = 0; c < COLS; c++) acc_sel[c] = acc_all[32'(row)][c];
 
   /* verilator lint_off UNUSEDSIGNAL */
   logic [COLS-1:0] col_valid;  // identical in every column: column 0's is used
@@ -177,12 +178,12 @@ module npu_tile #(
             .P_BITS  (ACC_BITS),
             .SATURATE(SATURATE)
         ) u_bias (
-            .acc(acc_sel[j*ACC_BITS+:ACC_BITS]),
-            .p  (bias[j*ACC_BITS+:ACC_BITS]),
-            .sum(acc_row[j*ACC_BITS+:ACC_BITS])
+            .acc(acc_sel[j]),
+            .p  (bias_u[j]),
+            .sum(acc_row[j])
         );
       end else begin : g_pre
-        assign acc_row[j*ACC_BITS+:ACC_BITS] = acc_sel[j*ACC_BITS+:ACC_BITS];
+        assign acc_row[j] = acc_sel[j];
       end
       requant #(
           .ACC_BITS(ACC_BITS),
@@ -195,7 +196,7 @@ module npu_tile #(
       ) u_requant (
           .clk(clk),
           .in_valid(drain_valid),
-          .acc(acc_row[j*ACC_BITS+:ACC_BITS]),
+          .acc(acc_row[j]),
           .mult(mult[j*MULT_BITS+:MULT_BITS]),
           .shift(shift[j*(SHIFT_BITS+1)+:(SHIFT_BITS+1)]),
           .zy(zy),

@@ -1,10 +1,13 @@
 // Requantization unit of one output channel (NUMERICS.md steps 5 and 6),
 // two pipeline stages (latency 2, one result per cycle):
-//   stage 1  KIND = 1 (multiplier): scaled = acc * mult (exact), n = shift
+//   stage 1  registers acc and the channel's registers
+//   stage 2  KIND = 1 (multiplier): scaled = acc * mult (exact), n = shift
 //            KIND = 0 (shifter):    scaled = acc, n = shift; a negative shift
 //            (ALLOW_LEFT = 1) is a left shift by -shift saturated to ACC_BITS
-//            (the accumulator width, RequantRegisters::dst_bits) and n = 0
-//   stage 2  y = clamp(round_shift(scaled, n, ROUNDING) + zy, lo, hi)
+//            (the accumulator width, RequantRegisters::dst_bits) and n = 0;
+//            y = clamp(round_shift(scaled, n, ROUNDING) + zy, lo, hi), registered
+// (No logic between the inputs and the stage-1 registers, so a simulator
+// evaluates the arithmetic once per clock edge.)
 // Registers are per-channel inputs: mult is unsigned MULT_BITS, shift is a
 // SHIFT_BITS+1 two's complement value in [0, 2^SHIFT_BITS - 1] (and down to
 // -(2^SHIFT_BITS - 1) with ALLOW_LEFT). zy, lo, hi are Y_BITS signed; lo/hi
@@ -21,9 +24,7 @@ module requant #(
     input  logic                         clk,
     input  logic                         in_valid,
     input  logic signed [  ACC_BITS-1:0] acc,
-    /* verilator lint_off UNUSEDSIGNAL */
     input  logic        [ MULT_BITS-1:0] mult,   // unused by the shifter
-    /* verilator lint_on UNUSEDSIGNAL */
     input  logic signed [  SHIFT_BITS:0] shift,
     input  logic signed [    Y_BITS-1:0] zy,
     input  logic signed [    Y_BITS-1:0] lo,
@@ -34,16 +35,34 @@ module requant #(
   localparam int PW = (KIND == 1) ? ACC_BITS + MULT_BITS + 1 : ACC_BITS;
   localparam int TW = ((PW > Y_BITS) ? PW : Y_BITS) + 1;
 
-  // ---- stage 1: scale ----
+  // ---- stage 1: register the inputs ----
+  logic valid_1;
+  logic signed [ACC_BITS-1:0] acc_1;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [MULT_BITS-1:0] mult_1;  // unused by the shifter
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic signed [SHIFT_BITS:0] shift_1;
+  logic signed [Y_BITS-1:0] zy_1, lo_1, hi_1;
+  always_ff @(posedge clk) begin
+    valid_1 <= in_valid;
+    acc_1 <= acc;
+    mult_1 <= mult;
+    shift_1 <= shift;
+    zy_1 <= zy;
+    lo_1 <= lo;
+    hi_1 <= hi;
+  end
+
+  // ---- stage 2: scale ----
   logic signed [PW-1:0] scaled;
   logic [SHIFT_BITS-1:0] n;
   logic shift_negative;
-  assign shift_negative = shift[SHIFT_BITS];
+  assign shift_negative = shift_1[SHIFT_BITS];
 
   generate
     if (KIND == 1) begin : g_mult
-      assign scaled = PW'(acc) * $signed({1'b0, mult});
-      assign n = shift_negative ? '0 : shift[SHIFT_BITS-1:0];
+      assign scaled = PW'(acc_1) * $signed({1'b0, mult_1});
+      assign n = shift_negative ? '0 : shift_1[SHIFT_BITS-1:0];
     end else if (ALLOW_LEFT != 0) begin : g_shift_left
       localparam int LMAX = (1 << SHIFT_BITS) - 1;
       localparam int LW = ACC_BITS + LMAX;
@@ -51,39 +70,25 @@ module requant #(
       localparam logic signed [LW-1:0] MIN = -MAX - LW'(1);
       logic [SHIFT_BITS:0] left;
       logic signed [LW-1:0] wide;
-      assign left = -shift;
-      assign wide = LW'(acc) <<< left;
-      assign scaled = !shift_negative ? acc :
+      assign left = -shift_1;
+      assign wide = LW'(acc_1) <<< left;
+      assign scaled = !shift_negative ? acc_1 :
                       (wide > MAX) ? PW'(MAX) : (wide < MIN) ? PW'(MIN) : PW'(wide);
-      assign n = shift_negative ? '0 : shift[SHIFT_BITS-1:0];
+      assign n = shift_negative ? '0 : shift_1[SHIFT_BITS-1:0];
     end else begin : g_shift
-      assign scaled = acc;
-      assign n = shift_negative ? '0 : shift[SHIFT_BITS-1:0];
+      assign scaled = acc_1;
+      assign n = shift_negative ? '0 : shift_1[SHIFT_BITS-1:0];
     end
   endgenerate
 
-  logic valid_1;
-  logic signed [PW-1:0] scaled_1;
-  logic [SHIFT_BITS-1:0] n_1;
-  logic signed [Y_BITS-1:0] zy_1, lo_1, hi_1;
-  always_ff @(posedge clk) begin
-    valid_1 <= in_valid;
-    scaled_1 <= scaled;
-    n_1 <= n;
-    zy_1 <= zy;
-    lo_1 <= lo;
-    hi_1 <= hi;
-  end
-
-  // ---- stage 2: round, zero-point, clamp ----
   logic signed [PW-1:0] rounded;
   round_shift #(
       .X_BITS  (PW),
       .N_BITS  (SHIFT_BITS),
       .ROUNDING(ROUNDING)
   ) u_round (
-      .x(scaled_1),
-      .n(n_1),
+      .x(scaled),
+      .n(n),
       .y(rounded)
   );
 

@@ -68,6 +68,11 @@ std::map<std::string, Tensor> gather_inputs(const Options& opt, const Graph& gra
             given[arg.substr(0, eq)] = load_tensor_file(arg.substr(eq + 1));
             continue;
         }
+        if (eq != std::string::npos && !std::filesystem::exists(arg)) {
+            std::string names;
+            for (const ValueInfo& in : graph.inputs) names += (names.empty() ? "" : ", ") + in.name;
+            throw UserError("--input " + arg + ": '" + arg.substr(0, eq) + "' is not a model input (inputs: " + names + ")");
+        }
         const ValueInfo& in = next_free_input(graph, given, "--input " + arg);
         given[in.name] = load_tensor_file(arg);
     }

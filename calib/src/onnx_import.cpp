@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bitnpu/arch/hash.hpp"
 #include "bitnpu/calib/executor.hpp"
-#include "content_hash.hpp"
 #include "onnx_tensor.hpp"
 
 namespace bitnpu::calib {
@@ -120,10 +120,12 @@ Node node_from_proto(const onnx::NodeProto& proto, std::size_t index) {
     return node;
 }
 
-std::int64_t default_opset(const onnx::ModelProto& model, const std::string& path) {
+// 0 when the model declares none (checked after the op check, which gives
+// the more useful message for models made only of other domains' ops).
+std::int64_t default_opset(const onnx::ModelProto& model) {
     for (const auto& op : model.opset_import())
         if (op.domain().empty() || op.domain() == "ai.onnx") return op.version();
-    throw UserError("'" + path + "' declares no opset for the default ONNX domain (opset_import is empty or missing)");
+    return 0;
 }
 
 void convert_nodes(const onnx::GraphProto& g, Graph& graph) {
@@ -147,11 +149,13 @@ Graph graph_from_model(const onnx::ModelProto& model, const std::string& path) {
     Graph graph;
     graph.name = g.name();
     graph.producer = model.producer_name();
-    graph.opset = default_opset(model, path);
+    graph.opset = default_opset(model);
     graph.source_path = path;
     for (const auto& init : g.initializer()) graph.initializers[init.name()] = onnx_io::tensor_from_proto(init, init.name());
     if (g.sparse_initializer_size() > 0) throw UserError("'" + path + "' uses sparse initializers, which are not supported");
     convert_nodes(g, graph);
+    if (graph.opset == 0)
+        throw UserError("'" + path + "' declares no opset for the default ONNX domain (opset_import is empty or missing)");
     // Old exporters (IR < 4) also list initializers as graph inputs; those are
     // constants, not inputs the user feeds.
     for (const auto& in : g.input())
@@ -173,7 +177,7 @@ Graph load_onnx(const std::string& path) {
         throw UserError("'" + path + "' holds no graph nodes (truncated or not an ONNX model)");
     if (model.graph().output_size() == 0) throw UserError("'" + path + "': the graph declares no outputs");
     Graph graph = graph_from_model(model, path);
-    graph.content_hash = fnv1a64_hex(bytes);
+    graph.content_hash = arch::sha256_hex(bytes);  // the same identity rule as arch YAML files
     check_dataflow(graph);
     sort_topologically(graph);
     return graph;

@@ -127,6 +127,18 @@ std::vector<std::uint64_t> typed_values(const TP& proto) {
     return v;
 }
 
+// Product of the dims, or limit + 1 once it exceeds limit (no overflow).
+std::size_t saturating_count(const Shape& shape, std::size_t limit) {
+    std::size_t count = 1;
+    for (auto d : shape)
+        if (d == 0) return 0;
+    for (auto d : shape) {
+        if (count > limit / static_cast<std::size_t>(d)) return limit + 1;
+        count *= static_cast<std::size_t>(d);
+    }
+    return count;
+}
+
 }  // namespace
 
 Tensor tensor_from_proto(const TP& proto, const std::string& what) {
@@ -141,12 +153,20 @@ Tensor tensor_from_proto(const TP& proto, const std::string& what) {
     Shape shape(proto.dims().begin(), proto.dims().end());
     for (auto d : shape)
         if (d < 0) throw UserError("tensor '" + what + "' has a negative dimension " + shape_to_string(shape));
+    // Element count against the data actually present, before allocating:
+    // a corrupt shape must not allocate terabytes.
+    const bool raw = proto.has_raw_data();
+    const std::vector<std::uint64_t> values = raw ? std::vector<std::uint64_t>{} : typed_values(proto);
+    const std::size_t present = raw ? proto.raw_data().size() : values.size();
+    if (saturating_count(shape, present) > present)
+        throw UserError("tensor '" + what + "': shape " + shape_to_string(shape) + " of " +
+                        onnx_type_name(proto.data_type()) + " needs more data than the " + std::to_string(present) +
+                        (raw ? " bytes" : " values") + " stored");
     Tensor out(*dtype, shape);
-    if (proto.has_raw_data()) {
+    if (raw) {
         read_raw(proto, out, what);
         return out;
     }
-    const auto values = typed_values(proto);
     if (static_cast<std::int64_t>(values.size()) != out.numel())
         throw UserError("tensor '" + what + "': holds " + std::to_string(values.size()) + " values, shape " +
                         shape_to_string(shape) + " needs " + std::to_string(out.numel()));

@@ -10,7 +10,7 @@
 namespace bitnpu::rtl {
 
 std::uint64_t tile_latency(const TileParams& p, int k) {
-    return std::uint64_t(std::max(k, 1)) + p.rows + p.cols + 2;
+    return std::uint64_t(std::max(k, 1)) + p.rows + p.cols + 1;
 }
 
 Cosim::Cosim(const TileConfig& config, TileSim& sim, std::ostream& out, int max_reported)

@@ -32,7 +32,7 @@ struct CosimReport {
 };
 
 // Cycles npu_tile needs for one tile (rtl/README.md, "Latency"):
-// max(K, 1) + ROWS + COLS + 2 from the start beat to the last output row.
+// max(K, 1) + ROWS + COLS + 1 from the start beat to the last output row.
 std::uint64_t tile_latency(const TileParams& p, int k);
 
 // Checks tiles from `first` on; prints mismatches (up to max_reported) to out.

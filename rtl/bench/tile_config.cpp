@@ -13,7 +13,7 @@ using arch::ValueType;
 
 auto as_tuple(const TileParams& p) {
     return std::tie(p.rows, p.cols, p.bnn, p.a_bits, p.a_signed, p.w_bits, p.w_signed, p.chunk,
-                    p.k_max, p.acc_bits, p.saturate, p.bias_post, p.rq_kind, p.mult_bits, p.shift_bits,
+                    p.acc_bits, p.saturate, p.bias_post, p.rq_kind, p.mult_bits, p.shift_bits,
                     p.allow_left, p.rounding, p.y_bits);
 }
 
@@ -107,7 +107,7 @@ std::vector<std::string> verilator_parameters(const TileParams& p) {
     const std::pair<const char*, int> values[] = {
         {"ROWS", p.rows},         {"COLS", p.cols},         {"BNN", p.bnn},
         {"A_BITS", p.a_bits},     {"A_SIGNED", p.a_signed}, {"W_BITS", p.w_bits},
-        {"W_SIGNED", p.w_signed}, {"CHUNK", p.chunk},       {"K_MAX", p.k_max},
+        {"W_SIGNED", p.w_signed}, {"CHUNK", p.chunk},
         {"ACC_BITS", p.acc_bits}, {"SATURATE", p.saturate}, {"BIAS_POST", p.bias_post},
         {"RQ_KIND", p.rq_kind},
         {"MULT_BITS", p.mult_bits}, {"SHIFT_BITS", p.shift_bits}, {"ALLOW_LEFT", p.allow_left},

@@ -22,7 +22,6 @@ struct TileParams {
     int w_bits = 8;
     int w_signed = 1;
     int chunk = 32;        // bnn: bits of k per beat
-    int k_max = 65535;     // bnn: longest dot product
     int acc_bits = 24;
     int saturate = 1;
     int bias_post = 0;     // bias.stage post: added (acc rule) after the last product

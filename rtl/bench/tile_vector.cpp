@@ -1,6 +1,8 @@
 #include "tile_vector.hpp"
 
+#include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 
 #include "bitnpu/sim/datapath/accumulate.hpp"
 #include "bitnpu/sim/datapath/product.hpp"
@@ -37,14 +39,15 @@ std::int64_t golden_accumulator(const TileConfig& c, const TileVector& v, int i,
     // bias.stage preload: the accumulator starts at b_q; post: it starts at 0
     // and b_q is added after the last product, at accumulator width.
     const std::int64_t start = c.params.bias_post ? 0 : v.bias[j];
+    // int1 products are +-1 terms accumulated in k order like every other
+    // product, as the functional model's mac_accumulate does; when no partial
+    // sum can saturate this equals bias + xnor_popcount_dot (checked below).
     std::vector<std::int64_t> products;
-    if (c.params.bnn) {
-        // NUMERICS.md: the int1 dot product 2 * popcount(xnor) - K is one product term.
-        products.push_back(binary_dot(v, cols, i, j));
-    } else {
-        for (int kk = 0; kk < v.k; ++kk) products.push_back(sim::product(v.w[kk * cols + j], v.a[i * v.k + kk], v.zx));
-    }
+    for (int kk = 0; kk < v.k; ++kk) products.push_back(sim::product(v.w[kk * cols + j], v.a[i * v.k + kk], v.zx));
     const std::int64_t acc = sim::accumulate_all(start, products.data(), products.size(), rule);
+    if (c.params.bnn && sim::exact_sum_is_safe(std::uint64_t(v.k) + std::uint64_t(std::llabs(start)), rule) &&
+        acc != start + binary_dot(v, cols, i, j))
+        throw std::logic_error("golden model: ordered int1 sum differs from xnor_popcount_dot where it must not");
     return c.params.bias_post ? sim::accumulate(acc, v.bias[j], rule) : acc;
 }
 

@@ -5,7 +5,10 @@
 
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
+#include "bitnpu/errors.hpp"
 #include "bitnpu/sim/datapath/product.hpp"
 #include "port_bits.hpp"
 #include "tile_sim.hpp"
@@ -15,6 +18,15 @@
 #endif
 
 namespace bitnpu::rtl {
+
+// Whether a verilated class was built with --trace-fst (has trace()).
+template <typename M, typename = void>
+struct has_fst_trace : std::false_type {};
+#if VM_TRACE
+template <typename M>
+struct has_fst_trace<M, std::void_t<decltype(std::declval<M&>().trace(static_cast<VerilatedFstC*>(nullptr), 0))>>
+    : std::true_type {};
+#endif
 
 template <typename Model>
 class VerilatedTile final : public TileSim {
@@ -63,12 +75,15 @@ public:
 
     void open_trace(const std::string& path) override {
 #if VM_TRACE
-        trace_ = std::make_unique<VerilatedFstC>();
-        top_->trace(trace_.get(), 99);
-        trace_->open(path.c_str());
-#else
-        throw std::runtime_error("this variant was verilated without TRACE_FST: cannot write " + path);
+        if constexpr (has_fst_trace<Model>::value) {
+            trace_ = std::make_unique<VerilatedFstC>();
+            top_->trace(trace_.get(), 99);
+            trace_->open(path.c_str());
+            return;
+        }
 #endif
+        throw UserError("variant " + c_.engine + " was verilated without TRACE_FST (add it to "
+                        "BITNPU_RTL_TRACED_VARIANTS in rtl/CMakeLists.txt): cannot write " + path);
     }
 
     bool write_coverage(const std::string& path) override {

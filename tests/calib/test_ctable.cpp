@@ -295,3 +295,29 @@ TEST_CASE("ctable: the example in docs/ctable.md is what the writer produces", "
     CHECK(to_yaml(t) == example);
     CHECK(t.layers.at(0).requant.at(1).multiplier == 54358);
 }
+
+TEST_CASE("ctable: awkward tensor names survive both formats", "[ctable]") {
+    CTable t;
+    const std::vector<std::string> names = {"a: b #c", "- x", "[y]", "multi\nline", "'q\"uote'", "", "null",
+                                            "1e5", "ünïcode/Conv_0", "trailing "};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        CTableTensor x;
+        x.scale = {0.5f};
+        x.zero_point = {0};
+        x.policy = names[i];
+        t.tensors["n" + std::to_string(i) + names[i]] = x;
+    }
+    CTableLayer l;
+    l.node = "node";
+    l.inputs = names;
+    t.layers.push_back(l);
+    for (const std::string& text : {to_yaml(t), to_json(t)}) {
+        const CTable back = parse_ctable(text, "names");
+        CHECK(back.layers.at(0).inputs == names);
+        for (const auto& [name, x] : t.tensors) {
+            INFO(name);
+            REQUIRE(back.tensors.count(name) == 1);
+            CHECK(back.tensors.at(name).policy == x.policy);
+        }
+    }
+}

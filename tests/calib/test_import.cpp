@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "bitnpu/arch/hash.hpp"
 #include "bitnpu/calib/onnx_import.hpp"
 #include "onnx_model_builder.hpp"
 
@@ -58,18 +59,15 @@ TEST_CASE("import: minimal model converts inputs, outputs, nodes and opset", "[i
     REQUIRE(g.nodes.size() == 1);
     CHECK(g.nodes[0].op_type == "Relu");
     CHECK(g.outputs.at(0).name == "y");
-    CHECK(g.content_hash.size() == 16);
 }
 
-TEST_CASE("import: content hash is FNV-1a 64 of the file bytes", "[import]") {
-    const ModelBuilder b = relu_model();
-    const std::string bytes = b.bytes();
-    // Independent FNV-1a definition (offset basis and prime from the spec).
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
-    char expect[17];
-    std::snprintf(expect, sizeof expect, "%016llx", static_cast<unsigned long long>(h));
-    CHECK(load(b).content_hash == expect);
+TEST_CASE("import: content hash is arch's SHA-256 of the file bytes", "[import]") {
+    ModelBuilder b = relu_model();
+    const Graph g = load(b);
+    CHECK(g.content_hash == bitnpu::arch::sha256_hex(b.bytes()));
+    CHECK(g.content_hash.size() == 64);
+    b.model.set_producer_name("another-exporter");  // any byte changes the identity
+    CHECK(load(b).content_hash != g.content_hash);
 }
 
 TEST_CASE("import: Constant nodes become initializers", "[import]") {
@@ -320,4 +318,16 @@ TEST_CASE("import: node attributes of every kind", "[import]") {
     CHECK(n.attr_int("missing", 7) == 7);
     CHECK(n.attr_string("auto_pad", "") == "NOTSET");
     CHECK_THROWS_AS(n.attr_string("group", ""), UserError);
+}
+
+TEST_CASE("import: a huge declared shape with little data fails without allocating", "[import]") {
+    ModelBuilder b = relu_model();
+    onnx::TensorProto t;
+    t.set_name("liar");
+    t.set_data_type(onnx::TensorProto::FLOAT);
+    t.add_dims(1LL << 40);
+    t.add_dims(1LL << 20);
+    t.set_raw_data(std::string(16, '\0'));
+    *b.graph().add_initializer() = t;
+    CHECK_THAT(error_of(b), Contains("'liar'") && Contains("needs more data"));
 }

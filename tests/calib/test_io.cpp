@@ -227,3 +227,13 @@ TEST_CASE("load_tensor_file picks the reader by extension", "[io]") {
     CHECK(load_tensor_file(pb.path()).to_floats() == std::vector<float>{5.0f});
     CHECK_THROWS_WITH(load_tensor_file("data.csv"), Contains(".npy or .pb"));
 }
+
+TEST_CASE("npy: corrupt shapes fail cleanly without huge allocations", "[io]") {
+    TempFile f(".npy");
+    f.write(npy_bytes("<f4", "(1099511627776, 1099511627776)", raw<float>({1})));
+    CHECK_THROWS_WITH(load_npy(f.path()), Contains("truncated"));
+    f.write(npy_bytes("<f4", "(99999999999999999999999,)", raw<float>({1})));
+    CHECK_THROWS_AS(load_npy(f.path()), UserError);
+    f.write(npy_bytes("<f4", "(0, 5)", ""));
+    CHECK(load_npy(f.path()).shape() == Shape{0, 5});
+}

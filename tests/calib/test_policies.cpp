@@ -226,3 +226,14 @@ TEST_CASE("policies: kld threshold sits on a bin edge", "[policies]") {
     CHECK(bins >= 128);  // TensorRT starts the search at 128 bins
     CHECK(t < 50.0);
 }
+
+TEST_CASE("policies: an all-zero tensor gives an empty range for every policy", "[policies]") {
+    const auto s = stats_of(std::vector<float>(1000, 0.0f));
+    for (const auto& p : policy_names())
+        for (const auto mode : {ScaleMode::symmetric, ScaleMode::asymmetric}) {
+            INFO(p);
+            const ClipRange r = choose(p, s, kInt8, mode);
+            CHECK(r.lo == 0.0);
+            CHECK(r.hi == 0.0);
+        }
+}

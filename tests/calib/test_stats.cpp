@@ -161,6 +161,12 @@ TEST_CASE("stats: per-channel weight ranges along the output axis", "[stats]") {
     CHECK(weight_output_axis("Gemm", false, 2) == 1);
     CHECK(channel_ranges(mm, -1).min == m.min);
 
+    const auto cs = channel_stats(mm, 1);
+    REQUIRE(cs.size() == 2);
+    CHECK(cs[1].count == 3);
+    CHECK(cs[1].min == -30);
+    CHECK(cs[1].max == 20);
+    CHECK(cs[0].abs_hist.total() == 3);
     CHECK_THROWS_AS(channel_ranges(mm, 2), UserError);
     CHECK_THROWS_AS(weight_output_axis("Relu", false, 2), UserError);
     const Tensor bad = Tensor::from_vector<float>({2}, {1.0f, std::nanf("")});

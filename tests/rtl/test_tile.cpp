@@ -36,7 +36,7 @@ TEST_CASE("every configured engine has a verilated variant") {
     }
 }
 
-TEST_CASE("tile latency is max(K,1) + ROWS + COLS + 2 cycles") {
+TEST_CASE("tile latency is max(K,1) + ROWS + COLS + 1 cycles") {
     for (const Case& c : kCases) {
         const TileConfig config = config_of(c);
         auto sim = find_variant(config).make(config);
@@ -48,7 +48,7 @@ TEST_CASE("tile latency is max(K,1) + ROWS + COLS + 2 cycles") {
             INFO(c.config << " " << c.engine << " K=" << v.k);
             REQUIRE(r.complete);
             // Independent of tile_latency(): the formula written out here.
-            CHECK(r.cycles == std::uint64_t((beats > 0 ? beats : 1) + config.params.rows + config.params.cols + 2));
+            CHECK(r.cycles == std::uint64_t((beats > 0 ? beats : 1) + config.params.rows + config.params.cols + 1));
         }
     }
 }

@@ -27,7 +27,7 @@ std::int64_t reference_ordered_saturation(std::int64_t start, const std::vector<
 
 }  // namespace
 
-TEST_CASE("saturate_signed and wrap_signed against references, bits 2..64", "[datapath][saturate]") {
+TEST_CASE("saturate_signed and wrap_signed against references / bits 2..64", "[datapath][saturate]") {
     std::mt19937_64 rng(3);
     std::size_t bad = 0;
     for (int bits = 2; bits <= 64; ++bits) {
@@ -71,7 +71,7 @@ TEST_CASE("clamp and saturate_to value types", "[datapath][saturate]") {
     CHECK(sim::saturate_to(7, ValueType::uint1) == 1);
 }
 
-TEST_CASE("saturating accumulation depends on order; wrap does not", "[datapath][accumulate]") {
+TEST_CASE("saturating accumulation depends on order but wrap does not", "[datapath][accumulate]") {
     const sim::AccumulatorRule sat{8, Overflow::saturate};
     const sim::AccumulatorRule wrap{8, Overflow::wrap};
     // 100 + 100 saturates at 127, then -100 gives 27; the exact sum is 100.

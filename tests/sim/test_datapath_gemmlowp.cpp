@@ -79,7 +79,7 @@ TEST_CASE("RoundingDivideByPOT: ties away from zero", "[datapath][gemmlowp]") {
     CHECK(bad == 0);
 }
 
-TEST_CASE("MultiplyByQuantizedMultiplier: double rounding, left shifts", "[datapath][gemmlowp]") {
+TEST_CASE("MultiplyByQuantizedMultiplier: double rounding / left shifts", "[datapath][gemmlowp]") {
     const std::int32_t half = 1 << 30;  // 0.5 in Q31
     CHECK(g::MultiplyByQuantizedMultiplier(100, half, 0) == 50);
     CHECK(g::MultiplyByQuantizedMultiplier(101, half, 0) == 51);    // 50.5

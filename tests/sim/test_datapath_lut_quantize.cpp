@@ -75,7 +75,7 @@ TEST_CASE("build_lut: sigmoid int8 -> uint8 spot values", "[datapath][lut]") {
     CHECK(sim::lut_lookup(shifted, 16, -128) == 59);
 }
 
-TEST_CASE("build_lut: tanh, zero-points, ties and errors", "[datapath][lut]") {
+TEST_CASE("build_lut: tanh / zero-points / ties and errors", "[datapath][lut]") {
     const auto tanh_table = sim::build_lut([](double x) { return std::tanh(x); }, {1.0f / 32, 0, ValueType::int8},
                                            {1.0f / 128, 0, ValueType::int8});
     CHECK(sim::lut_lookup(tanh_table, 32, -128) == 97);     // 97.484

@@ -38,7 +38,7 @@ TEST_CASE("decode: int8/uint8/int4/uint4/int16 codes", "[datapath][product]") {
     CHECK(sim::decode(0xFFFFu, ValueType::int16) == -1);
 }
 
-TEST_CASE("decode: int1 {-1,+1}, uint1, int2 ternary codes", "[datapath][product]") {
+TEST_CASE("decode: int1 binary and uint1 and int2 ternary codes", "[datapath][product]") {
     CHECK(sim::decode(0, ValueType::int1) == -1);
     CHECK(sim::decode(1, ValueType::int1) == 1);
     CHECK(sim::decode(0, ValueType::uint1) == 0);
@@ -63,7 +63,7 @@ TEST_CASE("decode: int1 {-1,+1}, uint1, int2 ternary codes", "[datapath][product
     CHECK_FALSE(sim::is_representable(-1, ValueType::uint8));
 }
 
-TEST_CASE("product: all int8 x int8, int8 x uint8 with zero-points", "[datapath][product]") {
+TEST_CASE("product: all int8 x int8 / int8 x uint8 with zero-points", "[datapath][product]") {
     std::size_t bad = 0;
     for (std::int64_t w = -128; w <= 127; ++w) {
         for (std::uint32_t xc = 0; xc < 256; ++xc) {
@@ -103,7 +103,7 @@ TEST_CASE("product: all int4/uint4 pairs and int2/int1 codes", "[datapath][produ
             CHECK(sim::product(sim::decode(a, ValueType::int1), sim::decode(b, ValueType::int1)) == (a == b ? 1 : -1));
 }
 
-TEST_CASE("xnor_popcount_dot equals the {-1,+1} dot product, k = 1..1000", "[datapath][product]") {
+TEST_CASE("xnor_popcount_dot equals the plus-minus-one dot product for k = 1..1000", "[datapath][product]") {
     std::mt19937_64 rng(99);
     std::size_t bad = 0;
     for (std::size_t k = 1; k <= 1000; ++k) {
@@ -137,7 +137,7 @@ TEST_CASE("pack_binary layout and errors", "[datapath][product]") {
     CHECK_THROWS_AS(sim::pack_binary(bad, 3, &w), std::domain_error);
 }
 
-TEST_CASE("and_popcount_dot equals the {0,1} dot product, k = 1..1000", "[datapath][product]") {
+TEST_CASE("and_popcount_dot equals the 0-1 dot product for k = 1..1000", "[datapath][product]") {
     std::mt19937_64 rng(5);
     std::size_t bad = 0;
     for (std::size_t k = 1; k <= 1000; ++k) {

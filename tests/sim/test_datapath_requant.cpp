@@ -126,7 +126,7 @@ TEST_CASE("add_zero_point_and_clamp", "[datapath][requant]") {
     CHECK(sim::add_zero_point_and_clamp(INT64_MAX, 100, 0, 255) == 255);
 }
 
-TEST_CASE("derive_requant multiplier: largest shift, M fits, relative error bound", "[datapath][requant]") {
+TEST_CASE("derive_requant multiplier: largest shift / M fits / relative error bound", "[datapath][requant]") {
     std::mt19937_64 rng(51);
     std::uniform_real_distribution<double> log_m(-24.0, 6.0);
     std::size_t bad = 0;
@@ -245,7 +245,7 @@ TEST_CASE("derive_requant gemmlowp and float32", "[datapath][requant]") {
     CHECK_THROWS_AS(sim::derive_requant(1e300, f, 32), std::domain_error);
 }
 
-TEST_CASE("derive_requant rejects m <= 0, NaN, inf for every kind", "[datapath][requant]") {
+TEST_CASE("derive_requant rejects m <= 0 / NaN / inf for every kind", "[datapath][requant]") {
     for (RequantKind kind : {RequantKind::shifter, RequantKind::multiplier, RequantKind::gemmlowp, RequantKind::float32}) {
         const RequantSpec s = spec_of(kind, 16, 5);
         for (double m : {0.0, -0.5, std::nan(""), std::numeric_limits<double>::infinity()}) {

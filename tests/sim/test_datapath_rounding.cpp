@@ -95,7 +95,7 @@ TEST_CASE("round_shift: hand-computed ties and neighbours", "[datapath][rounding
     }
 }
 
-TEST_CASE("round_shift: every mode matches the rational reference on edge values, n = 0..126",
+TEST_CASE("round_shift: every mode matches the rational reference on edge values / n = 0..126",
           "[datapath][rounding]") {
     const std::vector<i128> values = edge_values();
     std::size_t mismatches = 0;
@@ -124,7 +124,7 @@ TEST_CASE("round_shift: every mode matches the rational reference on edge values
     CHECK(mismatches == 0);
 }
 
-TEST_CASE("round_shift: 10^6 random values (up to 96 bits), n = 0..62", "[datapath][rounding]") {
+TEST_CASE("round_shift: 10^6 random values (up to 96 bits) / n = 0..62", "[datapath][rounding]") {
     std::mt19937_64 rng(12345);
     std::size_t mismatches = 0;
     for (int i = 0; i < 1000000; ++i) {

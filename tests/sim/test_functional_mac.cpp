@@ -312,3 +312,31 @@ TEST_CASE("functional: MAC layer rejects inconsistent parameters", "[functional]
     CHECK_THROWS_AS(run_mac_layer(L, bad), UserError);
     CHECK_NOTHROW(run_mac_layer(L, x));
 }
+
+TEST_CASE("functional: the per-element helpers reproduce whole-layer outputs", "[functional][mac]") {
+    // The SystemC model computes one output at a time with im2col_row and
+    // mac_output_element; the fast whole-layer kernel must agree with it.
+    std::mt19937 rng(21);
+    for (int i = 0; i < 30; ++i) {
+        auto [L, x] = random_layer(rng, i % 2 ? MacKind::conv : MacKind::gemm);
+        const QTensor y = run_mac_layer(L, x);
+        std::vector<std::int32_t> row(static_cast<std::size_t>(reduction_length(L)));
+        const std::int64_t c_out = output_channels(L);
+        if (L.kind == MacKind::gemm) {
+            for (std::int64_t m = 0; m < x.size() / L.weight_shape[1]; ++m)
+                for (std::int64_t oc = 0; oc < c_out; ++oc) {
+                    im2col_row(L, x, m, 0, 0, 0, row.data());
+                    REQUIRE(mac_output_element(L, oc, row.data()) == y.values[m * c_out + oc]);
+                }
+            continue;
+        }
+        for (std::int64_t n = 0; n < y.shape[0]; ++n)
+            for (std::int64_t oc = 0; oc < c_out; ++oc)
+                for (std::int64_t oy = 0; oy < y.shape[2]; ++oy)
+                    for (std::int64_t ox = 0; ox < y.shape[3]; ++ox) {
+                        im2col_row(L, x, n, group_of(L, oc), oy, ox, row.data());
+                        REQUIRE(mac_output_element(L, oc, row.data()) ==
+                                y.values[((n * c_out + oc) * y.shape[2] + oy) * y.shape[3] + ox]);
+                    }
+    }
+}

@@ -50,6 +50,9 @@ Doc Doc::of_double(double v) {
     return d;
 }
 
-std::string emit_json(const Doc& doc) { return to_json_value(doc).dump(2) + "\n"; }
+// Invalid UTF-8 in a name is replaced (U+FFFD) rather than throwing from dump().
+std::string emit_json(const Doc& doc) {
+    return to_json_value(doc).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
 
 }  // namespace bitnpu::calib::ctable_detail

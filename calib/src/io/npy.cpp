@@ -41,7 +41,8 @@ Shape parse_shape_tuple(const std::string& tuple, const std::string& what) {
     Shape shape;
     const std::regex num("\\d+");
     for (auto it = std::sregex_iterator(tuple.begin(), tuple.end(), num); it != std::sregex_iterator(); ++it)
-        shape.push_back(std::stoll(it->str()));
+        if (it->str().size() > 15) throw UserError(what + ": implausible .npy dimension " + it->str());
+        else shape.push_back(std::stoll(it->str()));
     if (tuple.find_first_not_of("()0123456789, L") != std::string::npos)
         throw UserError(what + ": cannot read .npy shape " + tuple);
     return shape;
@@ -117,12 +118,26 @@ Tensor parse_npy(const std::string& bytes, const std::string& what) {
         throw UserError(what + ": Fortran-order .npy arrays are not supported; save a C-order copy "
                                "(numpy.ascontiguousarray(a))");
     const Descr d = descr_to_dtype(h.descr, what);
-    Tensor t(d.dtype, h.shape);
     const std::size_t data_start = header_start + header_len;
-    const std::size_t need = static_cast<std::size_t>(t.numel()) * (d.half ? 2 : element_size(d.dtype));
-    if (bytes.size() - data_start < need)
-        throw UserError(what + ": truncated .npy data (" + std::to_string(bytes.size() - data_start) + " of " +
-                        std::to_string(need) + " bytes for shape " + shape_to_string(h.shape) + ")");
+    const std::size_t have = bytes.size() - data_start;
+    // Size check before allocating: a corrupt shape must not allocate terabytes.
+    const std::size_t width = d.half ? 2 : element_size(d.dtype);
+    bool fits = true;
+    std::size_t count = 1;
+    for (auto dim : h.shape) count = dim == 0 ? 0 : count;
+    for (auto dim : h.shape) {
+        if (count == 0) break;
+        if (count > have / width / static_cast<std::size_t>(dim)) {
+            fits = false;
+            break;
+        }
+        count *= static_cast<std::size_t>(dim);
+    }
+    if (!fits)
+        throw UserError(what + ": truncated .npy data (" + std::to_string(have) + " bytes; shape " +
+                        shape_to_string(h.shape) + " of " + h.descr + " needs more)");
+    const std::size_t need = count * width;
+    Tensor t(d.dtype, h.shape);
     const char* src = bytes.data() + data_start;
     if (d.half) {
         for (std::int64_t i = 0; i < t.numel(); ++i) {

@@ -121,6 +121,8 @@ std::string entry_data(const Reader& r, const Entry& e) {
     std::string data;
     if (e.method == 0)
         data = raw;
+    else if (e.method == 8 && e.uncompressed / 1032 > e.compressed + 1)  // beyond deflate's maximum ratio
+        throw UserError(what + ": corrupt sizes in the zip directory");
     else if (e.method == 8)
         data = inflate_raw(raw, e.uncompressed, what);
     else

@@ -19,7 +19,7 @@ inline MatrixView view(float* p, Eigen::Index rows, Eigen::Index cols, Eigen::In
 }
 
 // Columns per GEMM task: fixed, so results do not depend on the thread count.
-inline constexpr std::int64_t kColumnBlock = 512;
+inline constexpr std::int64_t kColumnBlock = 2048;
 // Below this many multiply-adds a kernel runs on the calling thread only
 // (starting threads would cost more than it saves).
 inline constexpr std::int64_t kParallelMinMacs = 1 << 20;

@@ -45,12 +45,20 @@ void im2col_plane(const float* x, std::int64_t channels, const Plane& p, std::in
                     if (iy < 0 || iy >= p.ih) {
                         std::fill(dst, dst + (ox1 - ox0), 0.0f);
                     } else {
+                        // Output columns whose input column ox*sw + shift lies inside the row,
+                        // so the copy loop needs no bounds checks (and is a memcpy at stride 1).
                         const float* row = xc + iy * p.iw;
-                        const std::int64_t xoff = kx * p.dw - p.pw;
-                        for (std::int64_t ox = ox0; ox < ox1; ++ox) {
-                            const std::int64_t ix = ox * p.sw + xoff;
-                            dst[ox - ox0] = (ix >= 0 && ix < p.iw) ? row[ix] : 0.0f;
+                        const std::int64_t shift = kx * p.dw - p.pw;
+                        const std::int64_t lo = std::clamp<std::int64_t>(shift >= 0 ? 0 : (-shift + p.sw - 1) / p.sw, ox0, ox1);
+                        const std::int64_t hi = std::clamp<std::int64_t>(
+                            p.iw - 1 - shift < 0 ? 0 : (p.iw - 1 - shift) / p.sw + 1, lo, ox1);
+                        std::fill(dst, dst + (lo - ox0), 0.0f);
+                        if (p.sw == 1) {
+                            std::copy(row + lo + shift, row + hi + shift, dst + (lo - ox0));
+                        } else {
+                            for (std::int64_t ox = lo; ox < hi; ++ox) dst[ox - ox0] = row[ox * p.sw + shift];
                         }
+                        std::fill(dst + (hi - ox0), dst + (ox1 - ox0), 0.0f);
                     }
                     pos += ox1 - ox0;
                 }

@@ -17,6 +17,10 @@ struct PoolProblem {
     WindowGeometry geo;
     std::int64_t in_size, out_size;
     Shape out_shape;
+    // Threads worth starting: small pools run on the calling thread.
+    int threads(int available) const {
+        return batch * channels * out_size * num_elements(geo.kernel) < (1 << 18) ? 1 : available;
+    }
 };
 
 PoolProblem pool_problem(const KernelContext& ctx, const Tensor& x) {
@@ -43,7 +47,15 @@ void for_each_window(const WindowGeometry& g, Visit&& visit) {
     const std::size_t rank = g.rank();
     const std::vector<std::int64_t> in_strides = row_major_strides(g.input);
     const std::int64_t out_size = num_elements(g.output), taps = num_elements(g.kernel);
-    std::vector<std::int64_t> start(rank), tap(rank);
+    // Each tap's dilated offset per axis, decoded once (not per output position).
+    std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps) * rank);
+    for (std::int64_t t = 0; t < taps; ++t)
+        for (std::size_t d = rank, rem = static_cast<std::size_t>(t); d-- > 0;) {
+            tap_offset[static_cast<std::size_t>(t) * rank + d] =
+                static_cast<std::int64_t>(rem % static_cast<std::size_t>(g.kernel[d])) * g.dilation[d];
+            rem /= static_cast<std::size_t>(g.kernel[d]);
+        }
+    std::vector<std::int64_t> start(rank);
     for (std::int64_t o = 0; o < out_size; ++o) {
         for (std::size_t d = rank, rem = static_cast<std::size_t>(o); d-- > 0;) {
             start[d] = static_cast<std::int64_t>(rem % static_cast<std::size_t>(g.output[d])) * g.stride[d] - g.pad_begin[d];
@@ -52,11 +64,11 @@ void for_each_window(const WindowGeometry& g, Visit&& visit) {
         auto taps_inside = [&](auto&& f) {
             std::int64_t padded = 0;
             for (std::int64_t t = 0; t < taps; ++t) {
-                std::int64_t rem = t, offset = 0;
+                const std::int64_t* k = &tap_offset[static_cast<std::size_t>(t) * rank];
+                std::int64_t offset = 0;
                 bool inside = true, in_padded = true;
-                for (std::size_t d = rank; d-- > 0;) {
-                    const std::int64_t i = start[d] + (rem % g.kernel[d]) * g.dilation[d];
-                    rem /= g.kernel[d];
+                for (std::size_t d = 0; d < rank; ++d) {
+                    const std::int64_t i = start[d] + k[d];
                     if (i < 0 || i >= g.input[d]) inside = false;
                     if (i < -g.pad_begin[d] || i >= g.input[d] + g.pad_end[d]) in_padded = false;
                     offset += i * in_strides[d];
@@ -102,7 +114,7 @@ std::vector<Tensor> max_pool(const KernelContext& ctx) {
         const T* px = x.data<T>();
         T* py = out.data<T>();
         std::int64_t* pi = want_indices ? indices.data<std::int64_t>() : nullptr;
-        parallel_for(ctx.threads, p.batch * p.channels, [&](std::int64_t plane) {
+        parallel_for(p.threads(ctx.threads), p.batch * p.channels, [&](std::int64_t plane) {
             const T* xin = px + plane * p.in_size;
             for_each_window(p.geo, [&](std::int64_t o, auto&& taps) {
                 T best = std::numeric_limits<T>::lowest();
@@ -134,7 +146,7 @@ std::vector<Tensor> average_pool(const KernelContext& ctx) {
         Tensor out(x.dtype(), p.out_shape);
         const T* px = x.data<T>();
         T* py = out.data<T>();
-        parallel_for(ctx.threads, p.batch * p.channels, [&](std::int64_t plane) {
+        parallel_for(p.threads(ctx.threads), p.batch * p.channels, [&](std::int64_t plane) {
             const T* xin = px + plane * p.in_size;
             for_each_window(p.geo, [&](std::int64_t o, auto&& taps) {
                 T sum = 0;

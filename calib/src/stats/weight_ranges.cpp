@@ -51,6 +51,22 @@ ChannelRanges channel_ranges(const Tensor& weight, int axis, const std::string& 
     return r;
 }
 
+std::vector<TensorStats> channel_stats(const Tensor& weight, int axis, const StatsOptions& options,
+                                       const std::string& tensor_name) {
+    const ChannelRanges ranges = channel_ranges(weight, axis, tensor_name);  // validates
+    const std::int64_t channels = static_cast<std::int64_t>(ranges.channels());
+    std::int64_t inner = 1;
+    for (std::int64_t d = ranges.axis + 1; d < weight.rank(); ++d) inner *= weight.dim(d);
+
+    const std::vector<float> v = weight.to_floats();
+    std::vector<std::vector<float>> per_channel(static_cast<std::size_t>(channels));
+    for (std::size_t i = 0; i < v.size(); ++i)
+        per_channel[static_cast<std::size_t>((static_cast<std::int64_t>(i) / inner) % channels)].push_back(v[i]);
+    std::vector<TensorStats> out(per_channel.size(), TensorStats(options));
+    for (std::size_t c = 0; c < per_channel.size(); ++c) out[c].observe(per_channel[c].data(), per_channel[c].size());
+    return out;
+}
+
 int weight_output_axis(const std::string& op_type, bool gemm_trans_b, std::int64_t weight_rank) {
     if (op_type == "Conv") return 0;
     if (op_type == "ConvTranspose") return 1;

@@ -113,6 +113,11 @@ struct ChannelRanges {
 // non-finite weights.
 ChannelRanges channel_ranges(const Tensor& weight, int axis, const std::string& tensor_name = "weight");
 
+// One TensorStats per channel along `axis`, to run a histogram policy (e.g.
+// l2) on each output channel's weights. Same errors as channel_ranges.
+std::vector<TensorStats> channel_stats(const Tensor& weight, int axis, const StatsOptions& options = {},
+                                       const std::string& tensor_name = "weight");
+
 // The output-channel axis of a MAC layer's weight: Conv [Cout, Cin/g, ...] -> 0;
 // ConvTranspose [Cin, Cout/g, ...] -> 1; Gemm: transB=1 ([N, K]) -> 0, transB=0
 // ([K, N]) -> 1; MatMul [..., K, N] -> rank-1. Throws UserError for other ops.
