@@ -30,8 +30,12 @@ module bnn_array #(
   always_ff @(posedge clk) begin
     valid_r <= in_valid;
     count_r <= in_count;
-    for (int r = 0; r < ROWS; r++) a_r[r] <= a_col[r*CHUNK+:CHUNK];
-    for (int c = 0; c < COLS; c++) w_r[c] <= w_row[c*CHUNK+:CHUNK];
+  end
+  for (genvar r = 0; r < ROWS; r++) begin : g_a_reg
+    always_ff @(posedge clk) a_r[r] <= a_col[r*CHUNK+:CHUNK];
+  end
+  for (genvar c = 0; c < COLS; c++) begin : g_w_reg
+    always_ff @(posedge clk) w_r[c] <= w_row[c*CHUNK+:CHUNK];
   end
 
   // Bit b is valid when b < count.

@@ -16,9 +16,9 @@ module delay_line #(
       assign q = d;
     end else begin : g_regs
       logic [WIDTH-1:0] stage[DEPTH];
-      always_ff @(posedge clk) begin
-        stage[0] <= d;
-        for (int s = 1; s < DEPTH; s++) stage[s] <= stage[s-1];
+      always_ff @(posedge clk) stage[0] <= d;
+      for (genvar s = 1; s < DEPTH; s++) begin : g_stage
+        always_ff @(posedge clk) stage[s] <= stage[s-1];
       end
       assign q = stage[DEPTH-1];
     end

@@ -38,12 +38,14 @@ module mac_array #(
   logic valid_r;
   logic signed [XZ_BITS-1:0] xz_r[ROWS];
   logic signed [WS_BITS-1:0] w_r[COLS];
-  always_ff @(posedge clk) begin
-    valid_r <= in_valid;
-    for (int r = 0; r < ROWS; r++)
+  always_ff @(posedge clk) valid_r <= in_valid;
+  for (genvar r = 0; r < ROWS; r++) begin : g_a_reg
+    always_ff @(posedge clk)
       xz_r[r] <= ((A_SIGNED != 0) ? XZ_BITS'($signed(a_col[r*A_BITS+:A_BITS]))
                                   : XZ_BITS'($signed({1'b0, a_col[r*A_BITS+:A_BITS]}))) - XZ_BITS'(zx);
-    for (int c = 0; c < COLS; c++)
+  end
+  for (genvar c = 0; c < COLS; c++) begin : g_w_reg
+    always_ff @(posedge clk)
       w_r[c] <= (W_SIGNED != 0) ? WS_BITS'($signed(w_row[c*W_BITS+:W_BITS]))
                                 : WS_BITS'($signed({1'b0, w_row[c*W_BITS+:W_BITS]}));
   end

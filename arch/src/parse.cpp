@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "yaml_load.hpp"
 #include "yaml_reader.hpp"
 
 namespace bitnpu::arch::detail {
@@ -263,32 +264,6 @@ HostSpec read_host(ParseContext& ctx, const YAML::Node& node, const std::string&
     return host;
 }
 
-// Tabs are the most common reason a hand-edited file stops parsing, and
-// yaml-cpp's message ("illegal block entry") does not say so.
-std::string tab_hint(const std::string& text, int line) {
-    std::size_t start = 0;
-    for (int i = 0; i < line && start != std::string::npos; ++i) {
-        start = text.find('\n', start);
-        if (start != std::string::npos) ++start;
-    }
-    if (start == std::string::npos) return "";
-    const std::size_t end = text.find('\n', start);
-    const std::string content = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    return content.find('\t') != std::string::npos ? " (this line contains a tab; YAML indents with spaces only)" : "";
-}
-
-// yaml-cpp reports syntax errors with a 0-based mark; re-throw them in the
-// same "FILE:LINE:COLUMN:" form as every other error.
-std::vector<YAML::Node> load_yaml(const std::string& text, const std::string& origin) {
-    try {
-        return YAML::LoadAll(text);
-    } catch (const YAML::ParserException& e) {
-        fail(origin, location_of(e.mark), "", "not valid YAML: " + e.msg + tab_hint(text, e.mark.line));
-    } catch (const YAML::Exception& e) {
-        fail(origin, location_of(e.mark), "", std::string("not valid YAML: ") + e.what());
-    }
-}
-
 }  // namespace
 
 const std::vector<std::string>& default_mac_ops() {
@@ -298,16 +273,7 @@ const std::vector<std::string>& default_mac_ops() {
 
 ParsedArch parse_document(const std::string& yaml_text, const std::string& origin) {
     ParseContext ctx{origin, {}};
-    const std::vector<YAML::Node> documents = load_yaml(yaml_text, origin);
-    if (documents.empty() || documents[0].IsNull()) {
-        fail(origin, Location{1, 1}, "",
-             "the file is empty; an architecture needs at least 'name' and 'engines' (see docs/arch.md)");
-    }
-    if (documents.size() > 1) {
-        fail(origin, location_of(documents[1]), "", "expected one YAML document, found " +
-                                                     std::to_string(documents.size()) + " (remove the extra '---')");
-    }
-    const YAML::Node& root = documents[0];
+    const YAML::Node root = load_one_document(yaml_text, origin);
     MapReader top(ctx, root, "", kTopKeys);
 
     ArchSpec spec;

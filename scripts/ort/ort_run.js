@@ -94,14 +94,16 @@ function concatOutputs(chunks) {
 
 async function runAll(ort, session, records, batch) {
   const names = Object.keys(records);
-  const n = records[names[0]].dims[0];
-  const chunk = batch === 0 || n === undefined ? n : batch;
+  const n = records[names[0]].dims.length > 0 ? records[names[0]].dims[0] : 1;
+  // Chunk only when every input has the same leading (batch) dimension.
+  const batched = names.every((k) => records[k].dims.length > 0 && records[k].dims[0] === n);
+  const chunk = batch === 0 || !batched || n === 0 ? Math.max(n, 1) : batch;
   const chunks = {};
-  for (let begin = 0; begin < n; begin += chunk) {
+  for (let begin = 0; begin < Math.max(n, 1); begin += chunk) {
     const end = Math.min(n, begin + chunk);
     const feeds = {};
     for (const name of names) {
-      feeds[name] = chunk === n ? new ort.Tensor(records[name].type, records[name].data, records[name].dims)
+      feeds[name] = chunk >= n ? new ort.Tensor(records[name].type, records[name].data, records[name].dims)
         : sliceBatch(ort, records[name], begin, end);
     }
     const out = await session.run(feeds);

@@ -185,6 +185,14 @@ void write_markdown(const std::string& path, const std::vector<Result>& results,
        << "`bitnpu::calib::supported_ops()` runs through `Executor` on one thread and is compared with the\n"
        << "reference outputs at the ONNX backend-test tolerances, rtol 1e-3 and atol 1e-7, for every test;\n"
        << "integer and bool outputs must match exactly. The ctest `conformance: onnx node tests` runs it.\n\n"
+       << "No test needs a looser tolerance. Behaviours worth knowing when reading the results:\n\n"
+       << "- float16 tensors are widened to float32 by the importer, so fp16 tests run in float32; `Cast` to\n"
+       << "  FLOAT16/BFLOAT16 rounds to that precision (round to nearest even) and keeps a float32 tensor.\n"
+       << "- `ConvTranspose` with an `output_shape` larger than the natural output extends with zeros at the end,\n"
+       << "  as the ONNX reference does.\n"
+       << "- `Resize` maps coordinates with the unrounded output length `input * scale` (ONNX reference), which\n"
+       << "  matters for `align_corners`/`pytorch_half_pixel` when `input * scale` is not an integer.\n\n"
+       << "Regenerate with `build/tests/conformance/conformance_runner --markdown docs/conformance.md`.\n\n"
        << "**" << passed << " passed, " << failed << " failed, " << skipped << " skipped** (of " << results.size()
        << " tests).\n\n";
     if (failed) {

@@ -112,6 +112,13 @@ std::vector<Tensor> tile(const KernelContext& ctx);
 std::vector<Tensor> transpose(const KernelContext& ctx);
 std::vector<Tensor> unsqueeze(const KernelContext& ctx);
 std::vector<Tensor> where(const KernelContext& ctx);
+std::vector<Tensor> mod(const KernelContext& ctx);
+std::vector<Tensor> trilu(const KernelContext& ctx);
+std::vector<Tensor> cum_sum(const KernelContext& ctx);
+std::vector<Tensor> depth_to_space(const KernelContext& ctx);
+std::vector<Tensor> space_to_depth(const KernelContext& ctx);
+std::vector<Tensor> layer_normalization(const KernelContext& ctx);
+std::vector<Tensor> instance_normalization(const KernelContext& ctx);
 
 // Looks up the kernel for an op; nullptr when unsupported.
 Kernel find_kernel(const std::string& op_type, const std::string& domain);

@@ -124,6 +124,14 @@ const std::map<Key, Kernel>& table() {
         {{"", "Cast"}, cast},
         {{"", "CastLike"}, cast_like},
         {{"", "Range"}, range},
+        // Less common ops (misc_ops.cpp).
+        {{"", "Mod"}, mod},
+        {{"", "Trilu"}, trilu},
+        {{"", "CumSum"}, cum_sum},
+        {{"", "DepthToSpace"}, depth_to_space},
+        {{"", "SpaceToDepth"}, space_to_depth},
+        {{"", "LayerNormalization"}, layer_normalization},
+        {{"", "InstanceNormalization"}, instance_normalization},
     };
     return kTable;
 }

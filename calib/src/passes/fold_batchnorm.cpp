@@ -24,11 +24,13 @@ bool bn_affine(const Graph& graph, const Node& bn, Affine& a) {
         for (std::size_t i = 1; i < bn.outputs.size(); ++i)
             if (!bn.outputs[i].empty()) return false;  // training mode: running stats are outputs
     }
-    if (bn.attr_int("training_mode", 0) != 0) return false;
+    // training_mode (opset 14+) and spatial = 0 (opset <= 8, per-element
+    // statistics) are not a per-channel affine map.
+    if (bn.attr_int("training_mode", 0) != 0 || bn.attr_int("spatial", 1) == 0) return false;
     const Tensor* p[4];
     for (int i = 0; i < 4; ++i) {
         p[i] = graph.initializer(bn.inputs[static_cast<std::size_t>(i) + 1]);
-        if (!p[i] || p[i]->dtype() != DType::f32 || p[i]->numel() != p[0]->numel()) return false;
+        if (!p[i] || p[i]->dtype() != DType::f32 || p[i]->rank() != 1 || p[i]->numel() != p[0]->numel()) return false;
     }
     const double eps = bn.attr_float("epsilon", 1e-5f);
     const float *gamma = p[0]->data<float>(), *beta = p[1]->data<float>(), *mean = p[2]->data<float>(),

@@ -160,27 +160,31 @@ void exact_sums_gemm(const Context& c, const std::vector<T>& weights, const T* c
 }
 
 // Exact int1 sums by XNOR/popcount. Padding (x = z_x = 0) is packed as -1 and
-// corrected: the true product there is 0, the packed one -w_k.
+// corrected: the true product there is 0, the packed one -w_k. Whether a
+// position is padding depends only on its kernel tap (kh, kw), so the
+// correction is the sum of the channel's tap_weight_sums over padded taps.
 void exact_sums_xnor(const Context& c, const std::int32_t* col, std::int64_t first, std::int64_t rows,
                      std::vector<std::int64_t>& sums) {
     const std::int64_t K = c.d.k, P = c.d.pixels;
+    const std::int64_t taps = c.d.gemm ? 0 : c.layer.weight_shape[2] * c.layer.weight_shape[3];
     sums.resize(static_cast<std::size_t>(rows * P));
     std::vector<std::int8_t> values(static_cast<std::size_t>(K));
     std::vector<std::uint64_t> bits(static_cast<std::size_t>(c.prep.words));
-    std::vector<std::int64_t> padded;
+    std::vector<std::int64_t> padded_taps;
     for (std::int64_t p = 0; p < P; ++p) {
-        padded.clear();
         for (std::int64_t k = 0; k < K; ++k) {
             const std::int32_t v = col[k * c.d.k_stride() + p * c.d.p_stride()];
-            if (v == 0) padded.push_back(k);
             values[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(v == 0 ? -1 : v);
         }
+        padded_taps.clear();
+        for (std::int64_t t = 0; t < taps; ++t)   // k = t is tap t of input channel 0
+            if (col[t * c.d.k_stride() + p * c.d.p_stride()] == 0) padded_taps.push_back(t);
         pack_binary(values.data(), static_cast<std::size_t>(K), bits.data());
         for (std::int64_t r = 0; r < rows; ++r) {
             const std::int64_t oc = first + r;
             std::int64_t dot = xnor_popcount_dot(c.prep.weight_bits.data() + oc * c.prep.words, bits.data(),
                                                  static_cast<std::size_t>(K));
-            for (std::int64_t k : padded) dot += c.layer.weights[static_cast<std::size_t>(oc * K + k)];
+            for (std::int64_t t : padded_taps) dot += c.prep.tap_weight_sums[static_cast<std::size_t>(oc * taps + t)];
             sums[static_cast<std::size_t>(r * P + p)] = dot;
         }
     }
@@ -222,27 +226,6 @@ FinishFn finish_for(const RequantRegisters& r) {
         case arch::RequantKind::float32: return finish_for_mode<arch::RequantKind::float32>(r.rounding);
     }
     return nullptr;
-}
-
-// mac_accumulate for four channels at once on the same im2col row. Each
-// channel's sequence of accumulate steps is exactly mac_accumulate's; running
-// four independent chains side by side only hides the latency of each step.
-void mac_accumulate_4(const MacLayer& layer, const std::int64_t* ocs, const std::int32_t* row, std::int64_t* acc) {
-    const std::int64_t K = reduction_length(layer);
-    const AccumulatorRule& rule = layer.accumulator;
-    const bool preload = layer.bias_stage == arch::BiasStage::preload;
-    const std::int32_t* w[4];
-    std::int64_t bias[4];
-    for (int j = 0; j < 4; ++j) {
-        w[j] = layer.weights.data() + ocs[j] * K;
-        bias[j] = layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(ocs[j])];
-        acc[j] = preload ? accumulate(0, bias[j], rule) : 0;
-    }
-    for (std::int64_t k = 0; k < K; ++k)
-        for (int j = 0; j < 4; ++j)
-            acc[j] = accumulate(acc[j], product(w[j][k] - layer.weight_zero_point, row[k], layer.input_zero_point), rule);
-    if (!preload)
-        for (int j = 0; j < 4; ++j) acc[j] = accumulate(acc[j], bias[j], rule);
 }
 
 struct ColBuffers {
@@ -288,17 +271,11 @@ void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int
             im2col_row(layer, c.x, p, 0, 0, 0, s.row.data());
         else
             im2col_row(layer, c.x, n, g, p / c.d.out_w, p % c.d.out_w, s.row.data());
-        auto store = [&](std::int64_t oc, std::int64_t acc) {
+        for (std::int64_t oc : ordered) {
             const std::int64_t index = c.d.gemm ? p * c.d.c_out + oc : (n * c.d.c_out + oc) * P + p;
-            out.values[static_cast<std::size_t>(index)] = static_cast<std::int32_t>(mac_finish(layer, oc, acc));
-        };
-        std::size_t j = 0;
-        for (; j + 4 <= ordered.size(); j += 4) {
-            std::int64_t acc[4];
-            mac_accumulate_4(layer, ordered.data() + j, s.row.data(), acc);
-            for (int q = 0; q < 4; ++q) store(ordered[j + static_cast<std::size_t>(q)], acc[q]);
+            out.values[static_cast<std::size_t>(index)] =
+                static_cast<std::int32_t>(mac_output_element(layer, oc, s.row.data()));
         }
-        for (; j < ordered.size(); ++j) store(ordered[j], mac_accumulate(layer, ordered[j], s.row.data()));
     }
 }
 
@@ -330,6 +307,15 @@ PreparedMacLayer prepare_mac_layer(const MacLayer& layer) {
                 row[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(w);
             }
             pack_binary(row.data(), static_cast<std::size_t>(K), prep.weight_bits.data() + oc * prep.words);
+        }
+        if (layer.kind == MacKind::conv) {
+            const std::int64_t taps = layer.weight_shape[2] * layer.weight_shape[3];
+            prep.tap_weight_sums.assign(static_cast<std::size_t>(c_out * taps), 0);
+            for (std::size_t i = 0; i < layer.weights.size(); ++i) {
+                const auto k = static_cast<std::int64_t>(i) % K;
+                prep.tap_weight_sums[static_cast<std::size_t>((static_cast<std::int64_t>(i) / K) * taps + k % taps)] +=
+                    layer.weights[i];
+            }
         }
     }
     return prep;

@@ -123,6 +123,7 @@ struct PreparedMacLayer {
     std::vector<double> weights_d;
     std::vector<std::uint64_t> weight_bits;   // int1 x int1 layers: per channel, `words` each
     std::int64_t words = 0;
+    std::vector<std::int64_t> tap_weight_sums;  // int1 conv: per channel and (kh, kw), the sum over c_in of w
     std::vector<std::uint64_t> abs_weight_sum;  // per output channel
     std::int64_t max_abs_weight = 0;          // max |w - z_w|
 };

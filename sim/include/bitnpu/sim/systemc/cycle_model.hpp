@@ -1,0 +1,62 @@
+// The SystemC cycle model of an accelerator: runs a quantized graph layer by
+// layer on the engines its nodes name, with the ArchSpec's arrays, lanes,
+// SRAM and DRAM bandwidth, and returns the same integers as
+// sim::run_quantized plus a timing report. docs/timing.md is the reference.
+//
+// SystemC allows one elaboration per process: the model is elaborated on
+// the first call and reused by every later call (any ArchSpec), so a
+// process may call run_cycle_model many times. A program that links this
+// library must define sc_main (libsystemc owns main()).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bitnpu/arch/arch_spec.hpp"
+#include "bitnpu/sim/functional/graph.hpp"
+
+namespace bitnpu::sim::systemc {
+
+struct CycleOptions {
+    std::string vcd_path;                 // non-empty: write a VCD of engine busy, DMA active, tile index
+};
+
+struct LayerReport {
+    std::string name, op_type, engine;    // engine "host"/"layout": zero cost (docs/timing.md)
+    std::int64_t cycles = 0;              // first DMA load to last store
+    std::int64_t compute_cycles = 0;      // engine busy
+    std::int64_t stall_cycles = 0;        // cycles - compute_cycles: waiting on memory (memory stall)
+    std::int64_t dma_cycles = 0;          // DMA busy
+    std::int64_t dram_bytes_in = 0;
+    std::int64_t dram_bytes_out = 0;
+    std::int64_t macs = 0;
+    std::int64_t tiles = 0;
+    std::int64_t pes = 0;                 // rows * cols (MAC) or lanes (vector)
+    bool double_buffered = false;
+    double mac_utilization = 0.0;         // macs / (cycles * rows * cols), MAC layers only
+};
+
+struct CycleReport {
+    std::vector<LayerReport> layers;
+    std::int64_t cycles = 0, compute_cycles = 0, stall_cycles = 0;
+    std::int64_t dram_bytes_in = 0, dram_bytes_out = 0, macs = 0;
+    double mac_utilization = 0.0;         // sum macs / sum over MAC layers of (cycles * rows * cols)
+    double clock_mhz = 0.0;
+    double latency_us = 0.0;              // cycles / clock_mhz
+};
+
+struct CycleResult {
+    std::vector<QTensor> raw_outputs;     // bit-identical to run_quantized(...).raw_outputs
+    CycleReport report;
+};
+
+// Throws UserError for a graph the arch cannot run (a MAC layer on a vector
+// engine, an unknown engine for a MAC layer, ...), like run_quantized does for bad graphs.
+CycleResult run_cycle_model(const QuantGraph& graph, const arch::ArchSpec& arch, const std::vector<QTensor>& inputs,
+                            const CycleOptions& options = {});
+
+// A human-readable table of the report (one line per layer, then totals).
+std::string format_report(const CycleReport& report);
+
+}  // namespace bitnpu::sim::systemc
