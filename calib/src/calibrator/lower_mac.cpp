@@ -10,6 +10,7 @@
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/functional/mac_layer.hpp"
 #include "lower_ops.hpp"
+#include "weight_clipping.hpp"
 
 namespace bitnpu::calib::lowering {
 namespace {
@@ -112,8 +113,10 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
     options.mode = engine.zero_point.weight && !per_channel ? ScaleMode::asymmetric : ScaleMode::symmetric;
     options.power_of_two = needs_power_of_two_scales(engine);
     const arch::ValueType weight_type = ctx.place.precision.weight.value_or(arch::ValueType::int8);
-    const QuantParams wq = weight_params(channel_ranges(weight, 0, ctx.node.inputs[1]), weight_type,
-                                         engine.restricted_range, per_channel, options);
+    const ChannelRanges observed = channel_ranges(weight, 0, ctx.node.inputs[1]);
+    const ChannelRanges clipped =
+        mse_weight_ranges(weight, observed, weight_type, engine.restricted_range, per_channel, options);
+    const QuantParams wq = weight_params(clipped, weight_type, engine.restricted_range, per_channel, options);
 
     sim::MacLayer layer;
     layer.kind = ctx.node.op_type == "Conv" ? sim::MacKind::conv : sim::MacKind::gemm;

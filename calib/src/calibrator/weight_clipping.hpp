@@ -1,0 +1,19 @@
+// MSE-optimal clipping of weights before quantization (private to the
+// calibrator). With few levels (int4) the largest weight sets a scale that
+// wastes most of the grid on rare outliers; shrinking the range trades a
+// little clipping error for much less rounding error on everything else.
+#pragma once
+
+#include "bitnpu/calib/scale.hpp"
+#include "bitnpu/calib/statistics.hpp"
+
+namespace bitnpu::calib {
+
+// The ranges (per channel along axis 0 when per_channel, else one range for
+// the whole tensor, repeated) that minimize sum (w - Q(w))^2 over a fixed
+// grid of shrink factors 1.00, 0.99, ..., 0.20 of the observed range.
+// Deterministic; the chosen ranges then go through weight_params().
+ChannelRanges mse_weight_ranges(const Tensor& weight, const ChannelRanges& observed, arch::ValueType type,
+                                bool restricted, bool per_channel, const ScaleOptions& options);
+
+}  // namespace bitnpu::calib
