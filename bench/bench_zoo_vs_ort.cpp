@@ -9,9 +9,13 @@
 // --profile also prints, per op type, the time spent in that op's nodes
 // (from TensorObserver timestamps: the time between one produced value and
 // the next is the node that produced the later one; nodes run one after
-// another, only the work inside a node is split over threads).
+// another, only the work inside a node is split over threads). It counts
+// process CPU time, not wall time, so time the process spends descheduled on
+// a loaded machine is not charged to whichever node was running.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -63,6 +67,13 @@ Tensor repeat_first(const Tensor& x, std::int64_t batch) {
     return out;
 }
 
+// CPU time of all the process's threads, in milliseconds.
+double cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -85,33 +96,49 @@ std::string time_batch(const Executor& exec, const std::string& input_name, cons
     return json.str();
 }
 
-// Milliseconds per op type, summed over `runs` runs of batch `batch`.
-void profile_ops(const Graph& g, const Executor& exec, const std::string& input_name, const Tensor& x,
-                 std::int64_t batch, int runs) {
-    std::map<std::string, std::string> producer;  // value -> op type
+// Milliseconds per op type and the slowest nodes (with their output shapes),
+// averaged over `runs` runs of batch `batch`; printed to stderr.
+void profile_ops(const Graph& g, const Executor& exec, const std::string& model, int threads,
+                 const std::string& input_name, const Tensor& x, std::int64_t batch, int runs) {
+    std::map<std::string, const Node*> producer;  // value -> node
     for (const Node& n : g.nodes)
-        for (const std::string& out : n.outputs) producer[out] = n.op_type;
+        for (const std::string& out : n.outputs) producer[out] = &n;
     const std::map<std::string, Tensor> feeds{{input_name, repeat_first(x, batch)}};
     exec.run(feeds);  // warm-up
-    std::map<std::string, double> ms_by_op;
+    std::map<std::string, double> ms_by_op, ms_by_node;
+    std::map<std::string, std::string> node_desc;
     double total = 0;
     for (int r = 0; r < runs; ++r) {
-        auto last = Clock::now();
-        const auto start = last;
-        exec.run(feeds, [&](const std::string& name, const Tensor&) {
-            const auto now = Clock::now();
-            const auto it = producer.find(name);
-            ms_by_op[it == producer.end() ? "(input)" : it->second] +=
-                std::chrono::duration<double, std::milli>(now - last).count();
+        double last = cpu_ms();
+        const double start = last;
+        exec.run(feeds, [&](const std::string& name, const Tensor& value) {
+            const double now = cpu_ms();
+            const double ms = now - last;
             last = now;
+            const auto it = producer.find(name);
+            if (it == producer.end()) {
+                ms_by_op["(input)"] += ms;
+                return;
+            }
+            const Node& n = *it->second;
+            ms_by_op[n.op_type] += ms;
+            ms_by_node[n.name] += ms;
+            std::string group = n.has_attr("group") ? " group " + std::to_string(n.attr_int("group", 1)) : "";
+            node_desc[n.name] = n.op_type + group + " -> " + shape_to_string(value.shape());
         });
-        total += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        total += cpu_ms() - start;
     }
-    std::cerr << "profile batch " << batch << " (" << runs << " runs, " << total / runs << " ms/run):\n";
+    std::cerr << "profile " << model << " threads " << threads << " batch " << batch << " (" << runs << " runs, "
+              << std::fixed << std::setprecision(3) << total / runs << " ms/run):\n";
     for (const auto& [op, ms] : ms_by_op)
-        std::cerr << "  " << std::left << std::setw(18) << op << std::right << std::fixed << std::setprecision(3)
-                  << std::setw(10) << ms / runs << " ms  " << std::setprecision(1) << std::setw(5)
-                  << 100.0 * ms / total << " %\n";
+        std::cerr << "  " << std::left << std::setw(18) << op << std::right << std::setprecision(3) << std::setw(10)
+                  << ms / runs << " ms  " << std::setprecision(1) << std::setw(5) << 100.0 * ms / total << " %\n";
+    std::vector<std::pair<double, std::string>> nodes;
+    for (const auto& [name, ms] : ms_by_node) nodes.emplace_back(ms, name);
+    std::sort(nodes.rbegin(), nodes.rend());
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, nodes.size()); ++i)
+        std::cerr << "    slowest: " << std::left << std::setw(24) << nodes[i].second << std::right << std::setprecision(3)
+                  << std::setw(9) << nodes[i].first / runs << " ms  " << node_desc[nodes[i].second] << "\n";
 }
 
 int run(const Args& args) {
@@ -123,8 +150,9 @@ int run(const Args& args) {
     const Executor exec(g, ExecutorOptions{args.threads});
     const std::string& name = g.inputs[0].name;
     if (args.profile) {
-        profile_ops(g, exec, name, x, 1, 200);
-        profile_ops(g, exec, name, x, 64, 10);
+        const std::string model = args.model.substr(args.model.find_last_of('/') + 1);
+        profile_ops(g, exec, model, args.threads, name, x, 1, 200);
+        profile_ops(g, exec, model, args.threads, name, x, 64, 10);
     }
     std::string model = args.model.substr(args.model.find_last_of('/') + 1);
     std::cout << "{\"model\":\"" << model << "\",\"threads\":" << args.threads

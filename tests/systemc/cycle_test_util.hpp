@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "bitnpu/errors.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
 #include "test_functional_util.hpp"

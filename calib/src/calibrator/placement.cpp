@@ -52,7 +52,30 @@ std::string why_no_engine(const arch::ArchSpec& arch, const Node& node, const ar
     if (engine->kind != wanted)
         return fmt::format("engine '{}' is a {} engine, but {} needs a {} engine", engine->name,
                            arch::to_string(engine->kind), node.op_type, arch::to_string(wanted));
-    return fmt::format("node reads a constant operand, which engine '{}' cannot hold", engine->name);
+    if (!engine->supports_op(node.op_type))
+        return fmt::format("engine '{}' does not list {} in its ops", engine->name, node.op_type);
+    if (node.attr_string(fused::kActivation, "") == "LeakyRelu")
+        return fmt::format("engine '{}' cannot apply the fused LeakyRelu (its output stage only clamps)",
+                           engine->name);
+    if (wanted == arch::EngineKind::mac_array)
+        return fmt::format("engine '{}' needs constant weights (and a constant bias), but '{}' is computed at run time",
+                           engine->name, node.inputs.size() > 1 ? node.inputs[1] : std::string("?"));
+    return fmt::format("the node reads a constant operand, which engine '{}' cannot hold", engine->name);
+}
+
+// What a mac_array lowering needs: a constant weight of the right rank (2-D
+// convolutions, 2-D Gemm/MatMul weights), a constant bias, no transposed A.
+bool has_mac_operands(const Graph& graph, const Node& node) {
+    if (node.inputs.size() < 2) return false;
+    const Tensor* w = graph.initializer(node.inputs[1]);
+    if (!w || w->rank() != (node.op_type == "Conv" ? 4 : 2)) return false;
+    if (node.op_type == "Gemm" && node.attr_int("transA", 0) != 0) return false;
+    const bool has_bias = node.op_type != "MatMul" && node.inputs.size() > 2 && !node.inputs[2].empty();
+    return !has_bias || graph.is_initializer(node.inputs[2]);
+}
+
+bool runs_on(const arch::EngineSpec* engine, arch::EngineKind kind, const Node& node) {
+    return engine && engine->kind == kind && engine->supports_op(node.op_type);
 }
 
 NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const Node& node) {
@@ -67,11 +90,13 @@ NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const N
     bool fits = false;
     if (is_mac_op(node.op_type)) {
         wanted = arch::EngineKind::mac_array;
-        const bool constant_weight = node.inputs.size() >= 2 && graph.is_initializer(node.inputs[1]);
-        fits = engine && engine->kind == wanted && constant_weight;
+        const bool constant_weight = has_mac_operands(graph, node);
+        // The output stage can clamp (Relu, Clip) but not scale negatives (LeakyRelu).
+        const bool clamp_activation = node.attr_string(fused::kActivation, "") != "LeakyRelu";
+        fits = runs_on(engine, wanted, node) && constant_weight && clamp_activation;
     } else if (is_vector_op(node.op_type)) {
         wanted = arch::EngineKind::vector;
-        fits = engine && engine->kind == wanted && reads_only_activations(graph, node);
+        fits = runs_on(engine, wanted, node) && reads_only_activations(graph, node);
     }
     if (fits && !engine->precisions.empty())
         return {is_mac_op(node.op_type) ? NodeRole::mac : NodeRole::vector, engine, engine->precisions.front()};
