@@ -3,7 +3,11 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS bitnpu_arch bitnpu_sim bitnpu_calib
+set(BITNPU_INSTALL_TARGETS bitnpu_arch bitnpu_sim bitnpu_calib)
+if(TARGET bitnpu_systemc)
+  list(APPEND BITNPU_INSTALL_TARGETS bitnpu_systemc)
+endif()
+install(TARGETS ${BITNPU_INSTALL_TARGETS}
         EXPORT bitnpuTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -53,7 +53,7 @@ void check_round_trip(const std::vector<T>& values, Shape shape) {
     const Tensor back = load_npy(f.path());
     CHECK(back.dtype() == t.dtype());
     CHECK(back.shape() == shape);
-    CHECK(std::memcmp(back.raw(), t.raw(), t.byte_size()) == 0);
+    CHECK((t.byte_size() == 0 || std::memcmp(back.raw(), t.raw(), t.byte_size()) == 0));
     // The writer's header obeys the format: data starts at a multiple of 64.
     CHECK((slurp(f.path()).size() - t.byte_size()) % 64 == 0);
 }

@@ -3,10 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <unistd.h>
 #include <set>
 #include <fstream>
 #include <sstream>
 
+#include "bitnpu/arch/load.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
 #include "cnn_graph.hpp"
 #include "cycle_test_util.hpp"
@@ -53,7 +56,8 @@ TEST_CASE("cycle model: the VCD file traces engine busy, DMA and tile index", "[
     const QuantGraph graph = cnntest::make_cnn(9, 8, 2);
     std::mt19937 rng(9);
     const QTensor x = random_tensor(rng, {1, 3, 8, 8}, arch::ValueType::int8, 0);
-    const std::string path = "cycle_model_test.vcd";
+    const std::string path =
+        (std::filesystem::temp_directory_path() / ("bitnpu_cycle_" + std::to_string(::getpid()) + ".vcd")).string();
     systemc::CycleOptions options;
     options.vcd_path = path;
     const auto result = systemc::run_cycle_model(graph, make_arch(arch::Dataflow::output_stationary, 4, 4), {x}, options);
@@ -80,4 +84,21 @@ TEST_CASE("cycle model: unknown engines and wrong input counts are user errors",
     CHECK_THROWS_AS(systemc::run_cycle_model(graph, a, {}), UserError);
     graph.nodes[1].engine = "gpu";
     CHECK_THROWS_AS(systemc::run_cycle_model(graph, a, {x}), UserError);
+}
+
+TEST_CASE("cycle model: configs/npu.yaml runs the CNN through its op mapping", "[systemc][graph]") {
+    // Engines resolved from the YAML (Conv/Gemm -> mac8, the rest -> vec).
+    const arch::ArchSpec a = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/npu.yaml");
+    QuantGraph graph = cnntest::make_cnn(5, 16, 4);
+    for (QuantNode& node : graph.nodes)
+        if (node.engine != "layout") node.engine.clear();
+    std::mt19937 rng(5);
+    const QTensor x = random_tensor(rng, {1, 3, 16, 16}, arch::ValueType::int8, 0);
+    const auto result = systemc::run_cycle_model(graph, a, {x});
+    CHECK(mismatches(result.raw_outputs.at(0), run_quantized(graph, {x}).raw_outputs.at(0)) == 0);
+    CHECK(result.report.layers.at(0).engine == "mac8");
+    CHECK(result.report.layers.at(1).engine == "vec");
+    CHECK(result.report.latency_us == Approx(result.report.cycles / 800.0));
+    // Two runs in one process (one elaboration) give the same cycles.
+    CHECK(systemc::run_cycle_model(graph, a, {x}).report.cycles == result.report.cycles);
 }

@@ -102,7 +102,7 @@ ActivationQuant activation_quant_from(const CTable& table, const QuantizationPla
         if (quant.count(root)) continue;
         const CTableTensor* t = table.find_tensor(root);
         if (!t) t = table.find_tensor(tensor);
-        if (t) quant[root] = from_ctable_tensor(*t);
+        if (t) quant[root] = quant_params(*t);
     }
     return quant;
 }
@@ -134,7 +134,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     table = table_header(graph, arch, options, result.samples_used);
     for (const std::string& tensor : result.plan.order) {
         const std::string& root = result.plan.root(tensor);
-        CTableTensor t = to_ctable_tensor(search.quant.at(root), search.policy[root]);
+        CTableTensor t = ctable_tensor(search.quant.at(root), search.policy[root]);
         if (search.tensor_sqnr.count(tensor)) t.sqnr_db = search.tensor_sqnr.at(tensor);
         table.tensors[tensor] = std::move(t);
     }

@@ -98,6 +98,20 @@ sim::ConvGeometry conv_geometry(const NodeContext& ctx, const Shape& kernel) {
     return g;
 }
 
+// Symmetric (or, per tensor on engines with weight zero-points, asymmetric)
+// weights, per channel when the requant unit is, clipped where that lowers
+// the quantization MSE.
+QuantParams weight_quant(const NodeContext& ctx, const Tensor& weight, arch::ValueType type) {
+    const arch::EngineSpec& engine = *ctx.place.engine;
+    const bool per_channel = engine.requant.per_channel;
+    ScaleOptions options;
+    options.mode = engine.zero_point.weight && !per_channel ? ScaleMode::asymmetric : ScaleMode::symmetric;
+    options.power_of_two = needs_power_of_two_scales(engine);
+    const ChannelRanges observed = channel_ranges(weight, 0, ctx.node.inputs[1]);
+    const ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel, options);
+    return weight_params(clipped, type, engine.restricted_range, per_channel, options);
+}
+
 }  // namespace
 
 sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
@@ -109,14 +123,11 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
 
     const Tensor weight = normalized_weight(ctx);
     const bool per_channel = engine.requant.per_channel;
-    ScaleOptions options;
-    options.mode = engine.zero_point.weight && !per_channel ? ScaleMode::asymmetric : ScaleMode::symmetric;
-    options.power_of_two = needs_power_of_two_scales(engine);
     const arch::ValueType weight_type = ctx.place.precision.weight.value_or(arch::ValueType::int8);
-    const ChannelRanges observed = channel_ranges(weight, 0, ctx.node.inputs[1]);
-    const ChannelRanges clipped =
-        mse_weight_ranges(weight, observed, weight_type, engine.restricted_range, per_channel, options);
-    const QuantParams wq = weight_params(clipped, weight_type, engine.restricted_range, per_channel, options);
+    auto cached = ctx.weight_cache.find(ctx.node.name);
+    if (cached == ctx.weight_cache.end())
+        cached = ctx.weight_cache.emplace(ctx.node.name, weight_quant(ctx, weight, weight_type)).first;
+    const QuantParams& wq = cached->second;
 
     sim::MacLayer layer;
     layer.kind = ctx.node.op_type == "Conv" ? sim::MacKind::conv : sim::MacKind::gemm;
@@ -148,7 +159,7 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
         derive_layer_requant(wq, s_x, y.scales.at(0), engine, ctx.node.name);
     for (const ChannelRequant& r : requant) {
         layer.requant.push_back(r.derived.registers);
-        record.requant.push_back(to_ctable_requant(r.derived.registers, r.ideal, r.derived.realized));
+        record.requant.push_back(ctable_requant(r));
     }
 
     const Node& n = ctx.node;

@@ -2,6 +2,7 @@
 // fills the sim layer parameters and the node's CTable record.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "bitnpu/calib/lowering.hpp"
@@ -15,6 +16,9 @@ struct NodeContext {
     const Node& node;
     const NodePlacement& place;
     const ActivationQuant& quant;
+    // Weight quantization per node name: it depends only on the weights and
+    // the engine, so the search's many lowerings of a node share it.
+    std::map<std::string, QuantParams>& weight_cache;
 
     // The parameters of a quantized tensor (its root's).
     const QuantParams& params(const std::string& tensor) const;
@@ -29,7 +33,10 @@ struct Clamp {
 };
 Clamp output_clamp(const QuantParams& y, const std::string& activation, double act_min, double act_max);
 
-CTableRequant to_ctable_requant(const sim::RequantRegisters& r, double ideal, double realized);
+// The CTable record of one requant unit (ctable.hpp's converter).
+inline CTableRequant record_requant(const sim::RequantRegisters& r, double ideal, double realized) {
+    return ctable_requant(ChannelRequant{ideal, sim::DerivedRequant{r, realized}});
+}
 
 sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record);
 sim::LayerParams lower_vector(const NodeContext& ctx, CTableLayer& record);

@@ -86,8 +86,8 @@ sim::LayerParams lower_add(const NodeContext& ctx, CTableLayer& record) {
     sim::RequantRegisters ra{spec.kind, spec.rounding, layer.a_multiplier, shift, 1.0f, e.accumulator.bits};
     sim::RequantRegisters rb = ra;
     rb.multiplier = layer.b_multiplier;
-    record.requant.push_back(to_ctable_requant(ra, m_a, std::ldexp(static_cast<double>(layer.a_multiplier), -shift)));
-    record.requant.push_back(to_ctable_requant(rb, m_b, std::ldexp(static_cast<double>(layer.b_multiplier), -shift)));
+    record.requant.push_back(record_requant(ra, m_a, std::ldexp(static_cast<double>(layer.a_multiplier), -shift)));
+    record.requant.push_back(record_requant(rb, m_b, std::ldexp(static_cast<double>(layer.b_multiplier), -shift)));
     record.clamp_lo = c.lo;
     record.clamp_hi = c.hi;
     record.output_zero_point = layer.output_zero_point;
@@ -111,7 +111,7 @@ sim::LayerParams lower_mul(const NodeContext& ctx, CTableLayer& record) {
     const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
     layer.clamp_lo = c.lo;
     layer.clamp_hi = c.hi;
-    record.requant.push_back(to_ctable_requant(layer.requant, m, realized));
+    record.requant.push_back(record_requant(layer.requant, m, realized));
     record.clamp_lo = c.lo;
     record.clamp_hi = c.hi;
     record.output_zero_point = layer.output_zero_point;
@@ -165,7 +165,7 @@ sim::LayerParams lower_avg_pool(const NodeContext& ctx, CTableLayer& record) {
         const double m = static_cast<double>(x.scales[0]) / (static_cast<double>(y.scales[0]) * count);
         double realized = 0;
         layer.registers_by_count[count] = derive(ctx, m, &realized);
-        record.requant.push_back(to_ctable_requant(layer.registers_by_count[count], m, realized));
+        record.requant.push_back(record_requant(layer.registers_by_count[count], m, realized));
     }
     const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
     layer.clamp_lo = c.lo;
@@ -197,7 +197,7 @@ sim::LayerParams lower_concat(const NodeContext& ctx, CTableLayer& record) {
             const double m = static_cast<double>(x.scales[0]) / y.scales[0];
             double realized = 0;
             input.requant = derive(ctx, m, &realized);
-            record.requant.push_back(to_ctable_requant(*input.requant, m, realized));
+            record.requant.push_back(record_requant(*input.requant, m, realized));
         }
         layer.inputs.push_back(input);
     }

@@ -23,29 +23,6 @@ sim::QuantParams to_sim_params(const QuantParams& p) {
     return s;
 }
 
-CTableTensor to_ctable_tensor(const QuantParams& p, const std::string& policy) {
-    CTableTensor t;
-    t.type = p.type;
-    t.restricted = p.restricted;
-    t.scale = p.scales;
-    t.zero_point = p.zero_points;
-    if (p.per_channel()) t.axis = p.axis;
-    t.exponent = p.exponents;
-    t.policy = policy;
-    return t;
-}
-
-QuantParams from_ctable_tensor(const CTableTensor& t) {
-    QuantParams p;
-    p.type = t.type;
-    p.restricted = t.restricted;
-    p.scales = t.scale;
-    p.zero_points = t.zero_point;
-    p.exponents = t.exponent;
-    p.axis = t.axis.value_or(-1);
-    return p;
-}
-
 namespace lowering {
 
 const QuantParams& NodeContext::params(const std::string& tensor) const {
@@ -79,19 +56,6 @@ Clamp output_clamp(const QuantParams& y, const std::string& activation, double a
     return c;
 }
 
-CTableRequant to_ctable_requant(const sim::RequantRegisters& r, double ideal, double realized) {
-    CTableRequant c;
-    c.kind = r.kind;
-    c.rounding = r.rounding;
-    c.multiplier = r.multiplier;
-    c.shift = r.shift;
-    c.float_scale = r.float_scale;
-    c.dst_bits = r.dst_bits;
-    c.ideal = ideal;
-    c.realized = realized;
-    return c;
-}
-
 }  // namespace lowering
 
 Lowering::Lowering(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan)
@@ -111,7 +75,7 @@ LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant
                                  const std::map<std::string, int>& tensor_ids) const {
     const Node& node = graph_.nodes.at(index);
     const NodePlacement& place = plan_.placement.at(index);
-    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant};
+    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_};
     LoweredNode out;
     CTableLayer& record = out.record;
     record.node = node.name;

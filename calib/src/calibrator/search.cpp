@@ -75,7 +75,7 @@ private:
     std::vector<Candidate> candidates(const std::string& root) {
         if (options_.start_from)
             if (const CTableTensor* t = options_.start_from->find_tensor(root))
-                return {{t->policy.empty() ? "ctable" : t->policy, from_ctable_tensor(*t)}};
+                return {{t->policy.empty() ? "ctable" : t->policy, quant_params(*t)}};
         auto st = stats_.find(root);
         if (st == stats_.end() || st->second.count == 0)
             throw UserError(fmt::format("no finite FP32 values were observed for tensor '{}'", root));
@@ -114,6 +114,49 @@ private:
         std::vector<sim::QTensor> inputs;
         for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(values_.at(in));
         return sim::run_quantized(g, inputs, run_options_);
+    }
+
+    // A MAC layer's accumulators do not depend on its output quantization:
+    // compute them once (the layer with an identity requant and no clamp),
+    // then finish each candidate with the same per-element rule the layer
+    // itself uses (sim::mac_finish). Only for accumulators that fit int32,
+    // the storage of QTensor values.
+    std::optional<sim::QTensor> mac_accumulators(std::size_t i) {
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        sim::MacLayer layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
+        if (layer.accumulator.bits > 32) return std::nullopt;
+        sim::RequantRegisters identity;
+        identity.kind = arch::RequantKind::multiplier;
+        identity.rounding = arch::RoundingMode::floor;
+        identity.multiplier = 1;
+        identity.shift = 0;
+        identity.dst_bits = layer.accumulator.bits;
+        layer.requant = {identity};
+        layer.output_type = arch::ValueType::int16;
+        layer.output_zero_point = 0;
+        layer.clamp_lo = std::numeric_limits<std::int32_t>::min();
+        layer.clamp_hi = std::numeric_limits<std::int32_t>::max();
+        sim::MacOptions mac_options;
+        mac_options.threads = run_options_.threads;
+        return sim::run_mac_layer(layer, values_.at(lowering_.activation_inputs(i).at(0)), mac_options);
+    }
+
+    sim::GraphResult finish_mac(std::size_t i, const sim::QTensor& acc) {
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
+        const sim::QuantTensorInfo& out = g.tensors.at(static_cast<std::size_t>(g.outputs.at(0)));
+        sim::QTensor y(acc.shape, out.quant);
+        const std::int64_t channels = sim::output_channels(layer);
+        const bool conv = layer.kind == sim::MacKind::conv;
+        const std::int64_t plane = conv ? sim::element_count(acc.shape) / (acc.shape.at(0) * channels) : 1;
+        for (std::int64_t e = 0; e < acc.size(); ++e) {
+            const std::int64_t oc = conv ? (e / plane) % channels : e % channels;
+            y.values[e] = static_cast<std::int32_t>(sim::mac_finish(layer, oc, acc.values[e]));
+        }
+        sim::GraphResult r;
+        r.outputs.push_back(sim::dequantize_tensor(y));
+        r.raw_outputs.push_back(std::move(y));
+        return r;
     }
 
     double output_score(std::size_t i, const sim::GraphResult& r) {
@@ -161,6 +204,11 @@ private:
         std::optional<sim::GraphResult> best_run;
         std::vector<std::size_t> best_pick;
         std::optional<UserError> first_error;
+        std::optional<sim::QTensor> acc;
+        if (plan_.placement[i].role == NodeRole::mac && free_roots.size() == 1) {
+            record(free_roots[0], per_output[0][0]);
+            acc = mac_accumulators(i);
+        }
         for (std::size_t k = 0; k < count; ++k) {
             std::vector<std::size_t> pick;
             for (std::size_t o = 0; o < free_roots.size(); ++o) {
@@ -168,7 +216,7 @@ private:
                 record(free_roots[o], per_output[o][pick.back()]);
             }
             try {
-                sim::GraphResult r = run_node_quantized(i);
+                sim::GraphResult r = acc ? finish_mac(i, *acc) : run_node_quantized(i);
                 const double s = output_score(i, r);
                 if (!best_run || s > best) {
                     best = s;

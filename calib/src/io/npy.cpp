@@ -147,7 +147,7 @@ Tensor parse_npy(const std::string& bytes, const std::string& what) {
         }
     } else if (d.dtype == DType::boolean) {
         for (std::int64_t i = 0; i < t.numel(); ++i) t.data<bool>()[i] = src[i] != 0;
-    } else {
+    } else if (need > 0) {  // empty tensors have no buffer to copy into
         std::memcpy(t.raw(), src, need);
     }
     return t;

@@ -135,25 +135,63 @@ std::vector<Tensor> thresholded_relu(const KernelContext& ctx) {
     return float_activation(ctx, [alpha](auto v) { return v > static_cast<decltype(v)>(alpha) ? v : decltype(v)(0); });
 }
 
-void apply_fused_activation(const KernelContext& ctx, Tensor& y) {
-    if (!ctx.node.has_attr(fused::kActivation)) return;
+FusedActivation fused_activation(const KernelContext& ctx) {
+    FusedActivation a;
+    if (!ctx.node.has_attr(fused::kActivation)) return a;
     const std::string act = ctx.node.attr_string(fused::kActivation, "");
-    if (y.dtype() != DType::f32) ctx.fail("fused activations are implemented for float32 outputs only");
-    float* p = y.data<float>();
-    const std::int64_t n = y.numel();
     if (act == "Relu") {
-        for (std::int64_t i = 0; i < n; ++i) p[i] = relu(p[i]);
+        a.kind = FusedActivation::Kind::relu;
     } else if (act == "Clip") {
-        const float lo = ctx.node.attr_float(fused::kClipMin, -std::numeric_limits<float>::infinity());
-        const float hi = ctx.node.attr_float(fused::kClipMax, std::numeric_limits<float>::infinity());
-        for (std::int64_t i = 0; i < n; ++i) p[i] = clip(p[i], lo, hi);
+        a.kind = FusedActivation::Kind::clip;
+        a.lo = ctx.node.attr_float(fused::kClipMin, -std::numeric_limits<float>::infinity());
+        a.hi = ctx.node.attr_float(fused::kClipMax, std::numeric_limits<float>::infinity());
     } else if (act == "LeakyRelu") {
-        const float alpha = ctx.node.attr_float(fused::kAlpha, 0.01f);
-        for (std::int64_t i = 0; i < n; ++i) p[i] = leaky_relu(p[i], alpha);
+        a.kind = FusedActivation::Kind::leaky_relu;
+        a.alpha = ctx.node.attr_float(fused::kAlpha, 0.01f);
     } else {
         ctx.fail(std::string("unknown fused activation '") + act + "' in attribute " + fused::kActivation +
                  " (expected Relu, Clip or LeakyRelu)");
     }
+    return a;
+}
+
+namespace {
+
+// One loop per (activation, bias or not) so each one vectorizes.
+template <class F>
+void map_in_place(float* y, std::int64_t n, const float* bias, F&& f) {
+    if (bias) {
+        const float b = *bias;
+        for (std::int64_t i = 0; i < n; ++i) y[i] = f(y[i] + b);
+    } else {
+        for (std::int64_t i = 0; i < n; ++i) y[i] = f(y[i]);
+    }
+}
+
+}  // namespace
+
+void add_bias_and_activate(float* y, std::int64_t n, const float* bias, const FusedActivation& act) {
+    switch (act.kind) {
+    case FusedActivation::Kind::none:
+        if (bias) map_in_place(y, n, bias, [](float v) { return v; });
+        break;
+    case FusedActivation::Kind::relu:
+        map_in_place(y, n, bias, [](float v) { return relu(v); });
+        break;
+    case FusedActivation::Kind::clip:
+        map_in_place(y, n, bias, [lo = act.lo, hi = act.hi](float v) { return clip(v, lo, hi); });
+        break;
+    case FusedActivation::Kind::leaky_relu:
+        map_in_place(y, n, bias, [alpha = act.alpha](float v) { return leaky_relu(v, alpha); });
+        break;
+    }
+}
+
+void apply_fused_activation(const KernelContext& ctx, Tensor& y) {
+    const FusedActivation act = fused_activation(ctx);
+    if (act.kind == FusedActivation::Kind::none) return;
+    if (y.dtype() != DType::f32) ctx.fail("fused activations are implemented for float32 outputs only");
+    add_bias_and_activate(y.data<float>(), y.numel(), nullptr, act);
 }
 
 }  // namespace bitnpu::calib::ops

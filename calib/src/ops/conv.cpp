@@ -2,6 +2,8 @@
 // block of output positions); a direct kernel for depthwise 1-D/2-D
 // convolution, where im2col would cost more than the arithmetic.
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "activation.hpp"
 #include "gemm_util.hpp"
@@ -51,45 +53,145 @@ bool is_pointwise(const WindowGeometry& g) {
     return true;
 }
 
-// One output plane of a depthwise convolution: y += w (*) x, 1-D or 2-D.
-void depthwise_plane(const float* x, const float* w, const WindowGeometry& g, float* y) {
-    const bool two_d = g.rank() == 2;
-    const std::int64_t ih = two_d ? g.input[0] : 1, iw = g.input.back();
-    const std::int64_t kh = two_d ? g.kernel[0] : 1, kw = g.kernel.back();
-    const std::int64_t oh = two_d ? g.output[0] : 1, ow = g.output.back();
-    const std::int64_t sh = two_d ? g.stride[0] : 1, sw = g.stride.back();
-    const std::int64_t dh = two_d ? g.dilation[0] : 1, dw = g.dilation.back();
-    const std::int64_t ph = two_d ? g.pad_begin[0] : 0, pw = g.pad_begin.back();
-    for (std::int64_t ky = 0; ky < kh; ++ky) {
-        for (std::int64_t kx = 0; kx < kw; ++kx) {
-            const float wv = w[ky * kw + kx];
-            // Output columns whose input column ox*sw + kx*dw - pw lies inside [0, iw).
-            const std::int64_t shift = kx * dw - pw;
-            const std::int64_t ox_lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
-            const std::int64_t ox_hi = std::min(ow, iw - 1 - shift < 0 ? 0 : (iw - 1 - shift) / sw + 1);
-            for (std::int64_t oy = 0; oy < oh; ++oy) {
-                const std::int64_t iy = oy * sh - ph + ky * dh;
-                if (iy < 0 || iy >= ih) continue;
-                const float* row = x + iy * iw;
-                float* out = y + oy * ow;
-                for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) out[ox] += wv * row[ox * sw + shift];
-            }
+// What happens to each output plane after the convolution sums: + bias[m],
+// then the fused activation, applied to a block while it is still in cache.
+struct Epilogue {
+    const float* bias;  // [M] or nullptr
+    FusedActivation act;
+    void apply(float* y, std::int64_t n, std::int64_t channel) const {
+        add_bias_and_activate(y, n, bias ? bias + channel : nullptr, act);
+    }
+};
+
+// The kernel taps k (0 <= k < kernel) whose input position start + k * dilation
+// lies inside [0, extent): a contiguous range [first, last).
+struct TapRange {
+    std::int64_t first, last;
+};
+
+TapRange taps_inside(std::int64_t start, std::int64_t kernel, std::int64_t dilation, std::int64_t extent) {
+    const std::int64_t first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+    const std::int64_t last = start >= extent ? 0 : std::min(kernel, (extent - start + dilation - 1) / dilation);
+    return {std::min(first, last), last};
+}
+
+// Depthwise geometry as 2-D (a 1-D conv is one row), with the kernel rows and
+// columns inside the input per output row and column, decoded once per node.
+struct DepthwiseGeometry {
+    std::int64_t ih, iw, kh, kw, oh, ow, sh, sw, dh, dw, ph, pw;
+    std::int64_t padded_h, padded_w;  // input extent with both paddings
+    std::vector<TapRange> rows, cols;  // per output row / column
+
+    explicit DepthwiseGeometry(const WindowGeometry& g) {
+        const bool two_d = g.rank() == 2;
+        ih = two_d ? g.input[0] : 1, iw = g.input.back();
+        kh = two_d ? g.kernel[0] : 1, kw = g.kernel.back();
+        oh = two_d ? g.output[0] : 1, ow = g.output.back();
+        sh = two_d ? g.stride[0] : 1, sw = g.stride.back();
+        dh = two_d ? g.dilation[0] : 1, dw = g.dilation.back();
+        ph = two_d ? g.pad_begin[0] : 0, pw = g.pad_begin.back();
+        padded_h = ih + ph + (two_d ? g.pad_end[0] : 0);
+        padded_w = iw + pw + g.pad_end.back();
+        for (std::int64_t oy = 0; oy < oh; ++oy) rows.push_back(taps_inside(oy * sh - ph, kh, dh, ih));
+        for (std::int64_t ox = 0; ox < ow; ++ox) cols.push_back(taps_inside(ox * sw - pw, kw, dw, iw));
+    }
+    bool padded() const { return padded_h != ih || padded_w != iw; }
+};
+
+// One output: the sum over the taps inside the input, in row-major kernel
+// order starting from 0 (the reference definition: y = 0; for each tap
+// y += w * x; its order fixes the rounding).
+float depthwise_output(const float* x, const float* w, const DepthwiseGeometry& d, std::int64_t oy,
+                       std::int64_t ox) {
+    const TapRange ky = d.rows[static_cast<std::size_t>(oy)], kx = d.cols[static_cast<std::size_t>(ox)];
+    const std::int64_t iy0 = oy * d.sh - d.ph, ix0 = ox * d.sw - d.pw;
+    float acc = 0.0f;
+    for (std::int64_t y = ky.first; y < ky.last; ++y) {
+        const float* row = x + (iy0 + y * d.dh) * d.iw + ix0;
+        for (std::int64_t k = kx.first; k < kx.last; ++k) acc += w[y * d.kw + k] * row[k * d.dw];
+    }
+    return acc;
+}
+
+// A whole output plane of an undilated KH x KW window with column stride SW
+// over an input that already holds its padding (row pitch `pitch`): taps
+// unrolled, in the same order as depthwise_output(). Taps on zero padding add
+// w * 0 = +-0, which leaves the sum bit-identical: it starts at +0 and a
+// round-to-nearest sum is never -0, so acc + (+-0) == acc (w must be finite;
+// the caller checks).
+template <int KH, int KW, int SW>
+void depthwise_unrolled_plane(const float* x, std::int64_t pitch, const float* w, const DepthwiseGeometry& d,
+                              float* y) {
+    float wk[KH * KW];
+    for (int t = 0; t < KH * KW; ++t) wk[t] = w[t];
+    for (std::int64_t oy = 0; oy < d.oh; ++oy) {
+        const float* top = x + oy * d.sh * pitch;
+        float* out = y + oy * d.ow;
+        for (std::int64_t ox = 0; ox < d.ow; ++ox) {
+            const float* base = top + ox * SW;
+            float acc = 0.0f;
+            for (int r = 0; r < KH; ++r)
+                for (int k = 0; k < KW; ++k) acc += wk[r * KW + k] * base[r * pitch + k];
+            out[ox] = acc;
         }
     }
 }
 
-void conv_depthwise(const ConvProblem& p, const float* x, const float* w, float* y, int threads) {
+using UnrolledPlane = void (*)(const float*, std::int64_t, const float*, const DepthwiseGeometry&, float*);
+
+// An unrolled kernel for the common window shapes, or nullptr.
+UnrolledPlane unrolled_plane_for(const DepthwiseGeometry& d) {
+    if (d.dh != 1 || d.dw != 1) return nullptr;
+    if (d.kh == 3 && d.kw == 3 && d.sw == 1) return depthwise_unrolled_plane<3, 3, 1>;
+    if (d.kh == 3 && d.kw == 3 && d.sw == 2) return depthwise_unrolled_plane<3, 3, 2>;
+    if (d.kh == 5 && d.kw == 5 && d.sw == 1) return depthwise_unrolled_plane<5, 5, 1>;
+    if (d.kh == 5 && d.kw == 5 && d.sw == 2) return depthwise_unrolled_plane<5, 5, 2>;
+    return nullptr;
+}
+
+bool all_finite(const float* v, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(v[i])) return false;
+    return true;
+}
+
+// x copied into the middle of a zero-filled plane of the padded extent.
+void copy_into_padding(const float* x, const DepthwiseGeometry& d, std::vector<float>& padded) {
+    padded.assign(static_cast<std::size_t>(d.padded_h * d.padded_w), 0.0f);
+    for (std::int64_t r = 0; r < d.ih; ++r)
+        std::copy(x + r * d.iw, x + (r + 1) * d.iw, padded.data() + (r + d.ph) * d.padded_w + d.pw);
+}
+
+// One output plane of a depthwise convolution, 1-D or 2-D: y = w (*) x.
+void depthwise_plane(const float* x, const float* w, const DepthwiseGeometry& d, UnrolledPlane unrolled,
+                     float* y) {
+    if (unrolled && all_finite(w, d.kh * d.kw)) {
+        if (!d.padded()) return unrolled(x, d.iw, w, d, y);
+        thread_local std::vector<float> padded;
+        copy_into_padding(x, d, padded);
+        return unrolled(padded.data(), d.padded_w, w, d, y);
+    }
+    for (std::int64_t oy = 0; oy < d.oh; ++oy)
+        for (std::int64_t ox = 0; ox < d.ow; ++ox) y[oy * d.ow + ox] = depthwise_output(x, w, d, oy, ox);
+}
+
+void conv_depthwise(const ConvProblem& p, const float* x, const float* w, float* y, const Epilogue& epilogue,
+                    int threads) {
     const std::int64_t multiplier = p.out_channels / p.group;
     const std::int64_t macs = p.batch * p.out_channels * p.out_size * p.taps;
+    const DepthwiseGeometry geometry(p.geo);
+    const UnrolledPlane unrolled = unrolled_plane_for(geometry);
     parallel_for(macs < kParallelMinMacs ? 1 : threads, p.batch * p.out_channels, [&](std::int64_t task) {
         const std::int64_t n = task / p.out_channels, m = task % p.out_channels;
         const std::int64_t c = m / multiplier;
-        depthwise_plane(x + (n * p.in_channels + c) * p.in_size, w + m * p.taps, p.geo,
-                        y + (n * p.out_channels + m) * p.out_size);
+        float* plane = y + (n * p.out_channels + m) * p.out_size;
+        depthwise_plane(x + (n * p.in_channels + c) * p.in_size, w + m * p.taps, geometry, unrolled, plane);
+        epilogue.apply(plane, p.out_size, m);
     });
 }
 
-void conv_gemm(const ConvProblem& p, const float* x, const float* w, float* y, int threads) {
+void conv_gemm(const ConvProblem& p, const float* x, const float* w, float* y, const Epilogue& epilogue,
+               int threads) {
     const std::int64_t cin_g = p.in_channels / p.group, cout_g = p.out_channels / p.group;
     const std::int64_t k = cin_g * p.taps;
     const std::int64_t blocks = (p.out_size + kColumnBlock - 1) / kColumnBlock;
@@ -104,11 +206,12 @@ void conv_gemm(const ConvProblem& p, const float* x, const float* w, float* y, i
         if (pointwise) {
             // A 1x1, stride-1, unpadded conv reads its columns straight from X.
             view(yg, cout_g, p1 - p0, p.out_size).noalias() = weights * const_view(xg + p0, k, p1 - p0, p.in_size);
-            return;
+        } else {
+            std::vector<float> col(static_cast<std::size_t>(k * (p1 - p0)));
+            im2col(xg, cin_g, p.geo, p0, p1, col.data());
+            view(yg, cout_g, p1 - p0, p.out_size).noalias() = weights * const_view(col.data(), k, p1 - p0, p1 - p0);
         }
-        std::vector<float> col(static_cast<std::size_t>(k * (p1 - p0)));
-        im2col(xg, cin_g, p.geo, p0, p1, col.data());
-        view(yg, cout_g, p1 - p0, p.out_size).noalias() = weights * const_view(col.data(), k, p1 - p0, p1 - p0);
+        for (std::int64_t r = 0; r < cout_g; ++r) epilogue.apply(yg + r * p.out_size, p1 - p0, g * cout_g + r);
     });
 }
 
@@ -124,24 +227,15 @@ std::vector<Tensor> conv(const KernelContext& ctx) {
     const ConvProblem p = conv_problem(ctx, x, w);
     Shape out_shape{p.batch, p.out_channels};
     out_shape.insert(out_shape.end(), p.geo.output.begin(), p.geo.output.end());
+    if (bias && (bias->dtype() != DType::f32 || bias->numel() != p.out_channels))
+        ctx.fail("bias B must be float32 with " + std::to_string(p.out_channels) + " elements, got " +
+                 shape_to_string(bias->shape()));
+    const Epilogue epilogue{bias ? bias->data<float>() : nullptr, fused_activation(ctx)};
     Tensor y(DType::f32, out_shape);
     if (p.in_channels / p.group == 1 && p.geo.rank() <= 2)
-        conv_depthwise(p, x.data<float>(), w.data<float>(), y.data<float>(), ctx.threads);
+        conv_depthwise(p, x.data<float>(), w.data<float>(), y.data<float>(), epilogue, ctx.threads);
     else
-        conv_gemm(p, x.data<float>(), w.data<float>(), y.data<float>(), ctx.threads);
-    if (bias) {
-        if (bias->dtype() != DType::f32 || bias->numel() != p.out_channels)
-            ctx.fail("bias B must be float32 with " + std::to_string(p.out_channels) + " elements, got " +
-                     shape_to_string(bias->shape()));
-        float* py = y.data<float>();
-        const float* pb = bias->data<float>();
-        for (std::int64_t n = 0; n < p.batch; ++n)
-            for (std::int64_t m = 0; m < p.out_channels; ++m) {
-                float* plane = py + (n * p.out_channels + m) * p.out_size;
-                for (std::int64_t i = 0; i < p.out_size; ++i) plane[i] += pb[m];
-            }
-    }
-    apply_fused_activation(ctx, y);
+        conv_gemm(p, x.data<float>(), w.data<float>(), y.data<float>(), epilogue, ctx.threads);
     return one(std::move(y));
 }
 

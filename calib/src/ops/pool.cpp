@@ -39,48 +39,122 @@ PoolProblem pool_problem(const KernelContext& ctx, const Tensor& x) {
     return p;
 }
 
-// Calls visit(out_index, window) for every output position of one plane,
-// where window(f) calls f(input_offset) for each tap inside the input and
-// window.padded_count() counts the taps inside the padded input.
-template <class Visit>
-void for_each_window(const WindowGeometry& g, Visit&& visit) {
-    const std::size_t rank = g.rank();
-    const std::vector<std::int64_t> in_strides = row_major_strides(g.input);
-    const std::int64_t out_size = num_elements(g.output), taps = num_elements(g.kernel);
-    // Each tap's dilated offset per axis, decoded once (not per output position).
-    std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps) * rank);
-    for (std::int64_t t = 0; t < taps; ++t)
-        for (std::size_t d = rank, rem = static_cast<std::size_t>(t); d-- > 0;) {
-            tap_offset[static_cast<std::size_t>(t) * rank + d] =
-                static_cast<std::int64_t>(rem % static_cast<std::size_t>(g.kernel[d])) * g.dilation[d];
-            rem /= static_cast<std::size_t>(g.kernel[d]);
-        }
-    std::vector<std::int64_t> start(rank);
-    for (std::int64_t o = 0; o < out_size; ++o) {
-        for (std::size_t d = rank, rem = static_cast<std::size_t>(o); d-- > 0;) {
-            start[d] = static_cast<std::int64_t>(rem % static_cast<std::size_t>(g.output[d])) * g.stride[d] - g.pad_begin[d];
-            rem /= static_cast<std::size_t>(g.output[d]);
-        }
-        auto taps_inside = [&](auto&& f) {
-            std::int64_t padded = 0;
-            for (std::int64_t t = 0; t < taps; ++t) {
-                const std::int64_t* k = &tap_offset[static_cast<std::size_t>(t) * rank];
-                std::int64_t offset = 0;
-                bool inside = true, in_padded = true;
-                for (std::size_t d = 0; d < rank; ++d) {
-                    const std::int64_t i = start[d] + k[d];
-                    if (i < 0 || i >= g.input[d]) inside = false;
-                    if (i < -g.pad_begin[d] || i >= g.input[d] + g.pad_end[d]) in_padded = false;
-                    offset += i * in_strides[d];
-                }
-                if (in_padded) ++padded;
-                if (inside) f(offset);
-            }
-            return padded;
-        };
-        visit(o, taps_inside);
-    }
+// The taps k (0 <= k < kernel) of one window along one axis whose position
+// start + k * dilation lies in [lo, hi): always a contiguous range [first, last).
+struct TapRange {
+    std::int64_t first, last;
+    std::int64_t count() const { return last - first; }
+};
+
+TapRange taps_between(std::int64_t start, std::int64_t kernel, std::int64_t dilation, std::int64_t lo,
+                      std::int64_t hi) {
+    const std::int64_t first = start >= lo ? 0 : (lo - start + dilation - 1) / dilation;
+    const std::int64_t last = start >= hi ? 0 : std::min(kernel, (hi - start + dilation - 1) / dilation);
+    return {std::min(first, last), last};
 }
+
+// Calls visit(out_index, window) for every output position of one plane,
+// where window(f) calls f(input_offset) for each tap inside the input (in
+// row-major kernel order) and returns the number of taps inside the padded
+// input. Built once per pool node; visit_plane() is then called per plane.
+class PlaneWindows {
+public:
+    explicit PlaneWindows(const WindowGeometry& g) : g_(g), rank_(g.rank()), in_strides_(row_major_strides(g.input)) {
+        if (rank_ == 2) {
+            // Per output row / column: the kernel rows / columns inside the input and
+            // inside the padded input, so the 2-D walk needs no per-tap bounds checks.
+            for (std::size_t d = 0; d < 2; ++d)
+                for (std::int64_t o = 0; o < g.output[d]; ++o) {
+                    const std::int64_t start = o * g.stride[d] - g.pad_begin[d];
+                    inside_[d].push_back(taps_between(start, g.kernel[d], g.dilation[d], 0, g.input[d]));
+                    padded_[d].push_back(taps_between(start, g.kernel[d], g.dilation[d], -g.pad_begin[d],
+                                                      g.input[d] + g.pad_end[d]).count());
+                }
+            return;
+        }
+        // Each tap's dilated offset per axis, decoded once (not per output position).
+        const std::int64_t taps = num_elements(g.kernel);
+        tap_offset_.resize(static_cast<std::size_t>(taps) * rank_);
+        for (std::int64_t t = 0; t < taps; ++t)
+            for (std::size_t d = rank_, rem = static_cast<std::size_t>(t); d-- > 0;) {
+                tap_offset_[static_cast<std::size_t>(t) * rank_ + d] =
+                    static_cast<std::int64_t>(rem % static_cast<std::size_t>(g.kernel[d])) * g.dilation[d];
+                rem /= static_cast<std::size_t>(g.kernel[d]);
+            }
+    }
+
+    template <class Visit>
+    void visit_plane(Visit&& visit) const {
+        if (rank_ == 2)
+            visit_plane_2d(visit);
+        else
+            visit_plane_nd(visit);
+    }
+
+private:
+    template <class Visit>
+    void visit_plane_2d(Visit& visit) const {
+        const std::int64_t oh = g_.output[0], ow = g_.output[1], iw = g_.input[1];
+        const std::int64_t dh = g_.dilation[0], dw = g_.dilation[1];
+        for (std::int64_t oy = 0; oy < oh; ++oy) {
+            const TapRange ky = inside_[0][static_cast<std::size_t>(oy)];
+            const std::int64_t iy0 = oy * g_.stride[0] - g_.pad_begin[0];
+            const std::int64_t padded_rows = padded_[0][static_cast<std::size_t>(oy)];
+            for (std::int64_t ox = 0; ox < ow; ++ox) {
+                const TapRange kx = inside_[1][static_cast<std::size_t>(ox)];
+                const std::int64_t ix0 = ox * g_.stride[1] - g_.pad_begin[1];
+                auto taps_inside = [&](auto&& f) {
+                    for (std::int64_t y = ky.first; y < ky.last; ++y) {
+                        const std::int64_t row = (iy0 + y * dh) * iw + ix0;
+                        for (std::int64_t x = kx.first; x < kx.last; ++x) f(row + x * dw);
+                    }
+                    return padded_rows * padded_[1][static_cast<std::size_t>(ox)];
+                };
+                visit(oy * ow + ox, taps_inside);
+            }
+        }
+    }
+
+    template <class Visit>
+    void visit_plane_nd(Visit& visit) const {
+        const WindowGeometry& g = g_;
+        const std::size_t rank = rank_;
+        const std::int64_t out_size = num_elements(g.output), taps = num_elements(g.kernel);
+        std::vector<std::int64_t> start(rank);
+        for (std::int64_t o = 0; o < out_size; ++o) {
+            for (std::size_t d = rank, rem = static_cast<std::size_t>(o); d-- > 0;) {
+                start[d] =
+                    static_cast<std::int64_t>(rem % static_cast<std::size_t>(g.output[d])) * g.stride[d] - g.pad_begin[d];
+                rem /= static_cast<std::size_t>(g.output[d]);
+            }
+            auto taps_inside = [&](auto&& f) {
+                std::int64_t padded = 0;
+                for (std::int64_t t = 0; t < taps; ++t) {
+                    const std::int64_t* k = &tap_offset_[static_cast<std::size_t>(t) * rank];
+                    std::int64_t offset = 0;
+                    bool inside = true, in_padded = true;
+                    for (std::size_t d = 0; d < rank; ++d) {
+                        const std::int64_t i = start[d] + k[d];
+                        if (i < 0 || i >= g.input[d]) inside = false;
+                        if (i < -g.pad_begin[d] || i >= g.input[d] + g.pad_end[d]) in_padded = false;
+                        offset += i * in_strides_[d];
+                    }
+                    if (in_padded) ++padded;
+                    if (inside) f(offset);
+                }
+                return padded;
+            };
+            visit(o, taps_inside);
+        }
+    }
+
+    const WindowGeometry& g_;
+    std::size_t rank_;
+    std::vector<std::int64_t> in_strides_;
+    std::vector<std::int64_t> tap_offset_;     // N-D: per tap, per axis
+    std::vector<TapRange> inside_[2];          // 2-D: per output row / column
+    std::vector<std::int64_t> padded_[2];      // 2-D: taps inside the padded input
+};
 
 // Index of an element in the layout storage_order asks for (0: row-major, 1: column-major).
 std::int64_t storage_index(std::int64_t plane, std::int64_t offset, const std::vector<std::int64_t>& dims,
@@ -114,9 +188,10 @@ std::vector<Tensor> max_pool(const KernelContext& ctx) {
         const T* px = x.data<T>();
         T* py = out.data<T>();
         std::int64_t* pi = want_indices ? indices.data<std::int64_t>() : nullptr;
+        const PlaneWindows windows(p.geo);
         parallel_for(p.threads(ctx.threads), p.batch * p.channels, [&](std::int64_t plane) {
             const T* xin = px + plane * p.in_size;
-            for_each_window(p.geo, [&](std::int64_t o, auto&& taps) {
+            windows.visit_plane([&](std::int64_t o, auto&& taps) {
                 T best = std::numeric_limits<T>::lowest();
                 std::int64_t best_offset = -1;
                 taps([&](std::int64_t off) {
@@ -146,9 +221,10 @@ std::vector<Tensor> average_pool(const KernelContext& ctx) {
         Tensor out(x.dtype(), p.out_shape);
         const T* px = x.data<T>();
         T* py = out.data<T>();
+        const PlaneWindows windows(p.geo);
         parallel_for(p.threads(ctx.threads), p.batch * p.channels, [&](std::int64_t plane) {
             const T* xin = px + plane * p.in_size;
-            for_each_window(p.geo, [&](std::int64_t o, auto&& taps) {
+            windows.visit_plane([&](std::int64_t o, auto&& taps) {
                 T sum = 0;
                 std::int64_t count = 0;
                 const std::int64_t padded = taps([&](std::int64_t off) {

@@ -4,6 +4,7 @@
 #include "bitnpu/sim/systemc/cycle_model.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -201,14 +202,20 @@ std::string format_report(const CycleReport& r) {
     auto line = [&](const std::string& name, const std::string& engine, std::int64_t c, std::int64_t comp,
                     std::int64_t stall, std::int64_t in, std::int64_t out, double util) {
         char buf[256];
-        std::snprintf(buf, sizeof buf, "%-20.20s %-10.10s %10lld %10lld %10lld %10lld %10lld %5.1f%%\n", name.c_str(),
+        std::snprintf(buf, sizeof buf, "%-20.20s %-10.10s %10lld %10lld %10lld %10lld %10lld ", name.c_str(),
                       engine.c_str(), static_cast<long long>(c), static_cast<long long>(comp),
-                      static_cast<long long>(stall), static_cast<long long>(in), static_cast<long long>(out), util * 100);
+                      static_cast<long long>(stall), static_cast<long long>(in), static_cast<long long>(out));
         s << buf;
+        if (util < 0) {
+            s << "     -\n";
+        } else {
+            std::snprintf(buf, sizeof buf, "%5.1f%%\n", util * 100);
+            s << buf;
+        }
     };
     for (const LayerReport& l : r.layers)
         line(l.name, l.engine, l.cycles, l.compute_cycles, l.stall_cycles, l.dram_bytes_in, l.dram_bytes_out,
-             l.mac_utilization);
+             l.macs > 0 ? l.mac_utilization : -1.0);
     line("total", "", r.cycles, r.compute_cycles, r.stall_cycles, r.dram_bytes_in, r.dram_bytes_out, r.mac_utilization);
     s << "latency " << r.latency_us << " us at " << r.clock_mhz << " MHz\n";
     return s.str();

@@ -24,8 +24,6 @@ namespace bitnpu::calib {
 using ActivationQuant = std::map<std::string, QuantParams>;
 
 sim::QuantParams to_sim_params(const QuantParams& p);
-CTableTensor to_ctable_tensor(const QuantParams& p, const std::string& policy);
-QuantParams from_ctable_tensor(const CTableTensor& t);
 
 struct LoweredNode {
     sim::QuantNode node;        // tensor ids refer to the graph being built
@@ -59,6 +57,7 @@ private:
     const Graph& graph_;
     const arch::ArchSpec& arch_;
     const QuantizationPlan& plan_;
+    mutable std::map<std::string, QuantParams> weight_cache_;
 };
 
 }  // namespace bitnpu::calib

@@ -6,7 +6,9 @@
 // SystemC allows one elaboration per process: the model is elaborated on
 // the first call and reused by every later call (any ArchSpec), so a
 // process may call run_cycle_model many times. A program that links this
-// library must define sc_main (libsystemc owns main()).
+// library must define sc_main (libsystemc owns main()); a tool may keep its
+// own main() and define a dummy sc_main. Not thread-safe: one simulation
+// per process, so call it from one thread at a time.
 #pragma once
 
 #include <cstdint>
