@@ -87,3 +87,42 @@ TEST_CASE("calib refuses bad calibration data with exit code 2 and writes nothin
     expect_error(kSource + "/data/missing.npy", "", "missing.npy");
     expect_error(kCalibData, "--policy best", "policy");
 }
+
+TEST_CASE("npusim: bit-accurate and SystemC cycle model agree bit for bit on every zoo model", "[cli][cycle]") {
+    const std::string npusim = BITNPU_NPUSIM_EXE;
+    for (const std::string model : {"cnn", "resnet", "mobilenet"}) {
+        const fs::path dir = temp_dir("cycle-" + model);
+        const std::string ctable = (dir / "t.yaml").string();
+        const std::string inputs = " --input " + kSource + "/data/test_100_x.npy";
+        const std::string common = " --arch " + kSource + "/configs/int8_npu.yaml --ctable " + ctable + " " +
+                                   kSource + "/models/" + model + ".onnx" + inputs + " --raw";
+        REQUIRE(run_cli(calib_cmd("int8_npu.yaml", model + ".onnx", kCalibData,
+                                  "--samples 100 --policy max -q -o " + ctable))
+                    .exit_code == 0);
+        const auto functional = run_cli(npusim + common + " --output-dir " + (dir / "f").string());
+        INFO(functional.output);
+        REQUIRE(functional.exit_code == 0);
+        const auto cycle = run_cli(npusim + " --cycle" + common + " --output-dir " + (dir / "c").string() +
+                                   " --report " + (dir / "cycle.json").string());
+        INFO(cycle.output);
+        REQUIRE(cycle.exit_code == 0);
+        CHECK(cycle.output.find("latency") != std::string::npos);
+        const std::string a = read_file(dir / "f" / "logits.raw.npy");
+        REQUIRE_FALSE(a.empty());
+        CHECK(a == read_file(dir / "c" / "logits.raw.npy"));
+        CHECK(fs::exists(dir / "cycle.json"));
+    }
+}
+
+TEST_CASE("npusim refuses a CTable made for another arch", "[cli][errors]") {
+    const fs::path dir = temp_dir("mismatch");
+    const std::string ctable = (dir / "t.yaml").string();
+    REQUIRE(run_cli(calib_cmd("int8_npu.yaml", "cnn.onnx", kCalibData, "--samples 64 --policy max -q -o " + ctable))
+                .exit_code == 0);
+    const auto r = run_cli(std::string(BITNPU_NPUSIM_EXE) + " --arch " + kSource + "/configs/shift_only.yaml --ctable " +
+                           ctable + " " + kSource + "/models/cnn.onnx --input " + kSource +
+                           "/data/test_100_x.npy --output-dir " + (dir / "o").string());
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("arch") != std::string::npos);
+}
