@@ -63,24 +63,10 @@ struct Epilogue {
     }
 };
 
-// The kernel taps k (0 <= k < kernel) whose input position start + k * dilation
-// lies inside [0, extent): a contiguous range [first, last).
-struct TapRange {
-    std::int64_t first, last;
-};
-
-TapRange taps_inside(std::int64_t start, std::int64_t kernel, std::int64_t dilation, std::int64_t extent) {
-    const std::int64_t first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-    const std::int64_t last = start >= extent ? 0 : std::min(kernel, (extent - start + dilation - 1) / dilation);
-    return {std::min(first, last), last};
-}
-
-// Depthwise geometry as 2-D (a 1-D conv is one row), with the kernel rows and
-// columns inside the input per output row and column, decoded once per node.
+// Depthwise geometry as 2-D (a 1-D conv is one row), decoded once per node.
 struct DepthwiseGeometry {
     std::int64_t ih, iw, kh, kw, oh, ow, sh, sw, dh, dw, ph, pw;
     std::int64_t padded_h, padded_w;  // input extent with both paddings
-    std::vector<TapRange> rows, cols;  // per output row / column
 
     explicit DepthwiseGeometry(const WindowGeometry& g) {
         const bool two_d = g.rank() == 2;
@@ -92,30 +78,35 @@ struct DepthwiseGeometry {
         ph = two_d ? g.pad_begin[0] : 0, pw = g.pad_begin.back();
         padded_h = ih + ph + (two_d ? g.pad_end[0] : 0);
         padded_w = iw + pw + g.pad_end.back();
-        for (std::int64_t oy = 0; oy < oh; ++oy) rows.push_back(taps_inside(oy * sh - ph, kh, dh, ih));
-        for (std::int64_t ox = 0; ox < ow; ++ox) cols.push_back(taps_inside(ox * sw - pw, kw, dw, iw));
     }
     bool padded() const { return padded_h != ih || padded_w != iw; }
 };
 
-// One output: the sum over the taps inside the input, in row-major kernel
-// order starting from 0 (the reference definition: y = 0; for each tap
-// y += w * x; its order fixes the rounding).
-float depthwise_output(const float* x, const float* w, const DepthwiseGeometry& d, std::int64_t oy,
-                       std::int64_t ox) {
-    const TapRange ky = d.rows[static_cast<std::size_t>(oy)], kx = d.cols[static_cast<std::size_t>(ox)];
-    const std::int64_t iy0 = oy * d.sh - d.ph, ix0 = ox * d.sw - d.pw;
-    float acc = 0.0f;
-    for (std::int64_t y = ky.first; y < ky.last; ++y) {
-        const float* row = x + (iy0 + y * d.dh) * d.iw + ix0;
-        for (std::int64_t k = kx.first; k < kx.last; ++k) acc += w[y * d.kw + k] * row[k * d.dw];
+// The general depthwise plane (any window, stride, dilation): y starts at 0
+// and each tap adds w * x, taps in row-major kernel order. That order fixes
+// the rounding; the unrolled kernels below keep it.
+void depthwise_plane_general(const float* x, const float* w, const DepthwiseGeometry& d, float* y) {
+    for (std::int64_t ky = 0; ky < d.kh; ++ky) {
+        for (std::int64_t kx = 0; kx < d.kw; ++kx) {
+            const float wv = w[ky * d.kw + kx];
+            // Output columns whose input column ox*sw + kx*dw - pw lies inside [0, iw).
+            const std::int64_t shift = kx * d.dw - d.pw;
+            const std::int64_t ox_lo = shift >= 0 ? 0 : (-shift + d.sw - 1) / d.sw;
+            const std::int64_t ox_hi = std::min(d.ow, d.iw - 1 - shift < 0 ? 0 : (d.iw - 1 - shift) / d.sw + 1);
+            for (std::int64_t oy = 0; oy < d.oh; ++oy) {
+                const std::int64_t iy = oy * d.sh - d.ph + ky * d.dh;
+                if (iy < 0 || iy >= d.ih) continue;
+                const float* row = x + iy * d.iw;
+                float* out = y + oy * d.ow;
+                for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) out[ox] += wv * row[ox * d.sw + shift];
+            }
+        }
     }
-    return acc;
 }
 
 // A whole output plane of an undilated KH x KW window with column stride SW
 // over an input that already holds its padding (row pitch `pitch`): taps
-// unrolled, in the same order as depthwise_output(). Taps on zero padding add
+// unrolled, in the same order as depthwise_plane_general(). Taps on zero padding add
 // w * 0 = +-0, which leaves the sum bit-identical: it starts at +0 and a
 // round-to-nearest sum is never -0, so acc + (+-0) == acc (w must be finite;
 // the caller checks).
@@ -171,8 +162,7 @@ void depthwise_plane(const float* x, const float* w, const DepthwiseGeometry& d,
         copy_into_padding(x, d, padded);
         return unrolled(padded.data(), d.padded_w, w, d, y);
     }
-    for (std::int64_t oy = 0; oy < d.oh; ++oy)
-        for (std::int64_t ox = 0; ox < d.ow; ++ox) y[oy * d.ow + ox] = depthwise_output(x, w, d, oy, ox);
+    depthwise_plane_general(x, w, d, y);
 }
 
 void conv_depthwise(const ConvProblem& p, const float* x, const float* w, float* y, const Epilogue& epilogue,
