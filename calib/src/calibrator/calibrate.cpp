@@ -127,7 +127,8 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
 
     const auto search_start = Clock::now();
     const std::int64_t slice = std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples));
-    SearchResult search = search_activation_quant(graph, arch, result.plan, stats, samples.batch(0, slice), options);
+    const Lowering lowering(graph, arch, result.plan);
+    SearchResult search = search_activation_quant(lowering, stats, samples.batch(0, slice), options);
     result.seconds_search = seconds_since(search_start);
 
     CTable& table = result.table;
@@ -138,7 +139,6 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
         if (search.tensor_sqnr.count(tensor)) t.sqnr_db = search.tensor_sqnr.at(tensor);
         table.tensors[tensor] = std::move(t);
     }
-    const Lowering lowering(graph, arch, result.plan);
     lowering.lower_graph(search.quant, &table.layers);
     for (CTableLayer& layer : table.layers)
         if (!layer.outputs.empty() && search.tensor_sqnr.count(layer.outputs[0]))

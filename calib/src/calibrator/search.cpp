@@ -37,9 +37,8 @@ bool same(const QuantParams& a, const QuantParams& b) {
 
 class Search {
 public:
-    Search(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan,
-           const std::map<std::string, TensorStats>& stats, const CalibOptions& options)
-        : graph_(graph), plan_(plan), stats_(stats), options_(options), lowering_(graph, arch, plan) {
+    Search(const Lowering& lowering, const std::map<std::string, TensorStats>& stats, const CalibOptions& options)
+        : graph_(lowering.graph()), plan_(lowering.plan()), stats_(stats), options_(options), lowering_(lowering) {
         if (options.policy == "auto") {
             for (const std::string& name : policy_names())
                 if (name != "mse") policies_.push_back(make_policy(name, options.policy_options));
@@ -236,7 +235,7 @@ private:
     const QuantizationPlan& plan_;
     const std::map<std::string, TensorStats>& stats_;
     const CalibOptions& options_;
-    Lowering lowering_;
+    const Lowering& lowering_;
     std::vector<std::unique_ptr<Policy>> policies_;
     sim::RunOptions run_options_;
     std::map<std::string, Tensor> fp32_;
@@ -256,10 +255,9 @@ QuantParams candidate_params(const TensorStats& stats, const Policy& policy, con
     return activation_params(range, type, c.restricted, options);
 }
 
-SearchResult search_activation_quant(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan,
-                                     const std::map<std::string, TensorStats>& stats, const Feed& slice,
-                                     const CalibOptions& options) {
-    return Search(graph, arch, plan, stats, options).run(slice);
+SearchResult search_activation_quant(const Lowering& lowering, const std::map<std::string, TensorStats>& stats,
+                                     const Feed& slice, const CalibOptions& options) {
+    return Search(lowering, stats, options).run(slice);
 }
 
 }  // namespace bitnpu::calib

@@ -7,7 +7,11 @@
 namespace bitnpu::calib {
 namespace {
 
-constexpr int kSteps = 81;  // shrink factors 1.00 down to 0.20 in steps of 0.01
+// Shrink factors: a coarse pass over 1.00, 0.96, ..., 0.20, then the
+// hundredths around the best coarse factor.
+constexpr int kCoarseSteps = 21;
+constexpr double kCoarse = 0.04;
+constexpr double kFine = 0.01;
 
 double squared_error(const float* w, std::int64_t n, const AffineQuant& q) {
     double e = 0;
@@ -23,15 +27,21 @@ ClipRange best_range(const float* w, std::int64_t n, ClipRange observed, arch::V
                      const ScaleOptions& options) {
     ClipRange best = observed;
     double best_error = std::numeric_limits<double>::infinity();
-    for (int step = 0; step < kSteps; ++step) {
-        const double f = 1.0 - 0.01 * step;
+    double best_factor = 1.0;
+    auto consider = [&](double f) {
+        if (f <= 0.0 || f > 1.0) return;
         const ClipRange r{observed.lo * f, observed.hi * f};
         const double e = squared_error(w, n, derive_quant(r, type, restricted, options));
-        if (e < best_error) {  // strict: ties keep the wider range
+        if (e < best_error) {  // strict: ties keep the earlier (wider) range
             best_error = e;
             best = r;
+            best_factor = f;
         }
-    }
+    };
+    for (int step = 0; step < kCoarseSteps; ++step) consider(1.0 - kCoarse * step);
+    const double center = best_factor;
+    for (int step = -3; step <= 3; ++step)
+        if (step != 0) consider(center + kFine * step);
     return best;
 }
 

@@ -10,8 +10,9 @@
 namespace bitnpu::calib {
 
 // The ranges (per channel along axis 0 when per_channel, else one range for
-// the whole tensor, repeated) that minimize sum (w - Q(w))^2 over a fixed
-// grid of shrink factors 1.00, 0.99, ..., 0.20 of the observed range.
+// the whole tensor, repeated) that minimize sum (w - Q(w))^2 over shrink
+// factors of the observed range: 1.00, 0.96, ..., 0.20, then the hundredths
+// around the best of those.
 // Deterministic; the chosen ranges then go through weight_params().
 ChannelRanges mse_weight_ranges(const Tensor& weight, const ChannelRanges& observed, arch::ValueType type,
                                 bool restricted, bool per_channel, const ScaleOptions& options);
