@@ -118,6 +118,14 @@ GraphResult GraphRunner::run(const std::vector<FloatTensor>& inputs, const RunOp
     return run_quantized(quantized, options, observer);
 }
 
+std::vector<int> last_uses(const QuantGraph& graph) {
+    std::vector<int> last_use(graph.tensors.size(), -1);
+    for (std::size_t n = 0; n < graph.nodes.size(); ++n)
+        for (int id : graph.nodes[n].inputs) last_use[static_cast<std::size_t>(id)] = static_cast<int>(n);
+    for (int id : graph.outputs) last_use[static_cast<std::size_t>(id)] = static_cast<int>(graph.nodes.size());
+    return last_use;
+}
+
 GraphResult GraphRunner::run_quantized(const std::vector<QTensor>& inputs, const RunOptions& options,
                                        const TensorObserver& observer) const {
     const QuantGraph& graph = *graph_;
@@ -125,10 +133,7 @@ GraphResult GraphRunner::run_quantized(const std::vector<QTensor>& inputs, const
         throw UserError("graph '" + graph.name + "' takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
                         std::to_string(inputs.size()));
     // The last node reading each tensor, so intermediates are freed early.
-    std::vector<int> last_use(graph.tensors.size(), -1);
-    for (std::size_t n = 0; n < graph.nodes.size(); ++n)
-        for (int id : graph.nodes[n].inputs) last_use[static_cast<std::size_t>(id)] = static_cast<int>(n);
-    for (int id : graph.outputs) last_use[static_cast<std::size_t>(id)] = static_cast<int>(graph.nodes.size());
+    const std::vector<int> last_use = last_uses(graph);
 
     std::vector<std::optional<QTensor>> values(graph.tensors.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {

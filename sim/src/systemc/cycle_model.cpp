@@ -139,10 +139,7 @@ CycleResult run_cycle_model(const QuantGraph& graph, const arch::ArchSpec& arch,
     top.trace = options.vcd_path.empty() ? nullptr : &trace;
     top.trace_origin = top.now_cycles();
 
-    std::vector<int> last_use(graph.tensors.size(), -1);
-    for (std::size_t n = 0; n < graph.nodes.size(); ++n)
-        for (int id : graph.nodes[n].inputs) last_use[static_cast<std::size_t>(id)] = static_cast<int>(n);
-    for (int id : graph.outputs) last_use[static_cast<std::size_t>(id)] = static_cast<int>(graph.nodes.size());
+    const std::vector<int> last_use = last_uses(graph);
     std::vector<std::optional<QTensor>> values(graph.tensors.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const auto id = static_cast<std::size_t>(graph.inputs[i]);

@@ -67,6 +67,11 @@ struct GraphResult {
     std::vector<QTensor> raw_outputs;  // the integers behind them
 };
 
+// For each tensor id, the index of the last node reading it (graph outputs:
+// nodes.size(), never freed; unread tensors: -1), so runners free
+// intermediates as early as possible.
+std::vector<int> last_uses(const QuantGraph& graph);
+
 // Checks tensor ids, topological order and that every node's params fit its
 // input/output counts; throws UserError.
 void validate(const QuantGraph& graph);
