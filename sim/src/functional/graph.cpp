@@ -126,6 +126,21 @@ std::vector<int> last_uses(const QuantGraph& graph) {
     return last_use;
 }
 
+void store_node_outputs(const QuantGraph& graph, std::size_t n, std::vector<QTensor>& produced,
+                        const std::vector<int>& last_use, std::vector<std::optional<QTensor>>& values) {
+    const QuantNode& node = graph.nodes[n];
+    if (produced.size() != node.outputs.size())
+        throw UserError(where(node) + " produced " + std::to_string(produced.size()) + " tensors, expected " +
+                        std::to_string(node.outputs.size()));
+    for (std::size_t o = 0; o < produced.size(); ++o) {
+        const auto id = static_cast<std::size_t>(node.outputs[o]);
+        produced[o].quant = graph.tensors[id].quant;
+        values[id] = std::move(produced[o]);
+    }
+    for (int id : node.inputs)
+        if (last_use[static_cast<std::size_t>(id)] == static_cast<int>(n)) values[static_cast<std::size_t>(id)].reset();
+}
+
 GraphResult GraphRunner::run_quantized(const std::vector<QTensor>& inputs, const RunOptions& options,
                                        const TensorObserver& observer) const {
     const QuantGraph& graph = *graph_;
@@ -154,17 +169,10 @@ GraphResult GraphRunner::run_quantized(const std::vector<QTensor>& inputs, const
         } catch (const UserError& e) {
             throw UserError(where(node) + ": " + e.what());
         }
-        if (produced.size() != node.outputs.size())
-            throw UserError(where(node) + " produced " + std::to_string(produced.size()) + " tensors, expected " +
-                            std::to_string(node.outputs.size()));
-        for (std::size_t o = 0; o < produced.size(); ++o) {
-            const auto id = static_cast<std::size_t>(node.outputs[o]);
-            produced[o].quant = graph.tensors[id].quant;
-            values[id] = std::move(produced[o]);
-            if (observer) observer(&node, node.outputs[o], *values[id]);
-        }
-        for (int id : node.inputs)
-            if (last_use[static_cast<std::size_t>(id)] == static_cast<int>(n)) values[static_cast<std::size_t>(id)].reset();
+        store_node_outputs(graph, n, produced, last_use, values);
+        if (observer)
+            for (int id : node.outputs)
+                if (values[static_cast<std::size_t>(id)]) observer(&node, id, *values[static_cast<std::size_t>(id)]);
     }
     GraphResult result;
     for (int id : graph.outputs) {

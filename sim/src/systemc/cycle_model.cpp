@@ -170,16 +170,7 @@ CycleResult run_cycle_model(const QuantGraph& graph, const arch::ArchSpec& arch,
             } catch (const UserError& e) {
                 throw UserError(where(node) + ": " + e.what());
             }
-            if (produced.size() != node.outputs.size())
-                throw UserError(where(node) + " produced " + std::to_string(produced.size()) + " tensors, expected " +
-                                std::to_string(node.outputs.size()));
-            for (std::size_t o = 0; o < produced.size(); ++o) {
-                const auto id = static_cast<std::size_t>(node.outputs[o]);
-                produced[o].quant = graph.tensors[id].quant;
-                values[id] = std::move(produced[o]);
-            }
-            for (int id : node.inputs)
-                if (last_use[static_cast<std::size_t>(id)] == static_cast<int>(n)) values[static_cast<std::size_t>(id)].reset();
+            store_node_outputs(graph, n, produced, last_use, values);
             result.report.layers.push_back(std::move(report));
         }
     } catch (...) {

@@ -72,6 +72,12 @@ struct GraphResult {
 // intermediates as early as possible.
 std::vector<int> last_uses(const QuantGraph& graph);
 
+// Stores what node n produced (checking the count, stamping each tensor's
+// quantization from the graph) into values, then frees the inputs whose last
+// reader was node n. Shared by every runner of a QuantGraph.
+void store_node_outputs(const QuantGraph& graph, std::size_t n, std::vector<QTensor>& produced,
+                        const std::vector<int>& last_use, std::vector<std::optional<QTensor>>& values);
+
 // Checks tensor ids, topological order and that every node's params fit its
 // input/output counts; throws UserError.
 void validate(const QuantGraph& graph);
