@@ -34,6 +34,7 @@ struct Options {
     std::int64_t search_samples = 64;
     int threads = 0;
     bool quiet = false;
+    bool no_bias_correction = false;
     bool samples_explicit = false;  // --samples given: fewer available samples is an error
 };
 
@@ -85,6 +86,7 @@ int run(const Options& opt) {
     options.samples_required = opt.samples_explicit;
     options.batch = opt.batch;
     options.search_samples = opt.search_samples;
+    options.bias_correction = !opt.no_bias_correction;
     options.threads = opt.threads;
     options.progress = progress_bar(opt.quiet);
 
@@ -141,6 +143,8 @@ int main(int argc, char** argv) {
     app.add_option("--batch", opt.batch, "Batch size for statistics (default 64)");
     app.add_option("--search-samples", opt.search_samples, "Samples the per-layer search judges on (default 64)");
     app.add_option("--threads", opt.threads, "Worker threads (default: all cores)");
+    app.add_flag("--no-bias-correction", opt.no_bias_correction,
+                 "Do not correct MAC layer biases for the mean shift quantization causes");
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
     try {
         app.parse(argc, argv);

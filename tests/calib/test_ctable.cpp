@@ -63,6 +63,7 @@ CTable sample_table() {
     l.weight_granularity = "per_channel";
     l.weight_scale = w.scale;
     l.bias_bits = 24;
+    l.bias = {1000, -8388608, 8388607};
     for (int c = 0; c < 3; ++c) {
         CTableRequant r;
         r.kind = arch::RequantKind::multiplier;
@@ -129,6 +130,7 @@ TEST_CASE("ctable: YAML round trip is byte-identical and keeps every value", "[c
     CHECK(std::isinf(*back.tensors.at("true").sqnr_db));
     const auto& l = back.layers.at(0);
     CHECK(l.inputs == std::vector<std::string>{"input", "conv1.weight", ""});
+    CHECK(l.bias == std::vector<std::int64_t>{1000, -8388608, 8388607});
     CHECK(l.requant.size() == 3);
     CHECK(l.requant[2].multiplier == 40002);
     CHECK(l.requant[2].shift == 22);
@@ -149,6 +151,7 @@ TEST_CASE("ctable: YAML text is readable and stable", "[ctable]") {
     CHECK_THAT(y, Contains("\"true\":"));          // quoted so it stays a string
     CHECK_THAT(y, Contains("sqnr_db: .inf"));
     CHECK_THAT(y, Contains("clamp: [0, 127]"));
+    CHECK_THAT(y, Contains("bias: [1000, -8388608, 8388607]"));
     CHECK_THAT(y, Contains("{multiplier: 40000, shift: 20, ideal: "));
     // Tensors are sorted by name whatever the insertion order.
     CHECK(y.find("conv1.weight:") < y.find("input:"));
@@ -239,6 +242,8 @@ TEST_CASE("ctable: malformed tables give file:line errors", "[ctable]") {
                Contains("bad.yaml:4:") && Contains("'node'"));
     CHECK_THAT(error_of("{\"bitnpu_ctable\": 1, \"tensors\": {\"x\": {\"type\": \"int8\", \"scale\": }}}"),
                Contains("bad.yaml:1:"));
+    CHECK_THAT(error_of("bitnpu_ctable: 1\ntensors: {}\nlayers:\n  - {node: c, bias_bits: 8, bias: [1, 128]}\n"),
+               Contains("layers[0].bias[1]") && Contains("128") && Contains("bias_bits 8"));
     CHECK_THAT(error_of(""), Contains("empty"));
     CHECK_THAT(error_of("- 1\n- 2\n"), Contains("expected a mapping"));
 

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "bitnpu/calib/ctable.hpp"
@@ -125,4 +126,44 @@ TEST_CASE("npusim refuses a CTable made for another arch", "[cli][errors]") {
     INFO(r.output);
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("arch") != std::string::npos);
+}
+
+TEST_CASE("npusim reproduces the calibrated program from the CTable alone", "[cli]") {
+    // With int4 weights the calibrator's data-aware weight clipping and bias
+    // correction matter; both reach npusim only through the CTable's
+    // recorded weight scales and biases, so npusim's top-1 on the evaluation
+    // data must be the calibrator's bit-accurate top-1 exactly.
+    const fs::path dir = temp_dir("reproduce");
+    const std::string ctable = (dir / "t.yaml").string();
+    const std::string x = kSource + "/data/test_100_x.npy", y = kSource + "/data/test_100_y.npy";
+    const auto calib = run_cli(calib_cmd("w4a8.yaml", "mobilenet.onnx", kCalibData,
+                                         "--samples 128 -o " + ctable + " --eval-data " + x + " --eval-labels " + y));
+    INFO(calib.output);
+    REQUIRE(calib.exit_code == 0);
+    const auto at = calib.output.find("bit-accurate ");
+    REQUIRE(at != std::string::npos);
+    const double calib_top1 = std::stod(calib.output.substr(at + 13));
+
+    const bitnpu::calib::CTable table = bitnpu::calib::read_ctable(ctable);
+    CHECK(table.settings.flags.at("bias_correction") == "true");
+    bool any_bias = false;
+    for (const auto& layer : table.layers) any_bias = any_bias || !layer.bias.empty();
+    CHECK(any_bias);
+
+    const auto sim = run_cli(std::string(BITNPU_NPUSIM_EXE) + " --arch " + kSource + "/configs/w4a8.yaml --ctable " +
+                             ctable + " " + kSource + "/models/mobilenet.onnx --input " + x + " --output-dir " +
+                             (dir / "out").string());
+    INFO(sim.output);
+    REQUIRE(sim.exit_code == 0);
+    const auto logits = bitnpu::calib::load_npy((dir / "out" / "logits.npy").string());
+    const auto labels = bitnpu::calib::load_npy(y);
+    const std::int64_t n = logits.dim(0), classes = logits.dim(1);
+    REQUIRE(labels.numel() == n);
+    const std::vector<float> l = logits.to_floats(), t = labels.to_floats();
+    int correct = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        const float* row = l.data() + i * classes;
+        correct += static_cast<int>(std::max_element(row, row + classes) - row) == static_cast<int>(t[i]);
+    }
+    CHECK(100.0 * correct / static_cast<double>(n) == Approx(calib_top1).margin(1e-9));
 }

@@ -37,7 +37,10 @@ std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const 
                                                       const CalibOptions& options) {
     std::set<std::string> names;
     for (const auto& [tensor, root] : plan.tied_to) names.insert(root);
-    StatsCollector collector({}, names);
+    StatsOptions stats_options;
+    stats_options.histograms =
+        options.policy == "auto" || make_policy(options.policy, options.policy_options)->needs_histograms();
+    StatsCollector collector(stats_options, names);
     const Executor executor(graph, {options.threads});
     const std::int64_t batch = std::max<std::int64_t>(1, options.batch);
     for (std::int64_t begin = 0; begin < count; begin += batch) {
@@ -64,6 +67,7 @@ CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibO
     t.settings.samples = samples;
     t.settings.seed = 0;
     t.settings.flags["search_samples"] = std::to_string(options.search_samples);
+    t.settings.flags["bias_correction"] = options.bias_correction ? "true" : "false";
     if (options.policy == "percentile" || options.policy == "auto")
         t.settings.flags["percentile"] = fmt::format("{}", options.policy_options.percentile);
     if (options.start_from) t.settings.flags["refined_from"] = options.start_from->model.name;
@@ -127,7 +131,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
 
     const auto search_start = Clock::now();
     const std::int64_t slice = std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples));
-    const Lowering lowering(graph, arch, result.plan);
+    Lowering lowering(graph, arch, result.plan);
     SearchResult search = search_activation_quant(lowering, stats, samples.batch(0, slice), options);
     result.seconds_search = seconds_since(search_start);
 
@@ -165,7 +169,9 @@ Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& ta
     for (const auto& [tensor, root] : p.plan.tied_to)
         if (!quant.count(root))
             throw UserError(fmt::format("the CTable has no quantization for tensor '{}'", root));
-    p.qgraph = Lowering(graph, arch, p.plan).lower_graph(quant);
+    Lowering lowering(graph, arch, p.plan);
+    for (const CTableLayer& layer : table.layers) lowering.set_recorded_layer(layer);
+    p.qgraph = lowering.lower_graph(quant);
     return p;
 }
 

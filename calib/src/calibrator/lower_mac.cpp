@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "bitnpu/arch/derived.hpp"
 #include "bitnpu/calib/statistics.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/functional/mac_layer.hpp"
@@ -13,7 +14,6 @@
 #include "weight_clipping.hpp"
 
 namespace bitnpu::calib::lowering {
-namespace {
 
 // The weight as [N_out, K] (Gemm/MatMul) or [C_out, C_in/g, kH, kW] (Conv),
 // with Gemm's alpha folded in.
@@ -42,6 +42,8 @@ Tensor normalized_weight(const NodeContext& ctx) {
             dst[n * k + i] = alpha * (transposed ? src[n * k + i] : src[i * n_out + n]);
     return out;
 }
+
+namespace {
 
 // The float bias per output channel (Gemm: beta * C), empty when none.
 std::vector<double> float_bias(const NodeContext& ctx, std::int64_t channels) {
@@ -98,18 +100,86 @@ sim::ConvGeometry conv_geometry(const NodeContext& ctx, const Shape& kernel) {
     return g;
 }
 
+// The weight quantization a CTable records: its scales, zero-points 0
+// (CTables record symmetric weights only; see derived_weight_quant).
+QuantParams recorded_weight_quant(const NodeContext& ctx, const std::vector<float>& scales, arch::ValueType type,
+                                  std::int64_t channels) {
+    const arch::EngineSpec& engine = *ctx.place.engine;
+    const bool per_channel = engine.requant.per_channel;
+    if (static_cast<std::int64_t>(scales.size()) != (per_channel ? channels : 1))
+        throw UserError(fmt::format("the CTable records {} weight scales for node '{}'; engine '{}' needs {}",
+                                    scales.size(), ctx.node.name, engine.name, per_channel ? channels : 1));
+    CTableTensor t;
+    t.type = type;
+    t.restricted = engine.restricted_range;
+    t.scale = scales;
+    t.zero_point.assign(scales.size(), 0);
+    if (per_channel) t.axis = 0;
+    if (needs_power_of_two_scales(engine))
+        for (float s : scales) {
+            const std::optional<int> f = power_of_two_exponent(s);
+            if (!f)
+                throw UserError(fmt::format("the CTable's weight scale {} for node '{}' is not a power of two, which "
+                                            "engine '{}' needs",
+                                            s, ctx.node.name, engine.name));
+            t.exponent.push_back(*f);
+        }
+    return quant_params(t);
+}
+
 // Symmetric (or, per tensor on engines with weight zero-points, asymmetric)
 // weights, per channel when the requant unit is, clipped where that lowers
-// the quantization MSE.
-QuantParams weight_quant(const NodeContext& ctx, const Tensor& weight, arch::ValueType type) {
+// the quantization error (the layer-output error when the search set the
+// node's input moments; symmetric weights only, so that a CTable, which
+// records scales without zero-points, reproduces them).
+QuantParams derived_weight_quant(const NodeContext& ctx, const Tensor& weight, arch::ValueType type) {
     const arch::EngineSpec& engine = *ctx.place.engine;
     const bool per_channel = engine.requant.per_channel;
     ScaleOptions options;
     options.mode = engine.zero_point.weight && !per_channel ? ScaleMode::asymmetric : ScaleMode::symmetric;
     options.power_of_two = needs_power_of_two_scales(engine);
     const ChannelRanges observed = channel_ranges(weight, 0, ctx.node.inputs[1]);
-    const ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel, options);
+    auto moments = ctx.input_moments.find(ctx.node.name);
+    const bool weighted = moments != ctx.input_moments.end() && options.mode == ScaleMode::symmetric;
+    const ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel,
+                                                    options, weighted ? &moments->second : nullptr);
     return weight_params(clipped, type, engine.restricted_range, per_channel, options);
+}
+
+QuantParams weight_quant(const NodeContext& ctx, const Tensor& weight, arch::ValueType type) {
+    const CTableLayer* recorded = ctx.recorded_layer();
+    const bool symmetric = !(ctx.place.engine->zero_point.weight && !ctx.place.engine->requant.per_channel);
+    if (recorded && !recorded->weight_scale.empty() && symmetric)
+        return recorded_weight_quant(ctx, recorded->weight_scale, type, weight.dim(0));
+    return derived_weight_quant(ctx, weight, type);
+}
+
+// b_q per output channel: the CTable's recorded values when given, else the
+// float bias (plus the bias correction, when set) quantized at s_w * s_x.
+std::vector<std::int64_t> quantized_bias(const NodeContext& ctx, const QuantParams& wq, float s_x, std::int64_t channels) {
+    const arch::EngineSpec& engine = *ctx.place.engine;
+    const std::size_t n = static_cast<std::size_t>(channels);
+    if (const CTableLayer* recorded = ctx.recorded_layer(); recorded && !recorded->bias.empty()) {
+        if (recorded->bias.size() != n)
+            throw UserError(fmt::format("the CTable records {} bias values for node '{}', which has {} output channels",
+                                        recorded->bias.size(), ctx.node.name, channels));
+        const arch::ValueRange range = arch::signed_range(engine.bias.bits);
+        for (std::int64_t b : recorded->bias)
+            if (b < range.min || b > range.max)
+                throw UserError(fmt::format("the CTable's bias {} for node '{}' does not fit the engine's {}-bit bias", b,
+                                            ctx.node.name, engine.bias.bits));
+        return recorded->bias;
+    }
+    std::vector<double> bias = float_bias(ctx, channels);
+    if (auto delta = ctx.bias_delta.find(ctx.node.name); delta != ctx.bias_delta.end()) {
+        if (delta->second.size() != n) throw std::logic_error("bias correction: wrong channel count");
+        bias.resize(n, 0.0);
+        for (std::size_t c = 0; c < n; ++c) bias[c] += delta->second[c];
+    }
+    std::vector<std::int64_t> out;
+    for (std::size_t c = 0; c < bias.size(); ++c)
+        out.push_back(sim::quantize_bias(bias[c], wq.channel(c).scale, s_x, engine.bias.bits));
+    return out;
 }
 
 }  // namespace
@@ -147,10 +217,8 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
             layer.weights[c * per_row + i] = static_cast<std::int32_t>(quantize_value(w[c * per_row + i], q));
     }
 
-    const std::vector<double> bias = float_bias(ctx, channels);
     const float s_x = x.scales.at(0);
-    for (std::size_t c = 0; c < bias.size(); ++c)
-        layer.bias.push_back(sim::quantize_bias(bias[c], wq.channel(c).scale, s_x, engine.bias.bits));
+    layer.bias = quantized_bias(ctx, wq, s_x, channels);
     if (layer.kind == sim::MacKind::conv) layer.geometry = conv_geometry(ctx, weight.shape());
     layer.accumulator = {engine.accumulator.bits, engine.accumulator.overflow};
     layer.bias_stage = engine.bias.stage;
@@ -173,6 +241,7 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
     record.weight_granularity = per_channel ? "per_channel" : "per_tensor";
     record.weight_scale = wq.scales;
     record.bias_bits = engine.bias.bits;
+    record.bias = layer.bias;
     record.clamp_lo = clamp.lo;
     record.clamp_hi = clamp.hi;
     record.output_zero_point = layer.output_zero_point;

@@ -19,9 +19,17 @@ struct NodeContext {
     // Weight quantization per node name: it depends only on the weights and
     // the engine, so the search's many lowerings of a node share it.
     std::map<std::string, QuantParams>& weight_cache;
+    // Bias corrections by node name (Lowering::set_bias_correction).
+    const std::map<std::string, std::vector<double>>& bias_delta;
+    // CTable records by node name (Lowering::set_recorded_layer).
+    const std::map<std::string, CTableLayer>& recorded;
+    // Input moments by node name (Lowering::set_input_moments).
+    const std::map<std::string, InputMoments>& input_moments;
 
     // The parameters of a quantized tensor (its root's).
     const QuantParams& params(const std::string& tensor) const;
+    // The CTable record of this node, or null.
+    const CTableLayer* recorded_layer() const;
     // A statically inferred shape (value_info); empty when unknown.
     Shape shape(const std::string& tensor) const;
 };
@@ -39,6 +47,8 @@ inline CTableRequant record_requant(const sim::RequantRegisters& r, double ideal
 }
 
 sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record);
+// The MAC weight in the layout lower_mac quantizes (Lowering::mac_weight).
+Tensor normalized_weight(const NodeContext& ctx);
 sim::LayerParams lower_vector(const NodeContext& ctx, CTableLayer& record);
 sim::LayerParams lower_layout(const NodeContext& ctx, CTableLayer& record);
 sim::LayerParams lower_host(const NodeContext& ctx, CTableLayer& record);

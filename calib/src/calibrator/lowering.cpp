@@ -35,6 +35,11 @@ const QuantParams& NodeContext::params(const std::string& tensor) const {
     return it->second;
 }
 
+const CTableLayer* NodeContext::recorded_layer() const {
+    auto it = recorded.find(node.name);
+    return it == recorded.end() ? nullptr : &it->second;
+}
+
 Shape NodeContext::shape(const std::string& tensor) const {
     Shape s;
     if (static_shape(graph, tensor, s)) return s;
@@ -71,11 +76,36 @@ std::vector<std::string> Lowering::activation_inputs(std::size_t node_index) con
     return out;
 }
 
+void Lowering::set_bias_correction(const std::string& node, std::vector<double> delta) {
+    bias_delta_[node] = std::move(delta);
+}
+
+void Lowering::set_recorded_layer(const CTableLayer& layer) {
+    recorded_[layer.node] = layer;
+    weight_cache_.erase(layer.node);
+}
+
+void Lowering::set_input_moments(const std::string& node, InputMoments moments) {
+    input_moments_[node] = std::move(moments);
+    weight_cache_.erase(node);
+}
+
+Tensor Lowering::mac_weight(std::size_t node_index) const {
+    const Node& node = graph_.nodes.at(node_index);
+    const NodePlacement& place = plan_.placement.at(node_index);
+    if (place.role != NodeRole::mac) throw std::logic_error("mac_weight: node '" + node.name + "' is not a MAC layer");
+    const ActivationQuant none;
+    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, none, weight_cache_, bias_delta_, recorded_,
+                              input_moments_};
+    return lowering::normalized_weight(ctx);
+}
+
 LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant,
                                  const std::map<std::string, int>& tensor_ids) const {
     const Node& node = graph_.nodes.at(index);
     const NodePlacement& place = plan_.placement.at(index);
-    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_};
+    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_, bias_delta_, recorded_,
+                              input_moments_};
     LoweredNode out;
     CTableLayer& record = out.record;
     record.node = node.name;

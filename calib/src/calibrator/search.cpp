@@ -1,6 +1,9 @@
 // The per-layer scale search (search.hpp).
 #include "search.hpp"
 
+#include "bias_correction.hpp"
+#include "input_moments.hpp"
+
 #include <cmath>
 #include <thread>
 
@@ -37,7 +40,7 @@ bool same(const QuantParams& a, const QuantParams& b) {
 
 class Search {
 public:
-    Search(const Lowering& lowering, const std::map<std::string, TensorStats>& stats, const CalibOptions& options)
+    Search(Lowering& lowering, const std::map<std::string, TensorStats>& stats, const CalibOptions& options)
         : graph_(lowering.graph()), plan_(lowering.plan()), stats_(stats), options_(options), lowering_(lowering) {
         if (options.policy == "auto") {
             for (const std::string& name : policy_names())
@@ -181,12 +184,38 @@ private:
         }
     }
 
+    // Sets node i's input moments from the FP32 slice, so its weight
+    // clipping minimizes the layer-output error (input_moments.hpp).
+    void set_moments(std::size_t i) {
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
+        InputMoments m = input_moments(layer, fp32_.at(lowering_.activation_inputs(i).at(0)));
+        if (m.k > 0) lowering_.set_input_moments(graph_.nodes[i].name, std::move(m));
+    }
+
+    // Sets node i's bias correction from the slice, with the quantized
+    // upstream in place (bias_correction.hpp). The output quantization must
+    // be recorded (any candidate: the correction is taken before requant).
+    void correct_bias(std::size_t i) {
+        CTableLayer record;
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant, &record);
+        const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
+        const std::string input = lowering_.activation_inputs(i).at(0);
+        lowering_.set_bias_correction(graph_.nodes[i].name,
+                                      bias_correction(layer, lowering_.mac_weight(i), record.weight_scale,
+                                                      fp32_.at(input), values_.at(input)));
+    }
+
     void choose_node(std::size_t i) {
         const Node& node = graph_.nodes[i];
+        const bool mac = plan_.placement[i].role == NodeRole::mac;
+        const bool correct = mac && options_.bias_correction;
         std::vector<std::string> free_roots;
         for (const std::string& out : node.outputs)
             if (!out.empty() && plan_.root(out) == out) free_roots.push_back(out);
         if (free_roots.empty()) {
+            if (mac) set_moments(i);
+            if (correct) correct_bias(i);
             sim::GraphResult r = run_node_quantized(i);
             keep_outputs(i, r);
             return;
@@ -204,6 +233,11 @@ private:
         std::vector<std::size_t> best_pick;
         std::optional<UserError> first_error;
         std::optional<sim::QTensor> acc;
+        if (mac) {
+            for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][0]);
+            set_moments(i);
+            if (correct) correct_bias(i);
+        }
         if (plan_.placement[i].role == NodeRole::mac && free_roots.size() == 1) {
             record(free_roots[0], per_output[0][0]);
             acc = mac_accumulators(i);
@@ -235,7 +269,7 @@ private:
     const QuantizationPlan& plan_;
     const std::map<std::string, TensorStats>& stats_;
     const CalibOptions& options_;
-    const Lowering& lowering_;
+    Lowering& lowering_;
     std::vector<std::unique_ptr<Policy>> policies_;
     sim::RunOptions run_options_;
     std::map<std::string, Tensor> fp32_;
@@ -255,7 +289,7 @@ QuantParams candidate_params(const TensorStats& stats, const Policy& policy, con
     return activation_params(range, type, c.restricted, options);
 }
 
-SearchResult search_activation_quant(const Lowering& lowering, const std::map<std::string, TensorStats>& stats,
+SearchResult search_activation_quant(Lowering& lowering, const std::map<std::string, TensorStats>& stats,
                                      const Feed& slice, const CalibOptions& options) {
     return Search(lowering, stats, options).run(slice);
 }

@@ -20,9 +20,10 @@ struct SearchResult {
 // bit-accurately on the slice with the already-chosen upstream in place;
 // the candidate with the highest output SQNR against FP32 wins (ties: the
 // earlier policy in policy_names() order).
-// lowering: the graph, arch and plan to search over (its weight cache is
-// reused by the caller's final lowering).
-SearchResult search_activation_quant(const Lowering& lowering, const std::map<std::string, TensorStats>& stats,
+// lowering: the graph, arch and plan to search over; the search sets its
+// bias corrections (CalibOptions::bias_correction), and its weight cache and
+// corrections are reused by the caller's final lowering.
+SearchResult search_activation_quant(Lowering& lowering, const std::map<std::string, TensorStats>& stats,
                                      const Feed& slice, const CalibOptions& options);
 
 // Candidate parameters of one tensor from one policy, within the constraints.

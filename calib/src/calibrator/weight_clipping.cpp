@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 namespace bitnpu::calib {
 namespace {
@@ -13,25 +14,39 @@ constexpr int kCoarseSteps = 21;
 constexpr double kCoarse = 0.04;
 constexpr double kFine = 0.01;
 
-double squared_error(const float* w, std::int64_t n, const AffineQuant& q) {
+// The error a quantization q of the weight rows w (rows x n) costs:
+// sum (w - Q(w))^2, or with the input moments h (n x n) the layer-output
+// error sum d^T h d, d = w - Q(w) per row.
+double quantization_error(const float* w, std::int64_t rows, std::int64_t n, const AffineQuant& q, const double* h) {
     double e = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        const double d = w[i] - fake_quantize(w[i], q);
-        e += d * d;
+    std::vector<double> d(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const float* row = w + r * n;
+        for (std::int64_t i = 0; i < n; ++i) d[static_cast<std::size_t>(i)] = row[i] - fake_quantize(row[i], q);
+        if (!h) {
+            for (double v : d) e += v * v;
+            continue;
+        }
+        for (std::int64_t i = 0; i < n; ++i) {
+            double hd = 0;
+            for (std::int64_t j = 0; j < n; ++j) hd += h[i * n + j] * d[static_cast<std::size_t>(j)];
+            e += d[static_cast<std::size_t>(i)] * hd;
+        }
     }
     return e;
 }
 
-// The best shrink of [lo, hi] for the values w[0..n).
-ClipRange best_range(const float* w, std::int64_t n, ClipRange observed, arch::ValueType type, bool restricted,
-                     const ScaleOptions& options) {
+// The best shrink of [lo, hi] for the weight rows w (rows x n), judged with
+// the input moments h when given.
+ClipRange best_range(const float* w, std::int64_t rows, std::int64_t n, ClipRange observed, arch::ValueType type,
+                     bool restricted, const ScaleOptions& options, const double* h) {
     ClipRange best = observed;
     double best_error = std::numeric_limits<double>::infinity();
     double best_factor = 1.0;
     auto consider = [&](double f) {
         if (f <= 0.0 || f > 1.0) return;
         const ClipRange r{observed.lo * f, observed.hi * f};
-        const double e = squared_error(w, n, derive_quant(r, type, restricted, options));
+        const double e = quantization_error(w, rows, n, derive_quant(r, type, restricted, options), h);
         if (e < best_error) {  // strict: ties keep the earlier (wider) range
             best_error = e;
             best = r;
@@ -48,15 +63,21 @@ ClipRange best_range(const float* w, std::int64_t n, ClipRange observed, arch::V
 }  // namespace
 
 ChannelRanges mse_weight_ranges(const Tensor& weight, const ChannelRanges& observed, arch::ValueType type,
-                                bool restricted, bool per_channel, const ScaleOptions& options) {
+                                bool restricted, bool per_channel, const ScaleOptions& options,
+                                const InputMoments* moments) {
     ChannelRanges out = observed;
     const float* w = weight.data<float>();
     const std::int64_t channels = static_cast<std::int64_t>(observed.channels());
     const std::int64_t per_row = weight.numel() / std::max<std::int64_t>(1, channels);
+    const bool weighted = moments && moments->k == per_row && moments->groups > 0 && channels % moments->groups == 0;
+    // Output channel c reads group c / (channels / groups)'s patches.
+    auto moments_of = [&](std::int64_t c) {
+        return weighted ? moments->group(c / (channels / moments->groups)) : nullptr;
+    };
     if (per_channel) {
         for (std::int64_t c = 0; c < channels; ++c) {
-            const ClipRange r = best_range(w + c * per_row, per_row, {observed.min[c], observed.max[c]}, type,
-                                           restricted, options);
+            const ClipRange r = best_range(w + c * per_row, 1, per_row, {observed.min[c], observed.max[c]}, type,
+                                           restricted, options, moments_of(c));
             out.min[c] = r.lo;
             out.max[c] = r.hi;
         }
@@ -64,7 +85,12 @@ ChannelRanges mse_weight_ranges(const Tensor& weight, const ChannelRanges& obser
     }
     const double lo = *std::min_element(observed.min.begin(), observed.min.end());
     const double hi = *std::max_element(observed.max.begin(), observed.max.end());
-    const ClipRange r = best_range(w, weight.numel(), {lo, hi}, type, restricted, options);
+    // One range for all channels: grouped layers with moments are judged
+    // on the raw weight error (a per-tensor grid over groups is rare).
+    const bool shared_moments = weighted && moments->groups == 1;
+    const ClipRange r = shared_moments
+                            ? best_range(w, channels, per_row, {lo, hi}, type, restricted, options, moments->group(0))
+                            : best_range(w, 1, weight.numel(), {lo, hi}, type, restricted, options, nullptr);
     std::fill(out.min.begin(), out.min.end(), r.lo);
     std::fill(out.max.begin(), out.max.end(), r.hi);
     return out;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "bitnpu/arch/derived.hpp"
+
 namespace bitnpu::calib {
 
 const CTableTensor* CTable::find_tensor(const std::string& name) const {
@@ -65,6 +67,12 @@ std::string layer_problem(std::size_t index, const CTableLayer& l) {
     for (std::size_t c = 0; c < l.weight_scale.size(); ++c)
         if (!(std::isfinite(l.weight_scale[c]) && l.weight_scale[c] > 0.0f))
             return fmt::format("{}.weight.scale[{}]: {} is not a positive finite number", where, c, l.weight_scale[c]);
+    if (l.bias_bits && *l.bias_bits >= 2 && *l.bias_bits <= 64) {
+        const arch::ValueRange range = arch::signed_range(*l.bias_bits);
+        for (std::size_t c = 0; c < l.bias.size(); ++c)
+            if (l.bias[c] < range.min || l.bias[c] > range.max)
+                return fmt::format("{}.bias[{}]: {} does not fit bias_bits {}", where, c, l.bias[c], *l.bias_bits);
+    }
     for (const auto& r : l.requant) {
         const auto& r0 = l.requant.front();
         if (r.kind != r0.kind || r.rounding != r0.rounding || r.dst_bits != r0.dst_bits)

@@ -186,8 +186,8 @@ std::vector<CTableRequant> read_requant(const Reader& r, const YAML::Node& n, co
 }
 
 CTableLayer read_layer(const Reader& r, const YAML::Node& n, const std::string& path) {
-    r.expect_map(n, path, {"node", "op", "engine", "precision", "inputs", "outputs", "weight", "bias_bits", "requant",
-                           "clamp", "output_zero_point", "sqnr_db"});
+    r.expect_map(n, path, {"node", "op", "engine", "precision", "inputs", "outputs", "weight", "bias_bits", "bias",
+                           "requant", "clamp", "output_zero_point", "sqnr_db"});
     CTableLayer l;
     l.node = r.text(r.required(n, "node", path), path + ".node");
     if (n["op"]) l.op = r.text(n["op"], path + ".op");
@@ -205,6 +205,7 @@ CTableLayer read_layer(const Reader& r, const YAML::Node& n, const std::string& 
         if (w["scale"]) l.weight_scale = r.one_or_many(w["scale"], path + ".weight.scale", BITNPU_READER_FN(real32));
     }
     if (n["bias_bits"]) l.bias_bits = r.small_int(n["bias_bits"], path + ".bias_bits");
+    if (n["bias"]) l.bias = r.list(n["bias"], path + ".bias", BITNPU_READER_FN(integer));
     if (n["requant"]) l.requant = read_requant(r, n["requant"], path + ".requant");
     if (const YAML::Node c = n["clamp"]) {
         const auto v = r.list(c, path + ".clamp", BITNPU_READER_FN(integer));

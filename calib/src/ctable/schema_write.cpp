@@ -125,6 +125,7 @@ Doc layer_doc(const CTableLayer& l) {
         d.add("weight", std::move(w));
     }
     if (l.bias_bits) d.add("bias_bits", Doc::of_int(*l.bias_bits));
+    if (!l.bias.empty()) d.add("bias", ints(l.bias));
     if (!l.requant.empty()) d.add("requant", requant_doc(l.requant));
     if (l.clamp_lo) d.add("clamp", ints({*l.clamp_lo, *l.clamp_hi}));
     if (l.output_zero_point) d.add("output_zero_point", Doc::of_int(*l.output_zero_point));

@@ -110,7 +110,7 @@ class KldPolicy final : public Policy {
 public:
     std::string name() const override { return "kld"; }
     ClipRange choose(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode) const override {
-        require_values(stats, "kld");
+        require_histograms(stats, "kld");
         if (mode == ScaleMode::symmetric || grid.binary) {
             // nq: the levels on one side, 0 included (128 for int8, as TensorRT).
             const auto nq = static_cast<std::size_t>(grid.binary ? 2 : grid.qmax + 1);

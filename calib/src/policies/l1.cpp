@@ -9,7 +9,7 @@ class L1Policy final : public Policy {
 public:
     std::string name() const override { return "l1"; }
     ClipRange choose(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode) const override {
-        require_values(stats, "l1");
+        require_histograms(stats, "l1");
         return minimize_error(stats, grid, mode, 1);
     }
 };

@@ -10,7 +10,7 @@ public:
     explicit L2Policy(std::string name) : name_(std::move(name)) {}
     std::string name() const override { return name_; }
     ClipRange choose(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode) const override {
-        require_values(stats, name_.c_str());
+        require_histograms(stats, name_.c_str());
         return minimize_error(stats, grid, mode, 2);
     }
 

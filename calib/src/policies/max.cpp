@@ -8,6 +8,7 @@ namespace {
 class MaxPolicy final : public Policy {
 public:
     std::string name() const override { return "max"; }
+    bool needs_histograms() const override { return false; }
     ClipRange choose(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode) const override {
         require_values(stats, "max");
         if (mode == ScaleMode::symmetric || grid.binary) return symmetric_range(symmetric_limit(stats, grid), grid);

@@ -14,7 +14,7 @@ public:
     explicit PercentilePolicy(double p) : p_(p / 100.0) {}
     std::string name() const override { return "percentile"; }
     ClipRange choose(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode) const override {
-        require_values(stats, "percentile");
+        require_histograms(stats, "percentile");
         const ClipRange seen = observed_range(stats);
         if (mode == ScaleMode::symmetric || grid.binary) {
             const double limit = symmetric_limit(stats, grid);

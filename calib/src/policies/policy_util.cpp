@@ -22,6 +22,12 @@ void require_values(const TensorStats& stats, const char* policy) {
         throw std::invalid_argument(std::string(policy) + " policy: the tensor has no finite values");
 }
 
+void require_histograms(const TensorStats& stats, const char* policy) {
+    require_values(stats, policy);
+    if (!stats.histograms)
+        throw std::invalid_argument(std::string(policy) + " policy: the statistics were collected without histograms");
+}
+
 ClipRange observed_range(const TensorStats& stats) {
     return {std::min(stats.min, 0.0), std::max(stats.max, 0.0)};
 }

@@ -20,6 +20,8 @@ std::vector<Mass> nonempty_bins(const Histogram& h);
 
 // Throws std::invalid_argument when stats hold no finite value.
 void require_values(const TensorStats& stats, const char* policy);
+// require_values, and the histograms were collected (StatsOptions::histograms).
+void require_histograms(const TensorStats& stats, const char* policy);
 
 // The observed range widened to include 0.
 ClipRange observed_range(const TensorStats& stats);

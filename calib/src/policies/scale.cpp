@@ -29,6 +29,17 @@ std::pair<double, int> power_of_two_above(double s) {
     return {std::ldexp(1.0, p), -p};
 }
 
+}  // namespace
+
+std::optional<int> power_of_two_exponent(double s) {
+    if (!(s > 0.0) || !std::isfinite(s)) return std::nullopt;
+    const auto [pow, f] = power_of_two_above(s);
+    if (pow != s) return std::nullopt;
+    return f;
+}
+
+namespace {
+
 // The raw (double) scale of a range before fp32 rounding.
 double raw_scale(double lo, double hi, const QuantGrid& g, ScaleMode mode) {
     if (g.binary) return std::max(-lo, hi);                    // levels are +-s

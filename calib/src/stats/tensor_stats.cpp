@@ -9,25 +9,52 @@
 namespace bitnpu::calib {
 
 TensorStats::TensorStats(const StatsOptions& options)
-    : abs_hist(options.histogram_bins), signed_hist(options.histogram_bins) {}
+    : abs_hist(options.histogram_bins), signed_hist(options.histogram_bins), histograms(options.histograms) {}
+
+namespace {
+
+// The range of n > 0 floats when all are finite (the common case: one
+// vectorizable pass); false when there is a NaN or an Inf.
+bool all_finite_range(const float* values, std::size_t n, float& lo, float& hi) {
+    float l = values[0], h = values[0];
+    std::uint32_t nans = 0;   // a NaN never wins a comparison, so count them apart
+    for (std::size_t i = 0; i < n; ++i) {
+        const float v = values[i];
+        l = v < l ? v : l;
+        h = v > h ? v : h;
+        nans += static_cast<std::uint32_t>(v != v);
+    }
+    lo = l;
+    hi = h;
+    return nans == 0 && std::isfinite(l) && std::isfinite(h);
+}
+
+}  // namespace
 
 void TensorStats::observe(const float* values, std::size_t n) {
     // Pass 1 over the batch: the range, so each histogram grows at most once.
     double lo = 0.0, hi = 0.0;
     std::uint64_t finite = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const float v = values[i];
-        if (std::isnan(v)) { ++nan_count; continue; }
-        if (std::isinf(v)) { ++inf_count; continue; }
-        if (finite == 0) lo = hi = v;
-        lo = std::min(lo, static_cast<double>(v));
-        hi = std::max(hi, static_cast<double>(v));
-        ++finite;
+    if (float flo = 0.0f, fhi = 0.0f; n > 0 && all_finite_range(values, n, flo, fhi)) {
+        lo = flo;
+        hi = fhi;
+        finite = n;
+    } else {
+        for (std::size_t i = 0; i < n; ++i) {
+            const float v = values[i];
+            if (std::isnan(v)) { ++nan_count; continue; }
+            if (std::isinf(v)) { ++inf_count; continue; }
+            if (finite == 0) lo = hi = v;
+            lo = std::min(lo, static_cast<double>(v));
+            hi = std::max(hi, static_cast<double>(v));
+            ++finite;
+        }
     }
     if (finite == 0) return;
     min = count == 0 ? lo : std::min(min, lo);
     max = count == 0 ? hi : std::max(max, hi);
     count += finite;
+    if (!histograms) return;
     // Pass 2: bin.
     signed_hist.add(values, n, lo, hi, false);
     abs_hist.add(values, n, 0.0, std::max(std::fabs(lo), std::fabs(hi)), true);

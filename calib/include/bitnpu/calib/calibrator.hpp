@@ -27,6 +27,7 @@ struct CalibOptions {
     std::int64_t batch = 64;             // executor batch while collecting statistics
     std::int64_t search_samples = 64;    // the slice the search and SQNR figures use
     int threads = 0;                     // 0: all cores
+    bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
     const CTable* start_from = nullptr;  // refine: keep its tensors, calibrate the rest
     std::function<void(const std::string& stage, std::int64_t done, std::int64_t total)> progress;
 };

@@ -83,6 +83,9 @@ struct CTableLayer {
     std::string weight_granularity;          // "" when the layer has no weight
     std::vector<float> weight_scale;
     std::optional<int> bias_bits;
+    // b_q per output channel, the bias registers the compiler programs (bias
+    // correction included); empty when the layer has no bias.
+    std::vector<std::int64_t> bias;
     std::vector<CTableRequant> requant;      // one per output channel when per channel, else one
     std::optional<std::int64_t> clamp_lo;    // output clamp, fused activation included
     std::optional<std::int64_t> clamp_hi;

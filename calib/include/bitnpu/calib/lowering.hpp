@@ -25,6 +25,16 @@ using ActivationQuant = std::map<std::string, QuantParams>;
 
 sim::QuantParams to_sim_params(const QuantParams& p);
 
+// Second moments H = E[x x^T] of a MAC layer's input patches, one K x K
+// matrix per group: the weight clipping then minimizes the layer-output
+// error (w - w^)^T H (w - w^) instead of the raw weight error.
+struct InputMoments {
+    std::int64_t k = 0;                 // patch length (reduction_length); 0: none
+    std::int64_t groups = 0;
+    std::vector<double> h;              // groups x K x K, row-major
+    const double* group(std::int64_t g) const { return h.data() + g * k * k; }
+};
+
 struct LoweredNode {
     sim::QuantNode node;        // tensor ids refer to the graph being built
     CTableLayer record;
@@ -47,6 +57,21 @@ public:
     // The quantized activation inputs a node reads, in QuantNode input order.
     std::vector<std::string> activation_inputs(std::size_t node_index) const;
 
+    // Bias correction: a float delta per output channel added to a MAC
+    // node's float bias before it is quantized (set by the calibrator).
+    void set_bias_correction(const std::string& node, std::vector<double> delta);
+    // A CTable's record of a layer: its weight scales and biases (b_q)
+    // replace the derived ones, so a CTable reproduces the calibrated program
+    // (data-aware clipping and bias correction cannot be re-derived without
+    // the calibration data).
+    void set_recorded_layer(const CTableLayer& layer);
+    // Input moments for a MAC node's weight clipping (drops its cached
+    // weight quantization, so the next lowering re-derives it).
+    void set_input_moments(const std::string& node, InputMoments moments);
+    // A MAC node's weight as float, [C_out, C_in/g, kH, kW] (Conv) or [N, K]
+    // (Gemm/MatMul, transB and alpha applied): what the bias correction reads.
+    Tensor mac_weight(std::size_t node_index) const;
+
     const QuantizationPlan& plan() const { return plan_; }
     const Graph& graph() const { return graph_; }
 
@@ -58,6 +83,9 @@ private:
     const arch::ArchSpec& arch_;
     const QuantizationPlan& plan_;
     mutable std::map<std::string, QuantParams> weight_cache_;
+    std::map<std::string, std::vector<double>> bias_delta_;
+    std::map<std::string, CTableLayer> recorded_;
+    std::map<std::string, InputMoments> input_moments_;
 };
 
 }  // namespace bitnpu::calib

@@ -37,6 +37,9 @@ public:
     virtual std::string name() const = 0;
     // stats must hold at least one finite value (else std::invalid_argument).
     virtual ClipRange choose(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode) const = 0;
+    // Whether choose() reads the histograms (TensorStats::histograms); a
+    // policy that does throws std::invalid_argument on stats without them.
+    virtual bool needs_histograms() const { return true; }
 };
 
 // The names make_policy accepts, in a fixed order: max, percentile, kld, l1, l2, mse.

@@ -112,6 +112,8 @@ std::vector<float> bias_scales(const QuantParams& weight, float input_scale);
 // requant): then activations and weights need power-of-two scales so that
 // m = s_w s_x / s_y = 2^(f_y - f_w - f_x) is exact.
 bool needs_power_of_two_scales(const arch::EngineSpec& engine);
+// f with s == 2^-f exactly, or nothing when s is not a power of two.
+std::optional<int> power_of_two_exponent(double s);
 
 // The requant unit of one output channel of a MAC layer.
 struct ChannelRequant {

@@ -76,6 +76,9 @@ private:
 
 struct StatsOptions {
     int histogram_bins = kDefaultHistogramBins;
+    // false: only count/min/max (all the max policy reads); the histograms
+    // stay empty, which halves the statistics pass.
+    bool histograms = true;
 };
 
 // Everything the policies need about one activation tensor.
@@ -89,6 +92,7 @@ struct TensorStats {
     double max = 0.0;
     Histogram abs_hist;           // |x|: symmetric policies (TensorRT style)
     Histogram signed_hist;        // x: asymmetric policies
+    bool histograms = true;       // StatsOptions::histograms: false leaves both empty
 
     void observe(const float* values, std::size_t n);
     // f32 or f64 tensors; other dtypes throw std::invalid_argument.

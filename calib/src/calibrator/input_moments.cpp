@@ -1,0 +1,77 @@
+// Input patch second moments (input_moments.hpp).
+#include "input_moments.hpp"
+
+#include <algorithm>
+
+// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <Eigen/Core>
+#pragma GCC diagnostic pop
+
+#include "../ops/im2col.hpp"
+
+namespace bitnpu::calib {
+namespace {
+
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+ops::WindowGeometry window_of(const sim::MacLayer& layer, const Shape& x_shape, const Shape& y_shape) {
+    const sim::ConvGeometry& c = layer.geometry;
+    ops::WindowGeometry g;
+    g.input = {x_shape[2], x_shape[3]};
+    g.kernel = {layer.weight_shape[2], layer.weight_shape[3]};
+    g.stride = {c.stride_h, c.stride_w};
+    g.dilation = {c.dilation_h, c.dilation_w};
+    g.pad_begin = {c.pad_top, c.pad_left};
+    g.pad_end = {c.pad_bottom, c.pad_right};
+    g.output = {y_shape[2], y_shape[3]};
+    return g;
+}
+
+void conv_moments(const sim::MacLayer& layer, const Tensor& x, InputMoments& m) {
+    const Shape& xs = x.shape();
+    const Shape ys = sim::mac_output_shape(layer, xs);
+    const ops::WindowGeometry geo = window_of(layer, xs, ys);
+    const std::int64_t positions = ys[2] * ys[3], cg = layer.weight_shape[1];
+    const std::int64_t images = std::min<std::int64_t>(xs[0], std::max<std::int64_t>(1, kMomentPositions / positions));
+    const std::int64_t plane = xs[2] * xs[3];
+    std::vector<float> col(static_cast<std::size_t>(m.k * positions));
+    for (std::int64_t g = 0; g < m.groups; ++g) {
+        Eigen::Map<RowMatrix> h(m.h.data() + g * m.k * m.k, m.k, m.k);
+        for (std::int64_t n = 0; n < images; ++n) {
+            ops::im2col(x.data<float>() + (n * xs[1] + g * cg) * plane, cg, geo, 0, positions, col.data());
+            const RowMatrix c = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+                                    col.data(), m.k, positions)
+                                    .cast<double>();
+            h.noalias() += c * c.transpose();
+        }
+        h /= static_cast<double>(images * positions);
+    }
+}
+
+void gemm_moments(const Tensor& x, InputMoments& m) {
+    const std::int64_t rows = std::min<std::int64_t>(x.numel() / m.k, kMomentPositions);
+    const RowMatrix c =
+        Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x.data<float>(), rows, m.k)
+            .cast<double>();
+    Eigen::Map<RowMatrix> h(m.h.data(), m.k, m.k);
+    h.noalias() = c.transpose() * c;
+    h /= static_cast<double>(std::max<std::int64_t>(rows, 1));
+}
+
+}  // namespace
+
+InputMoments input_moments(const sim::MacLayer& layer, const Tensor& x) {
+    InputMoments m;
+    const std::int64_t k = sim::reduction_length(layer);
+    if (k > kMaxMomentK || k == 0 || x.numel() == 0) return m;
+    m.k = k;
+    m.groups = layer.kind == sim::MacKind::conv ? layer.geometry.groups : 1;
+    m.h.assign(static_cast<std::size_t>(m.groups * k * k), 0.0);
+    if (layer.kind == sim::MacKind::conv) conv_moments(layer, x, m);
+    else gemm_moments(x, m);
+    return m;
+}
+
+}  // namespace bitnpu::calib
