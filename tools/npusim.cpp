@@ -246,7 +246,9 @@ nlohmann::ordered_json cycle_report_json(const bitnpu::sim::systemc::CycleReport
                           {"compute_cycles", l.compute_cycles}, {"stall_cycles", l.stall_cycles},
                           {"dma_cycles", l.dma_cycles}, {"dram_bytes_in", l.dram_bytes_in},
                           {"dram_bytes_out", l.dram_bytes_out}, {"macs", l.macs}, {"tiles", l.tiles},
-                          {"double_buffered", l.double_buffered}, {"mac_utilization", l.mac_utilization}});
+                          {"double_buffered", l.double_buffered}, {"mac_utilization", l.mac_utilization},
+                          {"fill_cycles", l.fill_cycles}, {"steady_cycles", l.steady_cycles},
+                          {"drain_cycles", l.drain_cycles}, {"pe_active_cycles", l.pe_active_cycles}});
     return {{"cycles", r.cycles},
             {"compute_cycles", r.compute_cycles},
             {"stall_cycles", r.stall_cycles},
@@ -254,6 +256,10 @@ nlohmann::ordered_json cycle_report_json(const bitnpu::sim::systemc::CycleReport
             {"dram_bytes_out", r.dram_bytes_out},
             {"macs", r.macs},
             {"mac_utilization", r.mac_utilization},
+            {"fill_cycles", r.fill_cycles},
+            {"steady_cycles", r.steady_cycles},
+            {"drain_cycles", r.drain_cycles},
+            {"pe_active_cycles", r.pe_active_cycles},
             {"clock_mhz", r.clock_mhz},
             {"latency_us", r.latency_us},
             {"layers", layers}};

@@ -41,6 +41,10 @@ TEST_CASE("cycle model: a small CNN is bit-identical to run_quantized on both da
             CHECK(l.cycles == l.compute_cycles + l.stall_cycles);
             if (l.engine == "layout") CHECK(l.cycles == 0);
             else CHECK(l.cycles > 0);
+            if (l.macs > 0) CHECK(l.pe_active_cycles == l.macs);
+            // The array steps in compute cycles only; the requant drain adds at least its depth.
+            CHECK(l.fill_cycles + l.steady_cycles + l.drain_cycles <= l.compute_cycles);
+            if (l.macs > 0) CHECK(l.fill_cycles + l.steady_cycles + l.drain_cycles + 3 <= l.compute_cycles);
         }
         CHECK(r.cycles == cycles);
         CHECK(r.macs == macs);
@@ -69,6 +73,7 @@ TEST_CASE("cycle model: the VCD file traces engine busy, DMA and tile index", "[
     CHECK(vcd.find("$enddefinitions") != std::string::npos);
     CHECK(vcd.find("mac_busy") != std::string::npos);
     CHECK(vcd.find("dma_active") != std::string::npos);
+    CHECK(vcd.find("mac_pipeline_rows") != std::string::npos);
     // The last timestamp is the total cycle count (the last store ends it).
     const auto last = vcd.rfind("\n#");
     REQUIRE(last != std::string::npos);

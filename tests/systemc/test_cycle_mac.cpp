@@ -12,6 +12,14 @@ using namespace bitnpu::sim::cycletest;
 
 namespace {
 
+// Multiply-accumulates of a layer from its shapes: outputs x reduction length.
+std::int64_t layer_macs(const MacLayer& layer, const QTensor& x) {
+    const Shape y = mac_output_shape(layer, x.shape);
+    std::int64_t outputs = 1;
+    for (std::int64_t d : y) outputs *= d;
+    return outputs * reduction_length(layer);
+}
+
 // Runs `count` random layers of one kind on random R x C arrays of both
 // dataflows; returns the number of mismatching output elements.
 std::int64_t random_layers(MacKind kind, int count, unsigned seed, std::int64_t& saturated_layers) {
@@ -30,7 +38,11 @@ std::int64_t random_layers(MacKind kind, int count, unsigned seed, std::int64_t&
         bad += m;
         const auto acc_max = (std::int64_t{1} << (layer.accumulator.bits - 1)) - 1;
         saturated_layers += layer.accumulator.bits <= 16 && acc_max < 1 << 14;
-        CHECK(result.report.layers.at(0).cycles > 0);
+        const auto& report = result.report.layers.at(0);
+        CHECK(report.cycles > 0);
+        // The array process counts one useful PE-cycle per MAC (grouped, strided, partial tiles).
+        CHECK(report.pe_active_cycles == report.macs);
+        CHECK(report.macs == layer_macs(layer, x));
     }
     return bad;
 }

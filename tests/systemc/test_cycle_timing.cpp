@@ -1,5 +1,6 @@
 // Cycle counts against the closed forms of docs/timing.md, written out
-// here independently of the model's tiler.
+// here independently of the model, whose counts come from stepping the
+// arrays a cycle at a time.
 #include <catch2/catch.hpp>
 
 #include "bitnpu/sim/systemc/cycle_model.hpp"
@@ -49,6 +50,27 @@ std::int64_t ws_compute(std::int64_t G, std::int64_t M, std::int64_t K, std::int
     return G * cdiv(K, R) * cdiv(N, C) * (R + M + R + C - 1) + kRequantDepth;
 }
 
+// Array cycles by phase, summed over the tiles (docs/timing.md "MAC arrays").
+void check_phases(const systemc::LayerReport& r, arch::Dataflow dataflow, std::int64_t G, std::int64_t M, std::int64_t K,
+                  std::int64_t N, std::int64_t R, std::int64_t C) {
+    const std::int64_t skew = R + C - 2;
+    if (dataflow == arch::Dataflow::output_stationary) {
+        const std::int64_t tiles = G * cdiv(M, R) * cdiv(N, C);
+        CHECK(r.fill_cycles == tiles * std::min(K, skew));
+        CHECK(r.steady_cycles == tiles * std::max<std::int64_t>(0, K - skew));
+        CHECK(r.drain_cycles == tiles * skew);
+    } else {
+        const std::int64_t tiles = G * cdiv(K, R) * cdiv(N, C);
+        CHECK(r.fill_cycles == tiles * (R + std::min(M, skew)));
+        CHECK(r.steady_cycles == tiles * std::max<std::int64_t>(0, M - skew));
+        CHECK(r.drain_cycles == tiles * (skew + 1));
+    }
+    // Every MAC is one PE-cycle on real data: the array's own utilization
+    // count equals the MAC count.
+    CHECK(r.pe_active_cycles == r.macs);
+    CHECK(r.mac_utilization == Approx(double(r.pe_active_cycles) / (double(r.cycles) * R * C)));
+}
+
 }  // namespace
 
 TEST_CASE("timing: GEMM cycles equal the closed form (compute-bound, double-buffered)", "[systemc][timing]") {
@@ -66,6 +88,7 @@ TEST_CASE("timing: GEMM cycles equal the closed form (compute-bound, double-buff
             // Only the first load and the last store are not hidden behind compute.
             CHECK(r.cycles == compute + 2);
             CHECK(r.mac_utilization == Approx(double(c.M * c.K * c.N) / (double(r.cycles) * c.R * c.C)));
+            check_phases(r, dataflow, 1, c.M, c.K, c.N, c.R, c.C);
         }
 }
 
@@ -86,6 +109,7 @@ TEST_CASE("timing: convolution cycles equal the closed form (dense, strided, dep
             CHECK(r.compute_cycles == compute);
             CHECK(r.cycles == compute + 2);
             CHECK(r.macs == M * K * c.C_out);
+            check_phases(r, dataflow, c.groups, M, K, Ng, c.R, c.C);
         }
 }
 
@@ -96,8 +120,27 @@ TEST_CASE("timing: without room for two tiles, DMA and compute serialize", "[sys
     const auto r = run_one(gemm_layer(K, N), x, make_arch(arch::Dataflow::output_stationary, 16, 16, 4, 1, kFastDram));
     CHECK_FALSE(r.double_buffered);
     const std::int64_t tiles = cdiv(M, 16) * cdiv(N, 16);
-    CHECK(r.compute_cycles == os_compute(1, M, K, N, 16, 16));
-    CHECK(r.cycles == r.compute_cycles + tiles * 2);   // each tile: load (1), compute, store (1)
+    // The one slot is freed only when the tile's outputs have left the
+    // requant pipeline and been stored, so nothing overlaps the requant drain:
+    // each tile is load (1), array, requant (3), store (1).
+    CHECK(r.compute_cycles == tiles * (K + 16 + 16 - 2 + kRequantDepth));
+    CHECK(r.cycles == r.compute_cycles + tiles * 2);
+}
+
+TEST_CASE("timing: a one-tile output-stationary layer takes the RTL tile latency K + R + C + 1", "[systemc][timing]") {
+    // K + R + C - 2 cycles of array (fill, K products, drain) and the 3-stage
+    // requant pipeline behind the last row: the latency rtl/npu_tile.sv has.
+    struct Case { std::int64_t M, K, N; int R, C; double bw; };
+    const Case cases[] = {{1, 1, 1, 1, 1, kFastDram}, {4, 27, 4, 4, 4, kFastDram}, {16, 100, 16, 16, 16, 2.0},
+                          {3, 9, 8, 8, 8, 0.5}, {8, 5, 2, 8, 4, 16.0}};
+    for (const Case& c : cases) {
+        CAPTURE(c.M, c.K, c.N, c.R, c.C, c.bw);
+        const QTensor x({c.M, c.K}, per_tensor(arch::ValueType::int8, 1.0f, 0));
+        const auto r = run_one(gemm_layer(c.K, c.N), x, make_arch(arch::Dataflow::output_stationary, c.R, c.C, 4, 4096, c.bw));
+        CHECK(r.tiles == 1);
+        CHECK(r.compute_cycles == c.K + c.R + c.C + 1);
+        if (c.bw == kFastDram) CHECK(r.cycles == 1 + (c.K + c.R + c.C + 1) + 1);   // load, tile, store
+    }
 }
 
 TEST_CASE("timing: a memory-bound layer runs at the DRAM bandwidth", "[systemc][timing]") {
@@ -117,6 +160,24 @@ TEST_CASE("timing: a memory-bound layer runs at the DRAM bandwidth", "[systemc][
     // Doubling the bandwidth halves the time (within one tile).
     const auto fast = run_one(gemm_layer(K, N), x, make_arch(arch::Dataflow::output_stationary, 16, 16, 4, 512, 2 * bw));
     CHECK(fast.cycles == Approx(r.cycles / 2.0).margin(K + 40));
+}
+
+TEST_CASE("timing: a memory-bound weight-stationary layer runs at the DRAM bandwidth", "[systemc][timing]") {
+    // The same GEMM on a weight-stationary array: 256 weight tiles of 16 x 16
+    // (48 array cycles each) against 256 B of weights a tile at 2 bytes a cycle.
+    // Each channel block re-reads the input row (16 B a K block).
+    const std::int64_t M = 1, K = 256, N = 256, R = 16, C = 16;
+    const double bw = 2.0;
+    const QTensor x({M, K}, per_tensor(arch::ValueType::int8, 1.0f, 0));
+    const auto r = run_one(gemm_layer(K, N), x, make_arch(arch::Dataflow::weight_stationary, R, C, 4, 512, bw));
+    const std::int64_t bytes = K * N + (N / C) * M * K + M * N;
+    CHECK(r.dram_bytes_in + r.dram_bytes_out == bytes);
+    const auto transfer = static_cast<std::int64_t>(bytes / bw);
+    CHECK(r.cycles >= transfer);
+    CHECK(r.cycles <= transfer + (R + M + R + C - 1) + kRequantDepth + C);
+    CHECK(r.compute_cycles < r.cycles / 2);
+    const auto fast = run_one(gemm_layer(K, N), x, make_arch(arch::Dataflow::weight_stationary, R, C, 4, 512, 2 * bw));
+    CHECK(fast.cycles == Approx(r.cycles / 2.0).margin(100));
 }
 
 TEST_CASE("timing: vector engines take ceil(elements / lanes) cycles a tile plus the pipeline", "[systemc][timing]") {

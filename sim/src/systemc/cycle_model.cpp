@@ -53,20 +53,24 @@ void write_vcd(const std::string& path, const arch::ArchSpec& arch, std::vector<
     std::ofstream out(path);
     if (!out) throw UserError("cannot write VCD file '" + path + "'");
     std::stable_sort(changes.begin(), changes.end(), [](const TraceChange& a, const TraceChange& b) { return a.cycle < b.cycle; });
-    const int signals = kTraceEngineBase + static_cast<int>(arch.engines.size());
+    const int engines = static_cast<int>(arch.engines.size());
     auto id = [](int s) { return std::string(1, static_cast<char>('!' + s)); };
+    auto vector_signal = [](int s) { return s == kTraceTile || s >= kTracePipelineBase; };
     out << "$comment bitnpu cycle model, arch " << arch.name << "; 1 time unit = 1 cycle at " << arch.clock_mhz
         << " MHz $end\n$timescale 1ns $end\n$scope module npu $end\n";
     out << "$var wire 1 " << id(kTraceDma) << " dma_active $end\n";
     out << "$var wire 32 " << id(kTraceTile) << " tile_index $end\n";
-    for (std::size_t e = 0; e < arch.engines.size(); ++e)
-        out << "$var wire 1 " << id(kTraceEngineBase + static_cast<int>(e)) << " " << arch.engines[e].name << "_busy $end\n";
+    for (int e = 0; e < engines; ++e) {
+        const std::string& name = arch.engines[static_cast<std::size_t>(e)].name;
+        out << "$var wire 1 " << id(kTraceEngineBase + e) << " " << name << "_busy $end\n";
+        out << "$var wire 16 " << id(kTracePipelineBase + e) << " " << name << "_pipeline_rows $end\n";
+    }
     out << "$upscope $end\n$enddefinitions $end\n#0\n0" << id(kTraceDma) << "\nb0 " << id(kTraceTile) << "\n";
-    for (int s = kTraceEngineBase; s < signals; ++s) out << "0" << id(s) << "\n";
+    for (int e = 0; e < engines; ++e) out << "0" << id(kTraceEngineBase + e) << "\nb0 " << id(kTracePipelineBase + e) << "\n";
     std::int64_t t = 0;
     for (const TraceChange& c : changes) {
         if (c.cycle != t) out << "#" << (t = c.cycle) << "\n";
-        if (c.signal == kTraceTile) {
+        if (vector_signal(c.signal)) {
             std::string bits;
             for (std::int64_t v = c.value; v > 0; v >>= 1) bits.insert(bits.begin(), static_cast<char>('0' + (v & 1)));
             out << "b" << (bits.empty() ? "0" : bits) << " " << id(c.signal) << "\n";
@@ -92,6 +96,10 @@ QTensor run_on_engine(const QuantNode& node, const arch::ArchSpec& arch, int eng
     report.compute_cycles = timing.compute_cycles;
     report.stall_cycles = timing.cycles - timing.compute_cycles;
     report.dma_cycles = timing.dma_cycles;
+    report.fill_cycles = timing.fill_cycles;
+    report.steady_cycles = timing.steady_cycles;
+    report.drain_cycles = timing.drain_cycles;
+    report.pe_active_cycles = timing.pe_active_cycles;
     for (const Tile& t : plan.tiles) {
         report.dram_bytes_in += t.load_bytes;
         report.dram_bytes_out += t.store_bytes;
@@ -114,6 +122,10 @@ void add_totals(CycleReport& r, const arch::ArchSpec& arch) {
         r.dram_bytes_in += l.dram_bytes_in;
         r.dram_bytes_out += l.dram_bytes_out;
         r.macs += l.macs;
+        r.fill_cycles += l.fill_cycles;
+        r.steady_cycles += l.steady_cycles;
+        r.drain_cycles += l.drain_cycles;
+        r.pe_active_cycles += l.pe_active_cycles;
         if (l.macs > 0) mac_capacity += static_cast<double>(l.cycles) * l.pes;
     }
     r.mac_utilization = mac_capacity > 0 ? static_cast<double>(r.macs) / mac_capacity : 0.0;
@@ -186,13 +198,15 @@ CycleResult run_cycle_model(const QuantGraph& graph, const arch::ArchSpec& arch,
 
 std::string format_report(const CycleReport& r) {
     std::ostringstream s;
-    s << "layer                engine       cycles    compute      stall   bytes_in  bytes_out   util\n";
-    auto line = [&](const std::string& name, const std::string& engine, std::int64_t c, std::int64_t comp,
-                    std::int64_t stall, std::int64_t in, std::int64_t out, double util) {
-        char buf[256];
-        std::snprintf(buf, sizeof buf, "%-20.20s %-10.10s %10lld %10lld %10lld %10lld %10lld ", name.c_str(),
-                      engine.c_str(), static_cast<long long>(c), static_cast<long long>(comp),
-                      static_cast<long long>(stall), static_cast<long long>(in), static_cast<long long>(out));
+    s << "layer                engine       cycles    compute      stall       fill      drain   bytes_in  bytes_out"
+         "   util\n";
+    auto line = [&](const std::string& name, const std::string& engine, const LayerReport& l, double util) {
+        char buf[320];
+        std::snprintf(buf, sizeof buf, "%-20.20s %-10.10s %10lld %10lld %10lld %10lld %10lld %10lld %10lld ",
+                      name.c_str(), engine.c_str(), static_cast<long long>(l.cycles),
+                      static_cast<long long>(l.compute_cycles), static_cast<long long>(l.stall_cycles),
+                      static_cast<long long>(l.fill_cycles), static_cast<long long>(l.drain_cycles),
+                      static_cast<long long>(l.dram_bytes_in), static_cast<long long>(l.dram_bytes_out));
         s << buf;
         if (util < 0) {
             s << "     -\n";
@@ -201,10 +215,16 @@ std::string format_report(const CycleReport& r) {
             s << buf;
         }
     };
-    for (const LayerReport& l : r.layers)
-        line(l.name, l.engine, l.cycles, l.compute_cycles, l.stall_cycles, l.dram_bytes_in, l.dram_bytes_out,
-             l.macs > 0 ? l.mac_utilization : -1.0);
-    line("total", "", r.cycles, r.compute_cycles, r.stall_cycles, r.dram_bytes_in, r.dram_bytes_out, r.mac_utilization);
+    for (const LayerReport& l : r.layers) line(l.name, l.engine, l, l.macs > 0 ? l.mac_utilization : -1.0);
+    LayerReport total;
+    total.cycles = r.cycles;
+    total.compute_cycles = r.compute_cycles;
+    total.stall_cycles = r.stall_cycles;
+    total.fill_cycles = r.fill_cycles;
+    total.drain_cycles = r.drain_cycles;
+    total.dram_bytes_in = r.dram_bytes_in;
+    total.dram_bytes_out = r.dram_bytes_out;
+    line("total", "", total, r.mac_utilization);
     s << "latency " << r.latency_us << " us at " << r.clock_mhz << " MHz\n";
     return s.str();
 }

@@ -100,7 +100,10 @@ LayerPlan plan_mac_layer(const MacLayer& layer, const arch::EngineSpec& engine, 
                     const std::int64_t n1 = std::min(g.Ng, n0 + C), k_len = std::min(g.K, k0 + R) - k0;
                     const bool last_k = k0 + R >= g.K;
                     Tile t;
-                    t.compute_cycles = R /*weight load*/ + g.M + R + C - 1;
+                    // R weight rows load one a cycle; all M input rows stream through; the
+                    // last K block's sums leave into the accumulators and on to requant.
+                    t.work = SystolicTileSpec{R, C, k_len, n1 - n0, g.M, /*weight_load_cycles=*/R, /*exit_cycle=*/true,
+                                              last_k ? MacOutputs::streamed_items : MacOutputs::none};
                     t.load_bytes = packed_bytes(k_len * (n1 - n0), w_t) +
                                    packed_bytes(ceil_div(g.group_input_elements * k_len, g.K), in_t);
                     if (last_k) {
@@ -116,7 +119,8 @@ LayerPlan plan_mac_layer(const MacLayer& layer, const arch::EngineSpec& engine, 
                 for (std::int64_t n0 = 0; n0 < g.Ng; n0 += C) {
                     const std::int64_t m1 = std::min(g.M, m0 + R), n1 = std::min(g.Ng, n0 + C);
                     Tile t;
-                    t.compute_cycles = g.K + R + C - 2;
+                    // K operand pairs stream through; each PE row goes to requant once final.
+                    t.work = SystolicTileSpec{R, C, m1 - m0, n1 - n0, g.K, 0, false, MacOutputs::array_rows};
                     t.load_bytes = packed_bytes(g.K * (n1 - n0), w_t);
                     if (n0 == 0)  // the rows' inputs stay in SRAM across the channel blocks
                         t.load_bytes += packed_bytes(ceil_div(g.group_input_elements * (m1 - m0), g.M), in_t);
@@ -125,8 +129,7 @@ LayerPlan plan_mac_layer(const MacLayer& layer, const arch::EngineSpec& engine, 
                     plan.tiles.push_back(std::move(t));
                 }
     }
-    // The requant unit drains the last tile's accumulators after the array stops.
-    if (!plan.tiles.empty()) plan.tiles.back().compute_cycles += kRequantPipelineDepth;
+    plan.pipeline_depth = kRequantPipelineDepth;
     for (const Tile& t : plan.tiles)
         plan.tile_footprint_bytes = std::max(plan.tile_footprint_bytes, t.load_bytes + t.store_bytes);
     plan.double_buffered = 2 * plan.tile_footprint_bytes <= sram_bytes;

@@ -1,8 +1,9 @@
 // Tiling of a vector-engine layer: the output is cut into tiles of
-// lanes * kVectorTileElementsPerLane elements; each tile takes
-// ceil(elements / lanes) * ops_per_element cycles (docs/timing.md "Vector
-// engines"). Every output element comes from the functional per-element
-// helper of its op, so results equal run_*_layer bit for bit.
+// lanes * kVectorTileElementsPerLane elements, which the lane process steps
+// through one element per lane per cycle, ops_per_element cycles an output
+// (docs/timing.md "Vector engines"). Every output element comes from the
+// functional per-element helper of its op, so results equal run_*_layer bit
+// for bit.
 #include <algorithm>
 #include <memory>
 
@@ -186,7 +187,7 @@ LayerPlan plan_vector_layer(const LayerParams& params, const arch::EngineSpec& e
     for (std::int64_t e0 = 0; e0 < E; e0 += chunk) {
         const std::int64_t e1 = std::min(E, e0 + chunk), n = e1 - e0;
         Tile t;
-        t.compute_cycles = (n + lanes - 1) / lanes * op->ops_per_element;
+        t.work = LaneTileSpec{lanes, n, op->ops_per_element};
         for (const QTensor* x : inputs)
             t.load_bytes += packed_bytes((x->size() * n + E - 1) / E, x->quant.type);
         t.store_bytes = packed_bytes(n, op->out_type);
@@ -194,7 +195,7 @@ LayerPlan plan_vector_layer(const LayerParams& params, const arch::EngineSpec& e
         plan.tile_footprint_bytes = std::max(plan.tile_footprint_bytes, t.load_bytes + t.store_bytes);
         plan.tiles.push_back(std::move(t));
     }
-    if (!plan.tiles.empty()) plan.tiles.back().compute_cycles += kVectorPipelineDepth;
+    plan.pipeline_depth = kVectorPipelineDepth;
     plan.double_buffered = 2 * plan.tile_footprint_bytes <= sram_bytes;
     return plan;
 }

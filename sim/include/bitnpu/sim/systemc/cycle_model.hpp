@@ -27,7 +27,7 @@ struct CycleOptions {
 struct LayerReport {
     std::string name, op_type, engine;    // engine "host"/"layout": zero cost (docs/timing.md)
     std::int64_t cycles = 0;              // first DMA load to last store
-    std::int64_t compute_cycles = 0;      // engine busy
+    std::int64_t compute_cycles = 0;      // engine busy: cycles the array (lanes) or its output pipeline worked
     std::int64_t stall_cycles = 0;        // cycles - compute_cycles: waiting on memory (memory stall)
     std::int64_t dma_cycles = 0;          // DMA busy
     std::int64_t dram_bytes_in = 0;
@@ -37,12 +37,19 @@ struct LayerReport {
     std::int64_t pes = 0;                 // rows * cols (MAC) or lanes (vector)
     bool double_buffered = false;
     double mac_utilization = 0.0;         // macs / (cycles * rows * cols), MAC layers only
+    // Array cycles by phase (docs/timing.md): fill (WS weight load, PEs still
+    // waiting for their first operand), steady (every PE busy), drain (the
+    // operand streams have ended). Their sum is the cycles the array stepped.
+    // Vector lanes have no skew: all their cycles are steady.
+    std::int64_t fill_cycles = 0, steady_cycles = 0, drain_cycles = 0;
+    std::int64_t pe_active_cycles = 0;    // PE-cycles (vector: lane-cycles) on real data; == macs for MAC layers
 };
 
 struct CycleReport {
     std::vector<LayerReport> layers;
     std::int64_t cycles = 0, compute_cycles = 0, stall_cycles = 0;
     std::int64_t dram_bytes_in = 0, dram_bytes_out = 0, macs = 0;
+    std::int64_t fill_cycles = 0, steady_cycles = 0, drain_cycles = 0, pe_active_cycles = 0;   // sums of the layers'
     double mac_utilization = 0.0;         // sum macs / sum over MAC layers of (cycles * rows * cols)
     double clock_mhz = 0.0;
     double latency_us = 0.0;              // cycles / clock_mhz

@@ -1,8 +1,8 @@
 // How one layer runs on one engine: the sequence of tiles the controller
-// streams through the DMA and the engine, each with its DRAM traffic, its
-// compute cycles (the closed forms of docs/timing.md) and the function that
-// computes the output elements the tile finishes. Plain C++: no SystemC here,
-// so the timing rules can be read and tested on their own.
+// streams through the DMA and the engine, each with its DRAM traffic, the
+// work the engine steps through cycle by cycle (array_stepper.hpp: array
+// geometry and operand streams, never a cycle count) and the function that
+// computes the output elements the tile finishes. Plain C++: no SystemC here.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "bitnpu/arch/arch_spec.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
+#include "bitnpu/sim/systemc/array_stepper.hpp"
 
 namespace bitnpu::sim::systemc {
 
@@ -23,7 +24,7 @@ inline constexpr std::int64_t kVectorTileElementsPerLane = 256;
 struct Tile {
     std::int64_t load_bytes = 0;       // DRAM -> SRAM before the tile computes
     std::int64_t store_bytes = 0;      // SRAM -> DRAM after it computes
-    std::int64_t compute_cycles = 0;   // engine busy cycles
+    TileSpec work;                     // what the array (lane) process steps through
     std::function<void()> compute;     // writes the output elements this tile finishes (may be empty)
 };
 
@@ -33,6 +34,7 @@ struct LayerPlan {
     std::int64_t pes = 0;              // processing elements of the engine (rows * cols, or lanes)
     std::int64_t tile_footprint_bytes = 0;  // largest load + store of one tile
     bool double_buffered = false;      // two tile footprints fit in SRAM: loads overlap compute
+    std::int64_t pipeline_depth = 0;   // stages behind the array/lanes (requant or vector write-back)
 };
 
 // Bytes of `elements` values of type t packed densely (int4: two a byte).
