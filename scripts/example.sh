@@ -14,3 +14,8 @@ echo
 "$build"/tools/calib --arch configs/npu.yaml models/cnn.onnx --data data/calib_500.npy \
   --eval-data data/test_100_x.npy --eval-labels data/test_100_y.npy \
   -o out/cnn.ctable.yaml --report out/cnn.report.json
+echo
+# The calibrated program on the SystemC cycle model: cycles, utilization and
+# stalls per layer (bit-identical outputs to the functional model).
+"$build"/tools/npusim --cycle --arch configs/npu.yaml --ctable out/cnn.ctable.yaml models/cnn.onnx \
+  --input data/test_100_x.npy --output-dir out/cnn_cycle --report out/cnn.cycle.json

@@ -1,7 +1,9 @@
-// Whole-layer execution of a MAC layer: im2col, then per output channel
-// either an exact sum (float/double GEMM or XNOR/popcount) finished by the
-// accumulator rule, or the ordered per-element loop. docs/functional.md
-// explains why the exact paths give the same bits as the ordered loop.
+// Whole-layer execution of a MAC layer: im2col, then per output element
+// either an exact sum (float/double GEMM or XNOR/popcount; safe for the whole
+// channel, or for this element by its own bound) finished by the accumulator
+// rule and requant (directly or by the channel's step table), or the ordered
+// per-element loop. docs/functional.md explains why the exact paths give the
+// same bits as the ordered loop.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -72,6 +74,14 @@ void im2col_block(const MacLayer& layer, const QTensor& x, const GemmDims& d, st
     const ConvGeometry& geo = layer.geometry;
     const std::int64_t P = d.pixels, cg = layer.weight_shape[1], kh = layer.weight_shape[2], kw = layer.weight_shape[3];
     const std::int64_t h = x.shape[2], w = x.shape[3], out_h = P / d.out_w, out_w = d.out_w;
+    if (kh == 1 && kw == 1 && geo.stride_h == 1 && geo.stride_w == 1 && geo.pad_top == 0 && geo.pad_left == 0 &&
+        geo.pad_bottom == 0 && geo.pad_right == 0) {
+        // 1x1, stride 1, no padding: the group's input planes are the col
+        // matrix already, [cg, h * w]; only the offset and the type change.
+        const std::int32_t* src = x.values.data() + (n * x.shape[1] + g * cg) * h * w;
+        for (std::int64_t i = 0; i < cg * P; ++i) col[i] = static_cast<T>(src[i] - offset);
+        return;
+    }
     const T pad = static_cast<T>(layer.input_zero_point - offset);
     std::int64_t k = 0;
     for (std::int64_t ci = 0; ci < cg; ++ci) {
@@ -106,18 +116,21 @@ void im2col_block(const MacLayer& layer, const QTensor& x, const GemmDims& d, st
     }
 }
 
-bool is_binary_layer(const MacLayer& layer) {
-    return layer.input_type == arch::ValueType::int1 && layer.weight_type == arch::ValueType::int1 &&
-           layer.input_zero_point == 0 && layer.weight_zero_point == 0;
+// dst[i] = |src[i]| (exact in float and double).
+template <class T>
+void absolute_values(const T* src, std::int64_t n, T* dst) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = std::abs(src[i]);
 }
 
 // Scratch reused across calls on one thread, so large GEMM results do not
 // fault in fresh pages on every layer run.
 struct Scratch {
-    RowMatrix<float> part_f;
-    RowMatrix<double> part_d;
-    std::vector<std::int64_t> sums;
+    RowMatrix<float> part_f, abs_part_f;
+    RowMatrix<double> part_d, abs_part_d;
+    std::vector<std::int64_t> sums, abs_sums;
     std::vector<std::int32_t> row;
+    std::vector<std::uint8_t> risky;        // [rows, P]: element must take the ordered loop
+    std::vector<std::uint8_t> pixel_risky;  // [P]: some element of this pixel must
 };
 Scratch& scratch() {
     thread_local Scratch s;
@@ -132,31 +145,46 @@ struct Context {
     const GemmDims& d;
 };
 
-// Exact sums for channels [oc0, oc1) of group g (first = the group's first
-// channel) by GEMM in K chunks that keep every partial sum exactly representable.
+// Sums of one block, [rows, P]: the single chunk's GEMM result as it is
+// (T), or the int64 total of several chunks. Exactly one pointer is set.
 template <class T>
-void exact_sums_gemm(const Context& c, const std::vector<T>& weights, const T* col, std::int64_t first,
-                     std::int64_t rows, RowMatrix<T>& part, std::vector<std::int64_t>& sums) {
+struct BlockSums {
+    const T* one_chunk = nullptr;
+    const std::int64_t* total = nullptr;
+};
+
+// For channels [first, first + rows) of one group: sum_k A[oc, k] * col[k, p]
+// by GEMM in K chunks that keep every partial sum exactly representable in T
+// (A = w - z_w, or |w - z_w| with col = |x - z_x| for the element bounds: a
+// sum of non-negative terms, every partial sum at most the chunk total).
+template <class T, bool Abs>
+BlockSums<T> gemm_sums(const Context& c, const std::vector<T>& weights, const T* col, std::int64_t first,
+                       std::int64_t rows, RowMatrix<T>& part, std::vector<std::int64_t>& sums) {
     const std::int64_t K = c.d.k, P = c.d.pixels;
     Eigen::Map<const RowMatrix<T>> w(weights.data() + first * K, rows, K);
     const std::size_t n = static_cast<std::size_t>(rows * P);
-    sums.resize(n);
     part.resize(rows, P);
     for (std::int64_t k0 = 0; k0 < K; k0 += c.plan.chunk) {
         const std::int64_t kc = std::min(c.plan.chunk, K - k0);
+        const auto wc = w.middleCols(k0, kc);
         if (c.d.gemm) {
             Eigen::Map<const RowMatrix<T>> x(col, P, K);
-            part.noalias() = w.middleCols(k0, kc) * x.middleCols(k0, kc).transpose();
+            if constexpr (Abs) part.noalias() = wc.cwiseAbs() * x.middleCols(k0, kc).transpose();
+            else part.noalias() = wc * x.middleCols(k0, kc).transpose();
         } else {
             Eigen::Map<const RowMatrix<T>> x(col, K, P);
-            part.noalias() = w.middleCols(k0, kc) * x.middleRows(k0, kc);
+            if constexpr (Abs) part.noalias() = wc.cwiseAbs() * x.middleRows(k0, kc);
+            else part.noalias() = wc * x.middleRows(k0, kc);
         }
+        if (kc == K) return {part.data(), nullptr};   // one chunk: no int64 pass
         const T* src = part.data();
+        sums.resize(n);
         if (k0 == 0)
             for (std::size_t i = 0; i < n; ++i) sums[i] = static_cast<std::int64_t>(src[i]);
         else
             for (std::size_t i = 0; i < n; ++i) sums[i] += static_cast<std::int64_t>(src[i]);
     }
+    return {nullptr, sums.data()};
 }
 
 // Exact int1 sums by XNOR/popcount. Padding (x = z_x = 0) is packed as -1 and
@@ -190,88 +218,232 @@ void exact_sums_xnor(const Context& c, const std::int32_t* col, std::int64_t fir
     }
 }
 
-// The finish loop of one exact channel, instantiated per requant kind and
-// rounding mode: the registers' kind and mode become constants, so the
-// datapath's inline requantize() compiles to straight-line code (its values
-// are unchanged: they are assigned what they already hold).
-template <arch::RequantKind Kind, arch::RoundingMode Mode>
-void finish_exact(const MacLayer& layer, std::int64_t oc, const std::int64_t* sums, std::int64_t pixels,
-                  std::int32_t* dst, std::int64_t stride) {
-    RequantRegisters r = mac_registers(layer, oc);
-    r.kind = Kind;
-    r.rounding = Mode;
+// The finish loop of one channel over exact sums, instantiated per sum type,
+// requant kind and rounding mode: the registers' kind and mode become
+// constants and the channel's values are hoisted, so the datapath's inline
+// accumulate/requantize/clamp compile to straight-line code (the values are
+// unchanged: kind and mode are assigned what they already hold; gemmlowp and
+// float32 ignore the mode).
+template <class S, arch::RequantKind Kind, arch::RoundingMode Mode>
+void finish_exact(const MacChannel& channel, const S* sums, std::int64_t pixels, std::int32_t* dst,
+                  std::int64_t stride) {
+    MacChannel ch = channel;
+    ch.registers.kind = Kind;
+    ch.registers.rounding = Mode;
     for (std::int64_t p = 0; p < pixels; ++p)
-        dst[p * stride] = static_cast<std::int32_t>(mac_finish_with(layer, r, mac_accumulate_exact(layer, oc, sums[p])));
+        dst[p * stride] = static_cast<std::int32_t>(
+            mac_finish_with(ch, ch.registers, mac_accumulate_exact(ch, static_cast<std::int64_t>(sums[p]))));
 }
 
-using FinishFn = void (*)(const MacLayer&, std::int64_t, const std::int64_t*, std::int64_t, std::int32_t*, std::int64_t);
+template <class S>
+using FinishFn = void (*)(const MacChannel&, const S*, std::int64_t, std::int32_t*, std::int64_t);
 
-template <arch::RequantKind Kind>
-FinishFn finish_for_mode(arch::RoundingMode mode) {
+template <class S, arch::RequantKind Kind>
+FinishFn<S> finish_for_mode(arch::RoundingMode mode) {
     switch (mode) {
-        case arch::RoundingMode::floor: return &finish_exact<Kind, arch::RoundingMode::floor>;
-        case arch::RoundingMode::trunc: return &finish_exact<Kind, arch::RoundingMode::trunc>;
-        case arch::RoundingMode::half_up: return &finish_exact<Kind, arch::RoundingMode::half_up>;
-        case arch::RoundingMode::half_away: return &finish_exact<Kind, arch::RoundingMode::half_away>;
-        case arch::RoundingMode::half_even: return &finish_exact<Kind, arch::RoundingMode::half_even>;
+        case arch::RoundingMode::floor: return &finish_exact<S, Kind, arch::RoundingMode::floor>;
+        case arch::RoundingMode::trunc: return &finish_exact<S, Kind, arch::RoundingMode::trunc>;
+        case arch::RoundingMode::half_up: return &finish_exact<S, Kind, arch::RoundingMode::half_up>;
+        case arch::RoundingMode::half_away: return &finish_exact<S, Kind, arch::RoundingMode::half_away>;
+        case arch::RoundingMode::half_even: return &finish_exact<S, Kind, arch::RoundingMode::half_even>;
     }
-    return &finish_exact<Kind, arch::RoundingMode::floor>;
+    return &finish_exact<S, Kind, arch::RoundingMode::floor>;
 }
 
-FinishFn finish_for(const RequantRegisters& r) {
+// gemmlowp and float32 ignore the rounding register (their rounding is fixed).
+template <class S>
+FinishFn<S> finish_for(const RequantRegisters& r) {
     switch (r.kind) {
-        case arch::RequantKind::shifter: return finish_for_mode<arch::RequantKind::shifter>(r.rounding);
-        case arch::RequantKind::multiplier: return finish_for_mode<arch::RequantKind::multiplier>(r.rounding);
-        case arch::RequantKind::gemmlowp: return finish_for_mode<arch::RequantKind::gemmlowp>(r.rounding);
-        case arch::RequantKind::float32: return finish_for_mode<arch::RequantKind::float32>(r.rounding);
+        case arch::RequantKind::shifter: return finish_for_mode<S, arch::RequantKind::shifter>(r.rounding);
+        case arch::RequantKind::multiplier: return finish_for_mode<S, arch::RequantKind::multiplier>(r.rounding);
+        case arch::RequantKind::gemmlowp:
+            return &finish_exact<S, arch::RequantKind::gemmlowp, arch::RoundingMode::half_away>;
+        case arch::RequantKind::float32:
+            return &finish_exact<S, arch::RequantKind::float32, arch::RoundingMode::half_even>;
     }
     return nullptr;
 }
 
+// Output levels of sums[0..P) by the step table (sum domain). The loop is
+// branch-free so it vectorizes (gathers of T[i], T[i + 1]); an element whose
+// first guess missed its interval is then looked up with the search.
+template <class S>
+void lookup_levels(const MacStepTable& t, const S* sums, std::int64_t P, std::int32_t* out) {
+    std::int64_t missed = 0;
+    for (std::int64_t p = 0; p < P; ++p) {
+        const auto x = static_cast<std::int64_t>(sums[p]);
+        const std::int64_t i = step_guess(t, x);
+        out[p] = static_cast<std::int32_t>(t.base + i);
+        missed += !step_matches(t, i, x);
+    }
+    if (missed == 0) return;
+    for (std::int64_t p = 0; p < P; ++p) {
+        const auto x = static_cast<std::int64_t>(sums[p]);
+        if (!step_matches(t, out[p] - t.base, x)) out[p] = static_cast<std::int32_t>(step_lookup(t, x));
+    }
+}
+
+// The finish by the channel's step table (see MacStepTable): the same bits.
+template <class S>
+void finish_by_table(const MacChannel& ch, const MacStepTable& t, const S* sums, std::int64_t pixels,
+                     std::int32_t* dst, std::int64_t stride) {
+    if (!t.sum_domain) {   // wrap: the table takes the accumulator value
+        for (std::int64_t p = 0; p < pixels; ++p)
+            dst[p * stride] = static_cast<std::int32_t>(
+                step_lookup(t, mac_accumulate_exact(ch, static_cast<std::int64_t>(sums[p]))));
+        return;
+    }
+    if (stride == 1) {
+        lookup_levels(t, sums, pixels, dst);
+        return;
+    }
+    thread_local std::vector<std::int32_t> levels;
+    levels.resize(static_cast<std::size_t>(pixels));
+    lookup_levels(t, sums, pixels, levels.data());
+    for (std::int64_t p = 0; p < pixels; ++p) dst[p * stride] = levels[static_cast<std::size_t>(p)];
+}
+
+template <class S>
+void finish_channel(const MacChannel& ch, const MacStepTable* table, BlockSums<S> sums, std::int64_t r,
+                    std::int64_t P, std::int32_t* dst, std::int64_t stride) {
+    if (table && sums.one_chunk)
+        finish_by_table(ch, *table, sums.one_chunk + r * P, P, dst, stride);
+    else if (table)
+        finish_by_table(ch, *table, sums.total + r * P, P, dst, stride);
+    else if (sums.one_chunk)
+        finish_for<S>(ch.registers)(ch, sums.one_chunk + r * P, P, dst, stride);
+    else
+        finish_for<std::int64_t>(ch.registers)(ch, sums.total + r * P, P, dst, stride);
+}
+
+// Element bounds of one channel: risky[p] = 1 where sum_k |p_k| + |b_q| could
+// leave the accumulator's range (NUMERICS.md step 4: only there may the
+// ordered loop differ from the exact sum). Returns the number of risky elements.
+template <class S>
+std::int64_t mark_risky(const S* bound, std::int64_t P, const MacChannel& ch, std::uint8_t* risky) {
+    const std::uint64_t b = magnitude(ch.bias);
+    std::int64_t count = 0;
+    for (std::int64_t p = 0; p < P; ++p) {
+        const bool r = !exact_sum_is_safe(static_cast<std::uint64_t>(bound[p]) + b, ch.accumulator);
+        risky[p] = r;
+        count += r;
+    }
+    return count;
+}
+
+template <class S>
+std::int64_t mark_risky(BlockSums<S> bounds, std::int64_t r, std::int64_t P, const MacChannel& ch,
+                        std::uint8_t* risky) {
+    return bounds.one_chunk ? mark_risky(bounds.one_chunk + r * P, P, ch, risky)
+                            : mark_risky(bounds.total + r * P, P, ch, risky);
+}
+
 struct ColBuffers {
-    std::vector<float> f;
-    std::vector<double> d;
+    std::vector<float> f, fa;      // x - z_x and |x - z_x| (element bounds)
+    std::vector<double> d, da;
     std::vector<std::int32_t> i;   // raw x values, for XNOR
 };
 
+const MacStepTable* channel_table(const Context& c, std::int64_t oc, const MacChannel& ch) {
+    // |exact sum| <= K * max|p|: inside the table's sum domain?
+    const auto bound = static_cast<unsigned __int128>(c.d.k) * static_cast<std::uint64_t>(c.plan.max_abs_weight) *
+                       static_cast<std::uint64_t>(c.plan.max_abs_input);
+    const bool in_domain = bound <= static_cast<unsigned __int128>(kStepTableSumLimit);
+    return in_domain ? cached_step_table(c.prep, oc, ch, c.d.pixels) : nullptr;
+}
+
+// Exact sums (and element bounds) of a float or double engine, then the
+// finish of every exact channel; marks the elements the ordered loop owes.
+template <class T>
+void finish_gemm_block(const Context& c, const std::vector<T>& weights, const std::vector<T>& col,
+                       const std::vector<T>& abs_col, std::int64_t col_offset, std::int64_t n, std::int64_t first,
+                       std::int64_t rows, bool any_bound, RowMatrix<T>& part, RowMatrix<T>& abs_part, Scratch& s,
+                       QTensor& out, MacStats& stats) {
+    const std::int64_t P = c.d.pixels;
+    const BlockSums<T> sums = gemm_sums<T, false>(c, weights, col.data() + col_offset, first, rows, part, s.sums);
+    BlockSums<T> bounds;
+    if (any_bound) bounds = gemm_sums<T, true>(c, weights, abs_col.data() + col_offset, first, rows, abs_part, s.abs_sums);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const std::int64_t oc = first + r;
+        const auto i = static_cast<std::size_t>(oc);
+        if (!c.plan.exact_ok[i] && !c.plan.element_bound[i]) continue;
+        const MacChannel ch = mac_channel(c.layer, oc);
+        // Conv output [n, oc, p]; Gemm output [p, oc]. Risky elements get an
+        // exact-sum value here too, overwritten by the ordered loop.
+        std::int32_t* dst = out.values.data() + (c.d.gemm ? oc : (n * c.d.c_out + oc) * P);
+        const MacStepTable* table = channel_table(c, oc, ch);
+        finish_channel(ch, table, sums, r, P, dst, c.d.gemm ? c.d.c_out : 1);
+        if (c.plan.exact_ok[i]) {
+            stats.exact_channel += P;
+            if (table) stats.by_table += P;
+            continue;
+        }
+        const std::int64_t risky = mark_risky(bounds, r, P, ch, s.risky.data() + r * P);
+        if (table) stats.by_table += P - risky;
+        stats.exact_element += P - risky;
+        stats.ordered += risky;
+    }
+}
+
 // Output channels [oc0, oc1) (within group g) of batch n.
 void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int64_t g, std::int64_t oc0,
-               std::int64_t oc1, QTensor& out) {
+               std::int64_t oc1, QTensor& out, MacStats& stats) {
     const MacLayer& layer = c.layer;
     const std::int64_t K = c.d.k, P = c.d.pixels, col_offset = g * K * P;
     const std::int64_t first = g * c.d.channels_per_group + oc0, rows = oc1 - oc0;
-    bool any_exact = false;
-    for (std::int64_t r = 0; r < rows; ++r) any_exact = any_exact || c.plan.exact_ok[static_cast<std::size_t>(first + r)];
+    bool any_exact = false, any_bound = false;
+    std::vector<std::int64_t> ordered;   // channels that take the ordered loop for every element
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const auto i = static_cast<std::size_t>(first + r);
+        any_exact = any_exact || c.plan.exact_ok[i] || c.plan.element_bound[i];
+        any_bound = any_bound || c.plan.element_bound[i];
+        if (!c.plan.exact_ok[i] && !c.plan.element_bound[i]) ordered.push_back(first + r);
+    }
 
     Scratch& s = scratch();
+    if (any_bound) s.risky.assign(static_cast<std::size_t>(rows * P), 0);
     if (any_exact) {
-        if (c.plan.engine == MacPath::exact_float)
-            exact_sums_gemm(c, c.prep.weights_f, col.f.data() + col_offset, first, rows, s.part_f, s.sums);
-        else if (c.plan.engine == MacPath::exact_double)
-            exact_sums_gemm(c, c.prep.weights_d, col.d.data() + col_offset, first, rows, s.part_d, s.sums);
-        else
+        if (c.plan.engine == MacPath::exact_float) {
+            finish_gemm_block(c, c.prep.weights_f, col.f, col.fa, col_offset, n, first, rows, any_bound, s.part_f,
+                              s.abs_part_f, s, out, stats);
+        } else if (c.plan.engine == MacPath::exact_double) {
+            finish_gemm_block(c, c.prep.weights_d, col.d, col.da, col_offset, n, first, rows, any_bound, s.part_d,
+                              s.abs_part_d, s, out, stats);
+        } else {   // XNOR: channel-level exactness only (plan.element_bound is all false)
             exact_sums_xnor(c, col.i.data() + col_offset, first, rows, s.sums);
-    }
-    std::vector<std::int64_t> ordered;   // channels that need the ordered loop
-    for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t oc = first + r;
-        if (!c.plan.exact_ok[static_cast<std::size_t>(oc)]) {
-            ordered.push_back(oc);
-            continue;
+            for (std::int64_t r = 0; r < rows; ++r) {
+                const std::int64_t oc = first + r;
+                if (!c.plan.exact_ok[static_cast<std::size_t>(oc)]) continue;
+                std::int32_t* dst = out.values.data() + (c.d.gemm ? oc : (n * c.d.c_out + oc) * P);
+                const MacChannel ch = mac_channel(layer, oc);
+                const MacStepTable* table = channel_table(c, oc, ch);
+                finish_channel(ch, table, BlockSums<std::int64_t>{s.sums.data(), nullptr}, r, P, dst,
+                               c.d.gemm ? c.d.c_out : 1);
+                stats.exact_channel += P;
+                if (table) stats.by_table += P;
+            }
         }
-        // Conv output [n, oc, p]; Gemm output [p, oc].
-        std::int32_t* dst = out.values.data() + (c.d.gemm ? oc : (n * c.d.c_out + oc) * P);
-        finish_for(mac_registers(layer, oc))(layer, oc, s.sums.data() + r * P, P, dst, c.d.gemm ? c.d.c_out : 1);
     }
-    if (ordered.empty()) return;
+    stats.ordered += static_cast<std::int64_t>(ordered.size()) * P;
+    if (ordered.empty() && !any_bound) return;
+    s.pixel_risky.assign(static_cast<std::size_t>(P), ordered.empty() ? 0 : 1);
+    if (any_bound)
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t p = 0; p < P; ++p) s.pixel_risky[static_cast<std::size_t>(p)] |= s.risky[static_cast<std::size_t>(r * P + p)];
     // The ordered loop, pixel by pixel: one im2col row serves every channel.
     s.row.resize(static_cast<std::size_t>(K));
     for (std::int64_t p = 0; p < P; ++p) {
+        if (!s.pixel_risky[static_cast<std::size_t>(p)]) continue;
         if (c.d.gemm)
             im2col_row(layer, c.x, p, 0, 0, 0, s.row.data());
         else
             im2col_row(layer, c.x, n, g, p / c.d.out_w, p % c.d.out_w, s.row.data());
-        for (std::int64_t oc : ordered) {
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const std::int64_t oc = first + r;
+            const auto i = static_cast<std::size_t>(oc);
+            const bool owed = c.plan.element_bound[i] ? s.risky[static_cast<std::size_t>(r * P + p)] != 0
+                                                      : !c.plan.exact_ok[i];
+            if (!owed) continue;
             const std::int64_t index = c.d.gemm ? p * c.d.c_out + oc : (n * c.d.c_out + oc) * P + p;
             out.values[static_cast<std::size_t>(index)] =
                 static_cast<std::int32_t>(mac_output_element(layer, oc, s.row.data()));
@@ -280,46 +452,6 @@ void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int
 }
 
 }  // namespace
-
-PreparedMacLayer prepare_mac_layer(const MacLayer& layer) {
-    validate(layer);
-    PreparedMacLayer prep;
-    prep.layer = &layer;
-    const std::int64_t c_out = output_channels(layer), K = reduction_length(layer);
-    prep.weights_f.resize(layer.weights.size());
-    prep.weights_d.resize(layer.weights.size());
-    prep.abs_weight_sum.assign(static_cast<std::size_t>(c_out), 0);
-    for (std::size_t i = 0; i < layer.weights.size(); ++i) {
-        const std::int64_t w = layer.weights[i] - layer.weight_zero_point;
-        prep.weights_f[i] = static_cast<float>(w);   // exact: |w| < 2^24 for every type
-        prep.weights_d[i] = static_cast<double>(w);
-        prep.abs_weight_sum[i / static_cast<std::size_t>(std::max<std::int64_t>(K, 1))] += static_cast<std::uint64_t>(std::llabs(w));
-        prep.max_abs_weight = std::max<std::int64_t>(prep.max_abs_weight, std::llabs(w));
-    }
-    if (is_binary_layer(layer)) {
-        prep.words = (K + 63) / 64;
-        prep.weight_bits.assign(static_cast<std::size_t>(c_out * prep.words), 0);
-        std::vector<std::int8_t> row(static_cast<std::size_t>(K));
-        for (std::int64_t oc = 0; oc < c_out; ++oc) {
-            for (std::int64_t k = 0; k < K; ++k) {
-                const std::int32_t w = layer.weights[static_cast<std::size_t>(oc * K + k)];
-                if (w != 1 && w != -1) throw UserError("int1 layer has a weight other than -1/+1");
-                row[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(w);
-            }
-            pack_binary(row.data(), static_cast<std::size_t>(K), prep.weight_bits.data() + oc * prep.words);
-        }
-        if (layer.kind == MacKind::conv) {
-            const std::int64_t taps = layer.weight_shape[2] * layer.weight_shape[3];
-            prep.tap_weight_sums.assign(static_cast<std::size_t>(c_out * taps), 0);
-            for (std::size_t i = 0; i < layer.weights.size(); ++i) {
-                const auto k = static_cast<std::int64_t>(i) % K;
-                prep.tap_weight_sums[static_cast<std::size_t>((static_cast<std::int64_t>(i) / K) * taps + k % taps)] +=
-                    layer.weights[i];
-            }
-        }
-    }
-    return prep;
-}
 
 MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath requested) {
     const MacLayer& layer = *prep.layer;
@@ -330,6 +462,7 @@ MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath request
     const std::int64_t c_out = output_channels(layer), K = reduction_length(layer);
     const bool wrap = layer.accumulator.overflow == arch::Overflow::wrap;
     plan.exact_ok.assign(static_cast<std::size_t>(c_out), false);
+    plan.element_bound.assign(static_cast<std::size_t>(c_out), false);
     if (requested == MacPath::ordered) return plan;
 
     // NUMERICS.md step 4: an exact sum is the ordered result when no partial
@@ -356,6 +489,12 @@ MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath request
     const std::int64_t limit = requested == MacPath::exact_float ? kFloatExactLimit : kDoubleExactLimit;
     const std::int64_t k_max = std::max<std::int64_t>(K, 1);
     plan.chunk = max_product == 0 ? k_max : std::clamp<std::int64_t>(limit / max_product, 1, k_max);
+    // The GEMM engines also bound each element of a failing channel:
+    // sum_k |w_k - z_w| * |x_k - z_x| by a second GEMM, exact in the same
+    // chunks (non-negative terms: every partial sum is at most the chunk's
+    // sum of |products|, the quantity the chunk size keeps below the limit).
+    if (requested == MacPath::exact_float || requested == MacPath::exact_double)
+        for (std::size_t i = 0; i < plan.exact_ok.size(); ++i) plan.element_bound[i] = !plan.exact_ok[i];
     return plan;
 }
 
@@ -369,12 +508,15 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
     const Shape out_shape = mac_output_shape(layer, x.shape);
     if (element_count(x.shape) != x.size()) throw UserError("MAC layer input values do not match its shape");
     const MacPlan plan = plan_mac(prep, x, options.path);
+    if (options.stats) *options.stats = MacStats{};
     QTensor out(out_shape, per_tensor(layer.output_type, 1.0f, layer.output_zero_point));
     const GemmDims d = gemm_dims(layer, out_shape);
     if (d.pixels == 0 || d.channels_per_group == 0) return out;
     const Context c{prep, layer, x, plan, d};
 
-    const bool any_exact = std::find(plan.exact_ok.begin(), plan.exact_ok.end(), true) != plan.exact_ok.end();
+    const bool any_bound = std::find(plan.element_bound.begin(), plan.element_bound.end(), true) != plan.element_bound.end();
+    const bool any_exact =
+        any_bound || std::find(plan.exact_ok.begin(), plan.exact_ok.end(), true) != plan.exact_ok.end();
     const bool use_f = any_exact && plan.engine == MacPath::exact_float;
     const bool use_d = any_exact && plan.engine == MacPath::exact_double;
     const bool use_xnor = any_exact && plan.engine == MacPath::xnor_popcount;
@@ -390,20 +532,36 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
     // im2col writes every element the run reads.
     if (use_f && col.f.size() < col_size) col.f.resize(col_size);
     if (use_d && col.d.size() < col_size) col.d.resize(col_size);
+    if (use_f && any_bound && col.fa.size() < col_size) col.fa.resize(col_size);
+    if (use_d && any_bound && col.da.size() < col_size) col.da.resize(col_size);
     const bool use_i = use_xnor;
     if (use_i && col.i.size() < col_size) col.i.resize(col_size);
     const std::int64_t blocks = std::max<std::int64_t>(1, std::min<std::int64_t>(options.threads, d.channels_per_group));
     const std::int64_t group_size = d.k * d.pixels;
+    // One stats slot per task, summed in task order: the same totals for any thread count.
+    std::vector<MacStats> task_stats(static_cast<std::size_t>(d.groups * blocks));
     for (std::int64_t n = 0; n < d.batches; ++n) {
         detail::parallel_for(d.groups, options.threads, [&](std::int64_t g) {
-            if (use_f) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.f.data() + g * group_size);
-            if (use_d) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.d.data() + g * group_size);
-            if (use_i) im2col_block(layer, x, d, n, g, 0, col.i.data() + g * group_size);
+            const std::int64_t at = g * group_size;
+            if (use_f) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.f.data() + at);
+            if (use_d) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.d.data() + at);
+            if (use_i) im2col_block(layer, x, d, n, g, 0, col.i.data() + at);
+            if (use_f && any_bound) absolute_values(col.f.data() + at, group_size, col.fa.data() + at);
+            if (use_d && any_bound) absolute_values(col.d.data() + at, group_size, col.da.data() + at);
         });
         detail::parallel_for(d.groups * blocks, options.threads, [&](std::int64_t i) {
             const std::int64_t g = i / blocks, b = i % blocks;
-            run_block(c, col, n, g, d.channels_per_group * b / blocks, d.channels_per_group * (b + 1) / blocks, out);
+            run_block(c, col, n, g, d.channels_per_group * b / blocks, d.channels_per_group * (b + 1) / blocks, out,
+                      task_stats[static_cast<std::size_t>(i)]);
         });
+    }
+    if (options.stats) {
+        for (const MacStats& t : task_stats) {
+            options.stats->exact_channel += t.exact_channel;
+            options.stats->exact_element += t.exact_element;
+            options.stats->ordered += t.ordered;
+            options.stats->by_table += t.by_table;
+        }
     }
     return out;
 }
