@@ -29,6 +29,9 @@ double sqnr(const Tensor& ref, const sim::FloatTensor& test) {
 // A comparable score: +inf SQNR (identical) beats everything, NaN loses.
 double score(double s) { return std::isnan(s) ? -std::numeric_limits<double>::infinity() : s; }
 
+// Output types up to 16 bits get finish tables (65536 levels at most).
+constexpr std::int64_t kMaxFinishLevels = std::int64_t{1} << 16;
+
 struct Candidate {
     std::string policy;
     QuantParams params;
@@ -151,9 +154,20 @@ private:
         const std::int64_t channels = sim::output_channels(layer);
         const bool conv = layer.kind == sim::MacKind::conv;
         const std::int64_t plane = conv ? sim::element_count(acc.shape) / (acc.shape.at(0) * channels) : 1;
+        // Steps 5-6 as a function of the accumulator value: a step table per
+        // channel (sim's, built from the datapath rules) where it is monotone.
+        std::vector<sim::MacStepTable> tables(static_cast<std::size_t>(channels));
+        std::vector<char> tabled(static_cast<std::size_t>(channels), 0);
+        for (std::int64_t oc = 0; oc < channels; ++oc) {
+            sim::MacChannel ch = sim::mac_channel(layer, oc);
+            ch.accumulator.overflow = arch::Overflow::wrap;   // the table's domain: accumulator values
+            tabled[oc] = sim::build_step_table(ch, kMaxFinishLevels, tables[oc]) ? 1 : 0;
+        }
         for (std::int64_t e = 0; e < acc.size(); ++e) {
             const std::int64_t oc = conv ? (e / plane) % channels : e % channels;
-            y.values[e] = static_cast<std::int32_t>(sim::mac_finish(layer, oc, acc.values[e]));
+            const std::int64_t a = acc.values[e];
+            y.values[e] = static_cast<std::int32_t>(tabled[oc] ? sim::step_lookup(tables[oc], a)
+                                                               : sim::mac_finish(layer, oc, a));
         }
         sim::GraphResult r;
         r.outputs.push_back(sim::dequantize_tensor(y));
