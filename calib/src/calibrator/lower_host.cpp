@@ -1,5 +1,7 @@
 // Lowering of data-movement ops (values and quantization unchanged) and of
 // the FP32 host fallback (dequantize, run the executor's kernel, quantize).
+#include <set>
+
 #include <fmt/format.h>
 
 #include "bitnpu/calib/executor.hpp"
@@ -49,8 +51,12 @@ sim::HostFunction fp32_kernel(const NodeContext& ctx) {
 }  // namespace
 
 sim::LayerParams lower_layout(const NodeContext& ctx, CTableLayer&) {
-    if (ctx.node.op_type == "Transpose") return sim::HostLayer{"Transpose", fp32_kernel(ctx)};
-    // Reshape-like: the output's static shape, batch dimension inferred.
+    // Reshape-like ops keep the values in order: the output's static shape,
+    // batch dimension inferred. The others (Transpose, Slice, Gather, Pad,
+    // ...) move values: the executor's kernel on the dequantized values,
+    // which the tied output quantization returns exactly.
+    static const std::set<std::string> reshapes = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
+    if (!reshapes.count(ctx.node.op_type)) return sim::HostLayer{ctx.node.op_type, fp32_kernel(ctx)};
     Shape shape = ctx.shape(ctx.node.outputs[0]);
     if (shape.empty())
         throw UserError(fmt::format("node '{}' ({}): the output shape could not be inferred", ctx.node.name,

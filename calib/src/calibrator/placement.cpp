@@ -74,6 +74,22 @@ bool has_mac_operands(const Graph& graph, const Node& node) {
     return !has_bias || graph.is_initializer(node.inputs[2]);
 }
 
+// Ops that only select, repeat or rearrange values (no arithmetic): they run
+// as layout nodes, their outputs tied to their input's quantization. Pad
+// qualifies when it pads with values of the input (edge, reflect) or with 0,
+// which every activation grid holds exactly (the zero-point).
+bool moves_data_only(const Graph& graph, const Node& node) {
+    static const std::set<std::string> ops = {"Slice", "Split", "Gather", "Expand", "Tile", "DepthToSpace",
+                                              "SpaceToDepth"};
+    if (ops.count(node.op_type)) return true;
+    if (node.op_type != "Pad") return false;
+    if (node.attr_string("mode", "constant") != "constant") return true;
+    if (node.attr_float("value", 0.0f) != 0.0f) return false;   // opset < 11
+    if (node.inputs.size() < 3 || node.inputs[2].empty()) return true;
+    const Tensor* value = graph.initializer(node.inputs[2]);
+    return value && value->numel() == 1 && value->to_floats().at(0) == 0.0f;
+}
+
 bool runs_on(const arch::EngineSpec* engine, arch::EngineKind kind, const Node& node) {
     return engine && engine->kind == kind && engine->supports_op(node.op_type);
 }
@@ -83,7 +99,7 @@ NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const N
         return o.empty() || is_float_value(graph, o);
     });
     if (!float_outputs) return {NodeRole::shape, nullptr, {}};
-    if (is_layout_op(node.op_type)) return {NodeRole::layout, nullptr, {}};
+    if (is_layout_op(node.op_type) || moves_data_only(graph, node)) return {NodeRole::layout, nullptr, {}};
 
     const arch::EngineSpec* engine = arch.engine_for(node.name, node.op_type);
     arch::EngineKind wanted = arch::EngineKind::host;

@@ -1,0 +1,111 @@
+// Data-movement ops (Slice, Pad with 0, Gather, Split, ...) run as layout
+// nodes: their outputs keep their input's quantization and the bit-accurate
+// model only moves the integers. Checked end to end through calibrate() and
+// the simulator against the same selection done by hand on the raw output
+// of the producing convolution.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "bitnpu/arch/load.hpp"
+#include "bitnpu/calib/calibrator.hpp"
+#include "bitnpu/calib/onnx_import.hpp"
+#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/sim/functional/graph.hpp"
+#include "onnx_model_builder.hpp"
+
+namespace {
+
+using namespace bitnpu;
+using bitnpu::test::ModelBuilder;
+using bitnpu::test::TempFile;
+
+constexpr std::int64_t kN = 4, kC = 4, kH = 5, kW = 5, kOut = 6;
+
+// x -> Conv 1x1 (4 -> 6 channels) -> y; with_moves adds
+// y -> Slice channels [1, 5) -> Pad 1 pixel of 0 -> Gather channels {3, 0} -> z.
+std::string build_model(const TempFile& file, bool with_moves) {
+    ModelBuilder b;
+    b.input("x", {-1, kC, kH, kW});
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    std::vector<float> w(kOut * kC), bias(kOut);
+    for (float& v : w) v = u(rng);
+    for (float& v : bias) v = 0.1f * u(rng);
+    b.init_f32("w", {kOut, kC, 1, 1}, w);
+    b.init_f32("b", {kOut}, bias);
+    b.node("Conv", {"x", "w", "b"}, {"y"}, "conv");
+    std::string out = "y";
+    if (with_moves) {
+        b.init_i64("starts", {1}, {1});
+        b.init_i64("ends", {1}, {5});
+        b.init_i64("axes", {1}, {1});
+        b.node("Slice", {"y", "starts", "ends", "axes"}, {"s"}, "slice");
+        b.init_i64("pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
+        b.node("Pad", {"s", "pads"}, {"p"}, "pad");
+        b.init_i64("idx", {2}, {3, 0});
+        auto& g = b.node("Gather", {"p", "idx"}, {"z"}, "gather");
+        ModelBuilder::attr_int(g, "axis", 1);
+        out = "z";
+    }
+    b.output(out);
+    b.save(file);
+    return file.path();
+}
+
+struct Run {
+    calib::CalibResult calib;
+    sim::QTensor raw;
+};
+
+Run calibrate_and_run(const std::string& path, const calib::Tensor& x) {
+    const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    calib::Graph graph = calib::load_onnx(path);
+    calib::run_standard_passes(graph);
+    calib::CalibOptions options;
+    options.policy = "max";
+    options.samples = kN;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    Run r{calib::calibrate(graph, arch, *source, options), {}};
+    const calib::Program p = calib::build_program(graph, arch, r.calib.table, x.shape());
+    const sim::FloatTensor fx{x.shape(), x.to_floats()};
+    const sim::QTensor qx = sim::quantize_tensor(fx, p.qgraph.tensors.at(static_cast<std::size_t>(p.qgraph.inputs[0])).quant);
+    r.raw = sim::run_quantized(p.qgraph, {qx}).raw_outputs.at(0);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("calibrator: Slice, Pad(0) and Gather run as layout nodes that only move integers", "[calibrator]") {
+    std::mt19937 rng(9);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> xs(kN * kC * kH * kW);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({kN, kC, kH, kW}, xs);
+
+    TempFile conv_file(".onnx"), moves_file(".onnx");
+    const Run conv = calibrate_and_run(build_model(conv_file, false), x);
+    const Run moves = calibrate_and_run(build_model(moves_file, true), x);
+
+    for (const calib::CTableLayer& l : moves.calib.table.layers)
+        if (l.op == "Slice" || l.op == "Pad" || l.op == "Gather") CHECK(l.engine == "layout");
+    // Same data and policy: the conv output has the same quantization in both.
+    const auto& yq = conv.raw.quant;
+    REQUIRE(moves.raw.quant.scales == yq.scales);
+    REQUIRE(moves.raw.quant.zero_points == yq.zero_points);
+
+    const std::int64_t z = yq.zero_points.at(0), channels[2] = {3, 0};
+    REQUIRE(moves.raw.shape == sim::Shape{kN, 2, kH + 2, kW + 2});
+    for (std::int64_t b = 0; b < kN; ++b)
+        for (std::int64_t c = 0; c < 2; ++c)
+            for (std::int64_t i = 0; i < kH + 2; ++i)
+                for (std::int64_t j = 0; j < kW + 2; ++j) {
+                    const bool pad = i == 0 || j == 0 || i == kH + 1 || j == kW + 1;
+                    const std::int64_t src_c = 1 + channels[c];   // Gather index into the Slice [1, 5)
+                    const std::int64_t expected =
+                        pad ? z : conv.raw.values[static_cast<std::size_t>(((b * kOut + src_c) * kH + i - 1) * kW + j - 1)];
+                    CHECK(moves.raw.values[static_cast<std::size_t>(((b * 2 + c) * (kH + 2) + i) * (kW + 2) + j)] ==
+                          expected);
+                }
+}
