@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bitnpu/arch/load.hpp"
+#include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/calibrator.hpp"
 #include "bitnpu/calib/ctable.hpp"
 #include "bitnpu/calib/executor.hpp"
@@ -97,55 +98,6 @@ std::map<std::string, Tensor> gather_inputs(const Options& opt, const Graph& gra
     return given;
 }
 
-// A fixed batch size in the model (e.g. 1) smaller than the data's.
-std::int64_t fixed_batch(const Graph& graph) {
-    for (const ValueInfo& in : graph.inputs)
-        if (in.has_shape && !in.shape.empty() && in.shape[0].known()) return in.shape[0].value;
-    return -1;
-}
-
-Tensor slice_batch(const Tensor& t, std::int64_t begin, std::int64_t count) {
-    Shape shape = t.shape();
-    const std::size_t row = t.byte_size() / static_cast<std::size_t>(shape[0]);
-    shape[0] = count;
-    Tensor out(t.dtype(), shape);
-    std::memcpy(out.raw(), t.raw() + static_cast<std::size_t>(begin) * row, out.byte_size());
-    return out;
-}
-
-Tensor concat_batch(const std::vector<Tensor>& parts) {
-    Shape shape = parts.front().shape();
-    if (shape.empty()) return parts.front();
-    shape[0] = 0;
-    for (const Tensor& p : parts) shape[0] += p.dim(0);
-    Tensor out(parts.front().dtype(), shape);
-    std::size_t offset = 0;
-    for (const Tensor& p : parts) {
-        std::memcpy(out.raw() + offset, p.raw(), p.byte_size());
-        offset += p.byte_size();
-    }
-    return out;
-}
-
-// Runs the executor, splitting the data into model-sized batches when the
-// model's batch dimension is fixed and smaller than the data's.
-std::map<std::string, Tensor> run_batched(const Executor& exec, const Graph& graph,
-                                          const std::map<std::string, Tensor>& inputs) {
-    const std::int64_t batch = fixed_batch(graph);
-    std::int64_t total = -1;
-    for (const auto& [name, t] : inputs) total = t.rank() > 0 ? t.dim(0) : -1;
-    if (batch <= 0 || total <= batch || total % batch != 0 || inputs.size() != 1) return exec.run(inputs);
-    std::map<std::string, std::vector<Tensor>> parts;
-    for (std::int64_t b = 0; b < total; b += batch) {
-        std::map<std::string, Tensor> chunk;
-        for (const auto& [name, t] : inputs) chunk[name] = slice_batch(t, b, batch);
-        for (auto& [name, t] : exec.run(chunk)) parts[name].push_back(std::move(t));
-    }
-    std::map<std::string, Tensor> outputs;
-    for (const auto& [name, list] : parts) outputs[name] = concat_batch(list);
-    return outputs;
-}
-
 std::string file_name_for(const std::string& value) {
     std::string name = value;
     for (char& c : name)
@@ -173,7 +125,7 @@ int run_fp32(const Options& opt) {
     ExecutorOptions exec_options;
     exec_options.threads = opt.threads;
     const Executor exec(graph, exec_options);
-    const auto outputs = run_batched(exec, graph, inputs);
+    const auto outputs = run_batched(exec, inputs, fixed_batch(graph));
     std::cout << "npusim fp32: " << opt.fp32_model << " (" << graph.nodes.size() << " nodes after passes, opset "
               << graph.opset << ")\n";
     for (const auto& [name, t] : inputs) std::cout << "  input " << name << ": " << shape_to_string(t.shape()) << "\n";
@@ -199,7 +151,7 @@ BitAccurate load_bit_accurate(const Options& opt) {
     run_standard_passes(b.graph);
     const CTable table = read_ctable(opt.ctable);
     const auto given = gather_inputs(opt, b.graph);
-    check_inputs(b.graph, given);
+    check_inputs(b.graph, given, /*many_batches=*/true);
     b.program = build_program(b.graph, b.arch, table, given.begin()->second.shape());
     for (int id : b.program.qgraph.inputs) {
         const std::string& name = b.program.qgraph.tensors.at(static_cast<std::size_t>(id)).name;
@@ -207,6 +159,15 @@ BitAccurate load_bit_accurate(const Options& opt) {
         b.inputs.push_back({t.shape(), std::vector<float>(t.data<float>(), t.data<float>() + t.numel())});
     }
     return b;
+}
+
+// The inputs quantized as the program's input tensors say.
+std::vector<bitnpu::sim::QTensor> quantized_inputs(const BitAccurate& b) {
+    std::vector<bitnpu::sim::QTensor> q;
+    for (std::size_t i = 0; i < b.inputs.size(); ++i)
+        q.push_back(bitnpu::sim::quantize_tensor(
+            b.inputs[i], b.program.qgraph.tensors.at(static_cast<std::size_t>(b.program.qgraph.inputs[i])).quant));
+    return q;
 }
 
 void write_quantized_outputs(const Options& opt, const bitnpu::sim::QuantGraph& qgraph,
@@ -232,7 +193,9 @@ int run_bit_accurate(const Options& opt) {
     const BitAccurate b = load_bit_accurate(opt);
     bitnpu::sim::RunOptions run_options;
     run_options.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::thread::hardware_concurrency());
-    const bitnpu::sim::GraphResult r = bitnpu::sim::run(b.program.qgraph, b.inputs, run_options);
+    const std::vector<bitnpu::sim::QTensor> qinputs = quantized_inputs(b);
+    const bitnpu::sim::GraphResult r =
+        run_quantized_batched(b.program.qgraph, qinputs, fixed_batch(b.graph), run_options);
     std::cout << "npusim bit-accurate: " << opt.model << " on " << b.arch.name << " (" << b.program.qgraph.nodes.size()
               << " layers)\n";
     write_quantized_outputs(opt, b.program.qgraph, r.raw_outputs);
@@ -267,10 +230,7 @@ nlohmann::ordered_json cycle_report_json(const bitnpu::sim::systemc::CycleReport
 
 int run_cycle(const Options& opt) {
     const BitAccurate b = load_bit_accurate(opt);
-    std::vector<bitnpu::sim::QTensor> qinputs;
-    for (std::size_t i = 0; i < b.inputs.size(); ++i)
-        qinputs.push_back(bitnpu::sim::quantize_tensor(
-            b.inputs[i], b.program.qgraph.tensors.at(static_cast<std::size_t>(b.program.qgraph.inputs[i])).quant));
+    const std::vector<bitnpu::sim::QTensor> qinputs = quantized_inputs(b);
     bitnpu::sim::systemc::CycleOptions options;
     options.vcd_path = opt.vcd;
     const auto r = bitnpu::sim::systemc::run_cycle_model(b.program.qgraph, b.arch, qinputs, options);

@@ -65,6 +65,9 @@ std::vector<Tensor> run_kernel(const Node& node, const std::vector<const Tensor*
     if (outputs.size() < wanted)
         throw UserError(ops::describe(node) + ": the model asks for output " + std::to_string(wanted - 1) +
                         ", which the executor does not compute for this op");
+    // Optional outputs the node does not declare (LayerNormalization's Mean
+    // and InvStdDev): callers such as host layers expect one per declared output.
+    if (outputs.size() > node.outputs.size()) outputs.resize(node.outputs.size());
     return outputs;
 }
 

@@ -95,7 +95,7 @@ std::string dims_to_string(const std::vector<Dim>& dims) {
 
 namespace {
 
-void check_one_input(const ValueInfo& expected, const Tensor& given) {
+void check_one_input(const ValueInfo& expected, const Tensor& given, bool many_batches) {
     const std::string& name = expected.name;
     if (given.dtype() != expected.dtype)
         throw UserError("input '" + name + "': expected dtype " + std::string(to_string(expected.dtype)) +
@@ -108,7 +108,9 @@ void check_one_input(const ValueInfo& expected, const Tensor& given) {
                         shape_to_string(shape));
     for (std::size_t i = 0; i < shape.size(); ++i) {
         const Dim& d = expected.shape[i];
-        if (d.known() && d.value != shape[i])
+        const bool whole_batches = many_batches && i == 0 && d.known() && d.value > 0 && shape[i] > 0 &&
+                                   shape[i] % d.value == 0;
+        if (d.known() && d.value != shape[i] && !whole_batches)
             throw UserError("input '" + name + "': dimension " + std::to_string(i) + " must be " +
                             std::to_string(d.value) + " (expected shape " + dims_to_string(expected.shape) +
                             "), got shape " + shape_to_string(shape));
@@ -123,7 +125,7 @@ std::string input_names(const Graph& graph) {
 
 }  // namespace
 
-void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& inputs) {
+void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& inputs, bool many_batches) {
     for (const auto& [name, tensor] : inputs) {
         bool known = false;
         for (const ValueInfo& in : graph.inputs) known = known || in.name == name;
@@ -136,7 +138,7 @@ void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& input
         if (it == inputs.end())
             throw UserError("model input '" + expected.name + "' " + dims_to_string(expected.shape) +
                             " was not given");
-        check_one_input(expected, it->second);
+        check_one_input(expected, it->second, many_batches);
     }
 }
 

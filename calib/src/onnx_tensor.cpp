@@ -144,8 +144,9 @@ std::size_t saturating_count(const Shape& shape, std::size_t limit) {
 Tensor tensor_from_proto(const TP& proto, const std::string& what) {
     if (proto.data_location() == TP::EXTERNAL)
         throw UserError("tensor '" + what +
-                        "' keeps its data in an external file, which bitnpu does not read; re-save the model "
-                        "with all tensors inside the .onnx file (onnx.save_model(..., save_as_external_data=False))");
+                        "' keeps its data in an external file, which bitnpu reads only for graph initializers; re-save "
+                        "the model with all tensors inside the .onnx file (onnx.save_model(..., "
+                        "save_as_external_data=False))");
     const auto dtype = dtype_from_onnx(proto.data_type());
     if (!dtype)
         throw UserError("tensor '" + what + "' has element type " + onnx_type_name(proto.data_type()) +

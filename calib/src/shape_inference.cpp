@@ -16,22 +16,30 @@ namespace {
 // Float initializers above this size travel to ONNX as typed inputs without
 // data: shape inference never needs weight values, only shape tensors.
 constexpr std::int64_t kMaxInlinedInitializer = 64;
+// Exact contents are kept only for initializers up to this size: shape
+// arithmetic reads small tensors, and copying every weight made inference
+// cost as much as a forward pass on ResNet-sized models.
+constexpr std::int64_t kMaxExactInitializer = 4096;
 // The fallback never builds a dummy tensor larger than this.
 constexpr std::int64_t kMaxDummyElements = std::int64_t(1) << 26;
 
+// What inference has learned so far; value_info, when set, receives every
+// shape as it is found.
 struct Known {
     std::map<std::string, std::pair<DType, Shape>> shapes;
     std::map<std::string, Tensor> values;  // exact contents where known (shape arithmetic)
+    std::map<std::string, ValueInfo>* value_info = nullptr;
 };
 
-void record(Graph& graph, Known& known, const std::string& name, DType dtype, const Shape& shape) {
+void record(Known& known, const std::string& name, DType dtype, const Shape& shape) {
     known.shapes[name] = {dtype, shape};
+    if (!known.value_info) return;
     ValueInfo vi;
     vi.name = name;
     vi.dtype = dtype;
     vi.has_shape = true;
     for (auto d : shape) vi.shape.push_back(Dim{d, ""});
-    graph.value_info[name] = vi;
+    (*known.value_info)[name] = vi;
 }
 
 // Reads a fully concrete tensor type from ONNX's inference results.
@@ -49,7 +57,7 @@ bool concrete_type(const onnx::ValueInfoProto& vi, DType& dtype, Shape& shape) {
     return true;
 }
 
-void run_onnx_inference(Graph& graph, Known& known, const std::map<std::string, Shape>& input_shapes) {
+void run_onnx_inference(const Graph& graph, Known& known, const std::map<std::string, Shape>& input_shapes) {
     onnx_io::ExportOptions options;
     options.max_initializer_elements = kMaxInlinedInitializer;
     options.custom_ops_as_identity = true;
@@ -66,9 +74,9 @@ void run_onnx_inference(Graph& graph, Known& known, const std::map<std::string, 
     DType dtype;
     Shape shape;
     for (const auto& vi : model.graph().value_info())
-        if (concrete_type(vi, dtype, shape)) record(graph, known, vi.name(), dtype, shape);
+        if (concrete_type(vi, dtype, shape)) record(known, vi.name(), dtype, shape);
     for (const auto& vi : model.graph().output())
-        if (concrete_type(vi, dtype, shape)) record(graph, known, vi.name(), dtype, shape);
+        if (concrete_type(vi, dtype, shape)) record(known, vi.name(), dtype, shape);
 }
 
 // Whether every input's contents are known exactly (constants and shape
@@ -87,7 +95,7 @@ bool all_outputs_known(const Node& node, const Known& known) {
 
 // Evaluates node on exact values where known, zeros elsewhere; records the
 // output shapes, and the output values when every input value was exact.
-void infer_by_running(Graph& graph, Known& known, const Node& node) {
+void infer_by_running(const Graph& graph, Known& known, const Node& node) {
     std::vector<Tensor> dummies;
     dummies.reserve(node.inputs.size());
     std::vector<const Tensor*> inputs;
@@ -116,14 +124,14 @@ void infer_by_running(Graph& graph, Known& known, const Node& node) {
     }
     for (std::size_t i = 0; i < node.outputs.size() && i < results.size(); ++i) {
         if (node.outputs[i].empty()) continue;
-        record(graph, known, node.outputs[i], results[i].dtype(), results[i].shape());
+        record(known, node.outputs[i], results[i].dtype(), results[i].shape());
         if (exact) known.values[node.outputs[i]] = std::move(results[i]);
     }
 }
 
 // Shape's output depends only on its input's shape: exact even for data we
 // never computed, which keeps Shape->Gather->Reshape chains exact.
-bool infer_shape_op(Graph& graph, Known& known, const Node& node) {
+bool infer_shape_op(Known& known, const Node& node) {
     if (node.op_type != "Shape" || !node.domain.empty()) return false;
     auto s = known.shapes.find(node.inputs.at(0));
     if (s == known.shapes.end()) return false;
@@ -133,18 +141,15 @@ bool infer_shape_op(Graph& graph, Known& known, const Node& node) {
     const std::int64_t start = clamp_axis(node.attr_int("start", 0)), end = clamp_axis(node.attr_int("end", rank));
     std::vector<std::int64_t> slice(dims.begin() + start, dims.begin() + std::max(start, end));
     Tensor value = Tensor::from_vector<std::int64_t>({static_cast<std::int64_t>(slice.size())}, slice);
-    record(graph, known, node.outputs.at(0), DType::i64, value.shape());
+    record(known, node.outputs.at(0), DType::i64, value.shape());
     known.values[node.outputs.at(0)] = std::move(value);
     return true;
 }
 
-}  // namespace
-
-void infer_shapes(Graph& graph, const std::map<std::string, Shape>& input_shapes) {
-    Known known;
+void infer_into(const Graph& graph, Known& known, const std::map<std::string, Shape>& input_shapes) {
     for (const auto& [name, t] : graph.initializers) {
         known.shapes[name] = {t.dtype(), t.shape()};
-        known.values[name] = t;
+        if (t.numel() <= kMaxExactInitializer) known.values[name] = t;
     }
     for (const ValueInfo& in : graph.inputs) {
         auto it = input_shapes.find(in.name);
@@ -153,13 +158,36 @@ void infer_shapes(Graph& graph, const std::map<std::string, Shape>& input_shapes
             shape = it->second;
         else if (!static_shape(graph, in.name, shape))
             continue;
-        record(graph, known, in.name, in.dtype, shape);
+        record(known, in.name, in.dtype, shape);
     }
     run_onnx_inference(graph, known, input_shapes);
     for (const Node& node : graph.nodes) {
-        if (node.op_type == "Shape" && infer_shape_op(graph, known, node)) continue;
+        if (node.op_type == "Shape" && infer_shape_op(known, node)) continue;
         if (!all_outputs_known(node, known) || all_inputs_exact(node, known)) infer_by_running(graph, known, node);
     }
+}
+
+}  // namespace
+
+void infer_shapes(Graph& graph, const std::map<std::string, Shape>& input_shapes) {
+    Known known;
+    known.value_info = &graph.value_info;
+    infer_into(graph, known, input_shapes);
+}
+
+ShapeProbe probe_shapes(const Graph& graph, const std::map<std::string, Shape>& input_shapes) {
+    Known known;
+    infer_into(graph, known, input_shapes);
+    ShapeProbe probe;
+    for (const ValueInfo& in : graph.inputs)
+        if (auto s = known.shapes.find(in.name); s != known.shapes.end()) probe.shapes[in.name] = s->second;
+    for (const Node& node : graph.nodes)
+        for (const std::string& out : node.outputs) {
+            if (out.empty()) continue;
+            if (auto s = known.shapes.find(out); s != known.shapes.end()) probe.shapes[out] = s->second;
+            if (auto v = known.values.find(out); v != known.values.end()) probe.values[out] = v->second;
+        }
+    return probe;
 }
 
 bool static_shape(const Graph& graph, const std::string& value, Shape& shape) {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "bitnpu/arch/load.hpp"
+#include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/calibrator.hpp"
 #include "bitnpu/calib/onnx_import.hpp"
 #include "bitnpu/calib/passes.hpp"
@@ -108,4 +109,53 @@ TEST_CASE("calibrator: Slice, Pad(0) and Gather run as layout nodes that only mo
                     CHECK(moves.raw.values[static_cast<std::size_t>(((b * 2 + c) * (kH + 2) + i) * (kW + 2) + j)] ==
                           expected);
                 }
+}
+
+TEST_CASE("calibrator: a model exported with a fixed batch of 1 calibrates and simulates in chunks", "[calibrator]") {
+    // Reshape to the constant [1, -1] would break on any batch but 1: every
+    // run must feed the model one sample at a time.
+    ModelBuilder b;
+    b.input("x", {1, 2, 3, 3});
+    b.init_f32("w", {3, 2, 1, 1}, {0.5f, -0.25f, 1.0f, 0.75f, -0.5f, 0.25f});
+    b.node("Conv", {"x", "w"}, {"y"}, "conv");
+    b.init_i64("shape", {2}, {1, -1});
+    b.node("Reshape", {"y", "shape"}, {"r"}, "flatten");
+    std::vector<float> fc(4 * 27);
+    for (std::size_t i = 0; i < fc.size(); ++i) fc[i] = 0.01f * static_cast<float>(static_cast<int>(i % 11) - 5);
+    b.init_f32("fc", {27, 4}, fc);
+    b.node("MatMul", {"r", "fc"}, {"z"}, "fc");
+    b.output("z");
+    TempFile file(".onnx");
+    b.save(file);
+
+    std::mt19937 rng(3);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> xs(6 * 2 * 3 * 3);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({6, 2, 3, 3}, xs);
+
+    const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    REQUIRE(calib::fixed_batch(graph) == 1);
+    calib::CalibOptions options;
+    options.samples = 6;
+    options.search_samples = 4;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    CHECK(result.samples_used == 6);
+
+    const calib::Program p = calib::build_program(graph, arch, result.table, {1, 2, 3, 3});
+    const auto& in_quant = p.qgraph.tensors.at(static_cast<std::size_t>(p.qgraph.inputs[0])).quant;
+    const sim::QTensor qx = sim::quantize_tensor({x.shape(), x.to_floats()}, in_quant);
+    const sim::GraphResult all = calib::run_quantized_batched(p.qgraph, {qx}, 1);
+    REQUIRE(all.raw_outputs.at(0).shape == sim::Shape{6, 4});
+    for (std::int64_t s = 0; s < 6; ++s) {
+        sim::QTensor one = qx;
+        one.shape[0] = 1;
+        one.values.assign(qx.values.begin() + s * 18, qx.values.begin() + (s + 1) * 18);
+        const sim::QTensor y = sim::run_quantized(p.qgraph, {one}).raw_outputs.at(0);
+        for (std::int64_t j = 0; j < 4; ++j) CHECK(all.raw_outputs[0].values[s * 4 + j] == y.values[j]);
+    }
 }

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/executor.hpp"
 #include "bitnpu/calib/shape_inference.hpp"
 #include "bitnpu/calib/statistics.hpp"
@@ -42,7 +43,8 @@ std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const 
         options.policy == "auto" || make_policy(options.policy, options.policy_options)->needs_histograms();
     StatsCollector collector(stats_options, names);
     const Executor executor(graph, {options.threads});
-    const std::int64_t batch = std::max<std::int64_t>(1, options.batch);
+    const std::int64_t fixed = fixed_batch(graph);   // a fixed-batch model takes exactly its batch
+    const std::int64_t batch = fixed > 0 ? fixed : std::max<std::int64_t>(1, options.batch);
     for (std::int64_t begin = 0; begin < count; begin += batch) {
         const std::int64_t n = std::min(batch, count - begin);
         const Feed feed = samples.batch(begin, n);
@@ -116,10 +118,13 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     const auto start = Clock::now();
     if (options.policy != "auto") make_policy(options.policy, options.policy_options);  // validates the name
     CalibResult result;
-    result.samples_used = samples_to_use(samples, options);
+    result.samples_used = whole_batches(samples_to_use(samples, options), fixed_batch(graph));
+    if (result.samples_used > samples.size())
+        throw UserError(fmt::format("the model takes batches of {} samples but the calibration data holds only {}",
+                                    fixed_batch(graph), samples.size()));
 
     // Shapes for one sample; every lowering rule that needs a shape reads it.
-    const Feed first = samples.batch(0, 1);
+    const Feed first = samples.batch(0, std::max<std::int64_t>(1, std::min(fixed_batch(graph), samples.size())));
     check_feed(graph, first, 0, "calibration data");
     std::map<std::string, Shape> input_shapes;
     for (const auto& [name, t] : first) input_shapes[name] = t.shape();
@@ -130,7 +135,8 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     result.seconds_statistics = seconds_since(start);
 
     const auto search_start = Clock::now();
-    const std::int64_t slice = std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples));
+    const std::int64_t slice = whole_batches(
+        std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
     Lowering lowering(graph, arch, result.plan);
     SearchResult search = search_activation_quant(lowering, stats, samples.batch(0, slice), options);
     result.seconds_search = seconds_since(search_start);

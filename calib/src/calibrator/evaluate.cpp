@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/executor.hpp"
 #include "bitnpu/errors.hpp"
 
@@ -46,6 +47,13 @@ Top1 evaluate_top1(const Graph& graph, const sim::QuantGraph& qgraph, const Samp
     if (static_cast<std::int64_t>(label_values.size()) != result.samples)
         throw UserError(fmt::format("{} evaluation samples but {} labels", result.samples, label_values.size()));
     const Executor executor(graph, {threads});
+    if (const std::int64_t fixed = fixed_batch(graph); fixed > 0) {
+        if (result.samples % fixed != 0)
+            throw UserError(fmt::format("the model takes batches of {} samples; {} evaluation samples are not a whole "
+                                        "number of batches",
+                                        fixed, result.samples));
+        batch = fixed;
+    }
     const std::string& output = graph.outputs.at(0).name;
     sim::RunOptions run_options;
     run_options.threads = std::max(1, threads);

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 code.
+// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 code,
+// where the templates are instantiated: off for this whole file.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
-#pragma GCC diagnostic pop
 
 #include "../ops/im2col.hpp"
 
@@ -75,3 +75,5 @@ InputMoments input_moments(const sim::MacLayer& layer, const Tensor& x) {
 }
 
 }  // namespace bitnpu::calib
+
+#pragma GCC diagnostic pop

@@ -103,7 +103,7 @@ std::unique_ptr<SampleSource> make_image_source(const std::string& folder, const
 
 void check_feed(const Graph& graph, const Feed& feed, std::int64_t first_sample, const std::string& origin) {
     try {
-        check_inputs(graph, feed);
+        check_inputs(graph, feed, /*many_batches=*/true);
     } catch (const UserError& e) {
         throw UserError(fmt::format("{}: {}", origin, e.what()));
     }

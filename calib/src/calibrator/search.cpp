@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/executor.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
@@ -44,7 +45,8 @@ bool same(const QuantParams& a, const QuantParams& b) {
 class Search {
 public:
     Search(Lowering& lowering, const std::map<std::string, TensorStats>& stats, const CalibOptions& options)
-        : graph_(lowering.graph()), plan_(lowering.plan()), stats_(stats), options_(options), lowering_(lowering) {
+        : graph_(lowering.graph()), plan_(lowering.plan()), stats_(stats), options_(options), lowering_(lowering),
+          batch_(fixed_batch(lowering.graph())) {
         if (options.policy == "auto") {
             for (const std::string& name : policy_names())
                 if (name != "mse") policies_.push_back(make_policy(name, options.policy_options));
@@ -72,9 +74,11 @@ private:
     void capture_fp32(const Feed& slice) {
         check_feed(graph_, slice, 0, "calibration data");
         const Executor executor(graph_, {options_.threads});
-        executor.run(slice, [&](const std::string& name, const Tensor& value) {
-            if (plan_.tied_to.count(name) && value.dtype() == DType::f32) fp32_.insert_or_assign(name, value);
+        std::map<std::string, std::vector<Tensor>> parts;   // one per model-sized chunk of the slice
+        run_batched(executor, slice, batch_, [&](const std::string& name, const Tensor& value) {
+            if (plan_.tied_to.count(name) && value.dtype() == DType::f32) parts[name].push_back(value);
         });
+        for (auto& [name, list] : parts) fp32_.insert_or_assign(name, concat_batch(list));
     }
 
     std::vector<Candidate> candidates(const std::string& root) {
@@ -118,7 +122,7 @@ private:
         const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
         std::vector<sim::QTensor> inputs;
         for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(values_.at(in));
-        return sim::run_quantized(g, inputs, run_options_);
+        return run_quantized_batched(g, inputs, batch_, run_options_);
     }
 
     // A MAC layer's accumulators do not depend on its output quantization:
@@ -284,6 +288,7 @@ private:
     const std::map<std::string, TensorStats>& stats_;
     const CalibOptions& options_;
     Lowering& lowering_;
+    std::int64_t batch_;   // the model's fixed batch (0: any): graph runs go in chunks of it
     std::vector<std::unique_ptr<Policy>> policies_;
     sim::RunOptions run_options_;
     std::map<std::string, Tensor> fp32_;

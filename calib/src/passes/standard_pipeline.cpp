@@ -26,7 +26,11 @@ void run_standard_passes(Graph& graph) {
     // Static models: shapes let fold_constants resolve Shape nodes and
     // remove_identity see Cast-to-same-type on intermediate values.
     std::map<std::string, Shape> shapes;
-    if (static_input_shapes(graph, shapes)) infer_shapes(graph, shapes);
+    // Symbolic ones: probing two sizes folds what does not depend on them.
+    if (static_input_shapes(graph, shapes))
+        infer_shapes(graph, shapes);
+    else
+        fold_symbolic_shapes(graph);
     // Folding can expose new identities (e.g. Cast of a folded constant) and
     // vice versa; two rounds reach the fixed point for exporter patterns.
     for (int round = 0; round < 2; ++round) {
@@ -34,6 +38,9 @@ void run_standard_passes(Graph& graph) {
         if (changed == 0) break;
     }
     eliminate_dead_nodes(graph);
+    fuse_layer_norm(graph);
+    canonicalize_reduce_mean(graph);
+    fuse_matmul_bias(graph);
     fold_batchnorm(graph);
     fuse_activation(graph);
     eliminate_dead_nodes(graph);

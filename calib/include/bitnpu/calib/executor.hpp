@@ -18,7 +18,9 @@ bool is_supported_op(const std::string& op_type, const std::string& domain = "")
 
 // Run one node on concrete inputs (nullptr for omitted optional inputs).
 // opset is the default-domain opset the model was exported with.
-// Throws UserError naming the node on bad attributes/shapes.
+// Throws UserError naming the node on bad attributes/shapes. Returns one
+// tensor per output the node declares (kernels that can compute optional
+// outputs, e.g. LayerNormalization's Mean/InvStdDev, drop the undeclared).
 std::vector<Tensor> run_node(const Node& node, const std::vector<const Tensor*>& inputs, std::int64_t opset);
 
 struct ExecutorOptions {

@@ -86,7 +86,9 @@ struct Graph {
 // a graph input, every graph input must be given, dtypes must match and
 // ranks/known dimensions must agree (symbolic dims accept any size).
 // Throws UserError describing the first mismatch.
-void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& inputs);
+// many_batches: data for a model with a fixed batch may hold any whole
+// number of batches (it is fed in model-sized chunks, batching.hpp).
+void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& inputs, bool many_batches = false);
 
 // Reorders graph.nodes so every node comes after the producers of its inputs
 // (stable: independent nodes keep their order). Throws UserError naming a

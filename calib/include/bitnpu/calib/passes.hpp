@@ -23,9 +23,27 @@ int fuse_activation(Graph& graph);
 // Removes Identity, inference-mode Dropout and Cast to the value's own type.
 int remove_identity(Graph& graph);
 
+// Models with a symbolic (batch) input dimension: folds the shape arithmetic
+// that does not depend on it (probing two batch sizes) and Reshape targets
+// [batch, ...] into [0, ...]; records the probed shapes in value_info with
+// the varying dimensions symbolic.
+int fold_symbolic_shapes(Graph& graph);
+// ReduceMean over axes {2, 3} of a 4-D value -> GlobalAveragePool (+ Flatten
+// when keepdims=0), which vector units run.
+int canonicalize_reduce_mean(Graph& graph);
+// The nine-node LayerNorm of exports below opset 17 (ReduceMean, Sub, Pow,
+// ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta) -> one
+// LayerNormalization node over the same trailing axes.
+int fuse_layer_norm(Graph& graph);
+// MatMul(X, W[K,N]) + B[N] (constants) -> Gemm, with Reshapes to [-1, K]
+// and back when X has rank > 2 (its dims after the first must be static).
+int fuse_matmul_bias(Graph& graph);
+
 // The pipeline every tool runs after import: eliminate_dead_nodes,
-// remove_identity, shape inference (static models only), fold_constants,
-// eliminate_dead_nodes, fold_batchnorm, fuse_activation, eliminate_dead_nodes.
+// remove_identity, shape inference (static models) or fold_symbolic_shapes
+// (models with a symbolic dimension), fold_constants, eliminate_dead_nodes,
+// fuse_layer_norm, canonicalize_reduce_mean, fuse_matmul_bias, fold_batchnorm, fuse_activation,
+// eliminate_dead_nodes.
 void run_standard_passes(Graph& graph);
 
 }  // namespace bitnpu::calib

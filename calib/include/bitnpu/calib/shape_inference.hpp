@@ -23,6 +23,17 @@ namespace bitnpu::calib {
 // shape of every value whose shape could be determined.
 void infer_shapes(Graph& graph, const std::map<std::string, Shape>& input_shapes);
 
+// What shape inference finds for concrete input shapes, without touching
+// the graph: the dtype and shape of the graph inputs and of every node
+// output it could determine,
+// and the exact contents of those computed only from constants and shapes
+// (Shape -> Gather -> Concat chains).
+struct ShapeProbe {
+    std::map<std::string, std::pair<DType, Shape>> shapes;
+    std::map<std::string, Tensor> values;
+};
+ShapeProbe probe_shapes(const Graph& graph, const std::map<std::string, Shape>& input_shapes);
+
 // The concrete shape recorded for a value (initializer, graph input with a
 // static shape, or value_info), if every dimension is known.
 bool static_shape(const Graph& graph, const std::string& value, Shape& shape);
