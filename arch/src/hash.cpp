@@ -58,13 +58,17 @@ std::string sha256_hex(std::string_view bytes) {
     std::array<std::uint32_t, 8> state = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                           0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     // Message, a 1 bit, zeros, and the 64-bit big-endian bit length, padded
-    // to whole 64-byte blocks.
-    std::vector<std::uint8_t> message(bytes.begin(), bytes.end());
+    // to whole 64-byte blocks. The whole blocks of the message are hashed in
+    // place (model files are large); only the tail is copied for padding.
+    const std::size_t whole = bytes.size() / 64 * 64;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    for (std::size_t offset = 0; offset < whole; offset += 64) compress(state, data + offset);
+    std::vector<std::uint8_t> tail(data + whole, data + bytes.size());
     const std::uint64_t bit_length = static_cast<std::uint64_t>(bytes.size()) * 8;
-    message.push_back(0x80);
-    while (message.size() % 64 != 56) message.push_back(0);
-    for (int shift = 56; shift >= 0; shift -= 8) message.push_back(static_cast<std::uint8_t>(bit_length >> shift));
-    for (std::size_t offset = 0; offset < message.size(); offset += 64) compress(state, message.data() + offset);
+    tail.push_back(0x80);
+    while (tail.size() % 64 != 56) tail.push_back(0);
+    for (int shift = 56; shift >= 0; shift -= 8) tail.push_back(static_cast<std::uint8_t>(bit_length >> shift));
+    for (std::size_t offset = 0; offset < tail.size(); offset += 64) compress(state, tail.data() + offset);
 
     static const char* const kHex = "0123456789abcdef";
     std::string out;
