@@ -91,6 +91,8 @@ int run(const Options& opt) {
     options.progress = progress_bar(opt.quiet);
 
     CalibResult result = calibrate(graph, arch, *samples, options);
+    if (!opt.quiet)
+        for (const std::string& w : result.warnings) std::cerr << "warning: " << w << "\n";
 
     std::optional<Top1> top1;
     if (!opt.eval_data.empty()) {

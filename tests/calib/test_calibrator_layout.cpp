@@ -159,3 +159,27 @@ TEST_CASE("calibrator: a model exported with a fixed batch of 1 calibrates and s
         for (std::int64_t j = 0; j < 4; ++j) CHECK(all.raw_outputs[0].values[s * 4 + j] == y.values[j]);
     }
 }
+
+TEST_CASE("calibrator: a bias too large for the bias register is saturated and reported", "[calibrator]") {
+    ModelBuilder b;
+    b.input("x", {-1, 1, 2, 2});
+    b.init_f32("w", {2, 1, 1, 1}, {1e-3f, 1.0f});
+    b.init_f32("b", {2}, {1e4f, 0.5f});   // channel 0: b / (s_w s_x) far beyond 20 bits
+    b.node("Conv", {"x", "w", "b"}, {"y"}, "conv");
+    b.output("y");
+    TempFile file(".onnx");
+    b.save(file);
+    std::vector<float> xs(8 * 4);
+    for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(i % 7) - 3.0f;
+    const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    calib::CalibOptions options;
+    options.policy = "max";
+    options.samples = 8;
+    const auto source = calib::make_array_source({{"x", calib::Tensor::from_vector<float>({8, 1, 2, 2}, xs)}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    REQUIRE(result.warnings.size() == 1);
+    CHECK_THAT(result.warnings[0], Catch::Contains("'conv'") && Catch::Contains("1 of 2 biases saturate") &&
+                                       Catch::Contains("bias.bits"));
+}

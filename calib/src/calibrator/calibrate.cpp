@@ -2,12 +2,14 @@
 // the per-layer search, the CTable.
 #include "bitnpu/calib/calibrator.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "bitnpu/arch/derived.hpp"
 #include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/executor.hpp"
 #include "bitnpu/calib/shape_inference.hpp"
@@ -99,6 +101,26 @@ LayerSummary summarize(const CTableLayer& layer, const CTable& table) {
     return s;
 }
 
+// Layers whose integer biases sit at the bias register's bounds: the bias
+// b / (s_w s_x) did not fit bias.bits and was saturated (silently wrong
+// outputs otherwise).
+std::vector<std::string> bias_saturation_warnings(const CTable& table, const arch::ArchSpec& arch) {
+    std::vector<std::string> out;
+    for (const CTableLayer& layer : table.layers) {
+        if (layer.bias.empty() || !layer.bias_bits) continue;
+        const arch::ValueRange range = arch::signed_range(*layer.bias_bits);
+        const auto saturated = std::count_if(layer.bias.begin(), layer.bias.end(),
+                                             [&](std::int64_t b) { return b == range.min || b == range.max; });
+        if (saturated == 0) continue;
+        out.push_back(fmt::format("node '{}': {} of {} biases saturate the {}-bit bias register of engine '{}' (the "
+                                  "bias is large against s_w * s_x); the layer's output is off by the clipped "
+                                  "amount. A wider `bias.bits` in {} avoids it",
+                                  layer.node, saturated, layer.bias.size(), *layer.bias_bits, layer.engine,
+                                  arch.source_path.empty() ? std::string("the arch YAML") : arch.source_path));
+    }
+    return out;
+}
+
 }  // namespace
 
 ActivationQuant activation_quant_from(const CTable& table, const QuantizationPlan& plan) {
@@ -154,6 +176,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
         if (!layer.outputs.empty() && search.tensor_sqnr.count(layer.outputs[0]))
             layer.sqnr_db = search.tensor_sqnr.at(layer.outputs[0]);
     for (const CTableLayer& layer : table.layers) result.layers.push_back(summarize(layer, table));
+    result.warnings = bias_saturation_warnings(table, arch);
     result.seconds_total = seconds_since(start);
     return result;
 }

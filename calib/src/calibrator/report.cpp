@@ -60,6 +60,7 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
         layers.push_back(e);
     }
     j["layers"] = layers;
+    j["warnings"] = result.warnings;
     if (top1) {
         j["evaluation"] = {{"samples", top1->samples},
                            {"fp32_top1", top1->fp32()},

@@ -45,6 +45,9 @@ struct CalibResult {
     std::vector<LayerSummary> layers;
     QuantizationPlan plan;
     std::int64_t samples_used = 0;
+    // What the hardware cannot represent as asked (e.g. saturated bias
+    // registers), in words a user can act on; also in the JSON report.
+    std::vector<std::string> warnings;
     double seconds_statistics = 0.0, seconds_search = 0.0, seconds_total = 0.0;
 };
 
