@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -160,6 +161,8 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     const std::int64_t slice = whole_batches(
         std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
     Lowering lowering(graph, arch, result.plan);
+    lowering.set_threads(options.threads > 0 ? options.threads
+                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     SearchResult search = search_activation_quant(lowering, stats, samples.batch(0, slice), options);
     result.seconds_search = seconds_since(search_start);
 
@@ -199,6 +202,7 @@ Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& ta
         if (!quant.count(root))
             throw UserError(fmt::format("the CTable has no quantization for tensor '{}'", root));
     Lowering lowering(graph, arch, p.plan);
+    lowering.set_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     for (const CTableLayer& layer : table.layers) lowering.set_recorded_layer(layer);
     p.qgraph = lowering.lower_graph(quant);
     return p;

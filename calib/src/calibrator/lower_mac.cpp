@@ -142,7 +142,7 @@ QuantParams derived_weight_quant(const NodeContext& ctx, const Tensor& weight, a
     auto moments = ctx.input_moments.find(ctx.node.name);
     const bool weighted = moments != ctx.input_moments.end() && options.mode == ScaleMode::symmetric;
     const ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel,
-                                                    options, weighted ? &moments->second : nullptr);
+                                                    options, weighted ? &moments->second : nullptr, ctx.threads);
     return weight_params(clipped, type, engine.restricted_range, per_channel, options);
 }
 

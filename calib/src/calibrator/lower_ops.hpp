@@ -25,6 +25,7 @@ struct NodeContext {
     const std::map<std::string, CTableLayer>& recorded;
     // Input moments by node name (Lowering::set_input_moments).
     const std::map<std::string, InputMoments>& input_moments;
+    int threads;   // for the weight clipping (results do not depend on it)
 
     // The parameters of a quantized tensor (its root's).
     const QuantParams& params(const std::string& tensor) const;

@@ -2,6 +2,7 @@
 // rules are in lower_mac.cpp, lower_vector.cpp and lower_host.cpp.
 #include "bitnpu/calib/lowering.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -85,6 +86,8 @@ void Lowering::set_recorded_layer(const CTableLayer& layer) {
     weight_cache_.erase(layer.node);
 }
 
+void Lowering::set_threads(int threads) { threads_ = std::max(1, threads); }
+
 void Lowering::set_input_moments(const std::string& node, InputMoments moments) {
     input_moments_[node] = std::move(moments);
     weight_cache_.erase(node);
@@ -96,7 +99,7 @@ Tensor Lowering::mac_weight(std::size_t node_index) const {
     if (place.role != NodeRole::mac) throw std::logic_error("mac_weight: node '" + node.name + "' is not a MAC layer");
     const ActivationQuant none;
     lowering::NodeContext ctx{graph_, arch_, plan_, node, place, none, weight_cache_, bias_delta_, recorded_,
-                              input_moments_};
+                              input_moments_, threads_};
     return lowering::normalized_weight(ctx);
 }
 
@@ -105,7 +108,7 @@ LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant
     const Node& node = graph_.nodes.at(index);
     const NodePlacement& place = plan_.placement.at(index);
     lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_, bias_delta_, recorded_,
-                              input_moments_};
+                              input_moments_, threads_};
     LoweredNode out;
     CTableLayer& record = out.record;
     record.node = node.name;

@@ -1,6 +1,8 @@
 // MSE-optimal weight clipping (weight_clipping.hpp).
 #include "weight_clipping.hpp"
 
+#include "../ops/parallel.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -64,7 +66,7 @@ ClipRange best_range(const float* w, std::int64_t rows, std::int64_t n, ClipRang
 
 ChannelRanges mse_weight_ranges(const Tensor& weight, const ChannelRanges& observed, arch::ValueType type,
                                 bool restricted, bool per_channel, const ScaleOptions& options,
-                                const InputMoments* moments) {
+                                const InputMoments* moments, int threads) {
     ChannelRanges out = observed;
     const float* w = weight.data<float>();
     const std::int64_t channels = static_cast<std::int64_t>(observed.channels());
@@ -75,12 +77,13 @@ ChannelRanges mse_weight_ranges(const Tensor& weight, const ChannelRanges& obser
         return weighted ? moments->group(c / (channels / moments->groups)) : nullptr;
     };
     if (per_channel) {
-        for (std::int64_t c = 0; c < channels; ++c) {
+        // Channels are independent: the result does not depend on threads.
+        ops::parallel_for(threads, channels, [&](std::int64_t c) {
             const ClipRange r = best_range(w + c * per_row, 1, per_row, {observed.min[c], observed.max[c]}, type,
                                            restricted, options, moments_of(c));
             out.min[c] = r.lo;
             out.max[c] = r.hi;
-        }
+        });
         return out;
     }
     const double lo = *std::min_element(observed.min.begin(), observed.min.end());

@@ -19,6 +19,6 @@ namespace bitnpu::calib {
 // Deterministic; the chosen ranges then go through weight_params().
 ChannelRanges mse_weight_ranges(const Tensor& weight, const ChannelRanges& observed, arch::ValueType type,
                                 bool restricted, bool per_channel, const ScaleOptions& options,
-                                const InputMoments* moments = nullptr);
+                                const InputMoments* moments = nullptr, int threads = 1);
 
 }  // namespace bitnpu::calib

@@ -134,9 +134,14 @@ std::int64_t mac_accumulate(const MacLayer& layer, std::int64_t oc, const std::i
     // Loading b_q into the accumulator register is itself an accumulate step
     // (it saturates or wraps a bias wider than the accumulator, as accumulate_all does).
     std::int64_t acc = preload ? accumulate(0, b, layer.accumulator) : 0;
+    // The products in k order, then NUMERICS step 4 on them (accumulate_all:
+    // ordered saturation, or wrap).
+    thread_local std::vector<std::int64_t> products;
+    products.resize(static_cast<std::size_t>(k_len));
     for (std::int64_t k = 0; k < k_len; ++k)
-        acc = accumulate(acc, product(w[k] - layer.weight_zero_point, x_row[k], layer.input_zero_point),
-                         layer.accumulator);
+        products[static_cast<std::size_t>(k)] =
+            product(w[k] - layer.weight_zero_point, x_row[k], layer.input_zero_point);
+    acc = accumulate_all(acc, products.data(), products.size(), layer.accumulator);
     if (!preload) acc = accumulate(acc, b, layer.accumulator);
     return acc;
 }

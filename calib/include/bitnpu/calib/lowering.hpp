@@ -65,6 +65,8 @@ public:
     // (data-aware clipping and bias correction cannot be re-derived without
     // the calibration data).
     void set_recorded_layer(const CTableLayer& layer);
+    // Worker threads for the weight clipping (default 1; results do not depend on it).
+    void set_threads(int threads);
     // Input moments for a MAC node's weight clipping (drops its cached
     // weight quantization, so the next lowering re-derives it).
     void set_input_moments(const std::string& node, InputMoments moments);
@@ -86,6 +88,7 @@ private:
     std::map<std::string, std::vector<double>> bias_delta_;
     std::map<std::string, CTableLayer> recorded_;
     std::map<std::string, InputMoments> input_moments_;
+    int threads_ = 1;
 };
 
 }  // namespace bitnpu::calib
