@@ -1,18 +1,45 @@
 // cosim: co-simulates a verilated npu_tile variant against the golden model.
-//   cosim --arch configs/int8_npu.yaml [--engine NAME] --vectors N --seed S [--trace out.fst]
+//   cosim --arch configs/int8_npu.yaml [--engine NAME[,activation=T][,array=RxC]] --vectors N --seed S
+//         [--trace out.fst]
+//   cosim --arch A.yaml --zoo MODEL.onnx --ctable T.yaml [--images data/test_100_x.npy] [--image-count N]
+//         [--tiles-per-layer N]
+// The second form cuts every MAC layer of a calibrated zoo model into tiles
+// and compares the RTL with the functional model's output tensors.
 // Exit status: 0 all outputs equal, 1 mismatches, 2 bad input.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "bench/cosim_run.hpp"
+#include "bench/zoo_tiles.hpp"
 #include "bitnpu/errors.hpp"
+
+namespace {
+
+int run_random(const bitnpu::rtl::CosimOptions& o) {
+    const bitnpu::rtl::CosimReport r = bitnpu::rtl::run_cosim(o, std::cout);
+    bitnpu::rtl::print_report(r, std::cout);
+    return (r.mismatches == 0 && r.latency_errors == 0) ? 0 : 1;
+}
+
+int run_zoo(const bitnpu::rtl::ZooOptions& z) {
+    if (z.ctable_path.empty()) throw bitnpu::UserError("--zoo needs --ctable (the model calibrated for --arch)");
+    const bitnpu::rtl::ZooReport r = bitnpu::rtl::run_zoo(z, std::cout);
+    bitnpu::rtl::print_zoo_report(r, std::cout);
+    return (r.mismatches == 0 && r.latency_errors == 0) ? 0 : 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     bitnpu::rtl::CosimOptions o;
+    bitnpu::rtl::ZooOptions z;
+    z.images_path = "data/test_100_x.npy";
     CLI::App app{"Co-simulate the verilated MAC array + requant tile against sim/datapath"};
     app.add_option("--arch", o.arch_path, "arch YAML (configs/*.yaml)")->required();
-    app.add_option("--engine", o.engine, "mac_array engine name (default: the first one)");
+    app.add_option("--engine", o.engine,
+                   "mac_array engine name (default: the first one), optionally with variant options: "
+                   "mac,activation=uint8,array=4x4");
     app.add_option("--vectors", o.vectors, "random tiles to check")->capture_default_str();
     app.add_option("--seed", o.seed, "random seed")->capture_default_str();
     app.add_option("--trace", o.trace_path, "write an FST waveform");
@@ -20,6 +47,13 @@ int main(int argc, char** argv) {
     app.add_option("--max-reported", o.max_reported, "mismatches printed in full")->capture_default_str();
     bool no_directed = false;
     app.add_flag("--no-directed", no_directed, "skip the directed corner tiles");
+    app.add_option("--zoo", z.model_path, "ONNX model: check the tiles of its MAC layers instead of random tiles")
+        ->check(CLI::ExistingFile);
+    app.add_option("--ctable", z.ctable_path, "--zoo: the model's CTable for --arch")->check(CLI::ExistingFile);
+    app.add_option("--images", z.images_path, "--zoo: .npy of input images")->capture_default_str();
+    app.add_option("--image-count", z.images, "--zoo: how many of the images")->capture_default_str();
+    app.add_option("--tiles-per-layer", z.tiles_per_layer, "--zoo: at most this many tiles per layer (0: all)")
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -27,13 +61,10 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
     o.directed = !no_directed;
+    z.arch_path = o.arch_path;
+    z.max_reported = o.max_reported;
     try {
-        const bitnpu::rtl::CosimReport r = bitnpu::rtl::run_cosim(o, std::cout);
-        bitnpu::rtl::print_report(r, std::cout);
-        return (r.mismatches == 0 && r.latency_errors == 0) ? 0 : 1;
-    } catch (const bitnpu::UserError& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 2;
+        return z.model_path.empty() ? run_random(o) : run_zoo(z);
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 2;

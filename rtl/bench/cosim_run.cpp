@@ -41,7 +41,8 @@ void Cosim::check(const TileVector& v) {
 
 CosimReport run_cosim(const CosimOptions& o, std::ostream& out) {
     const arch::ArchSpec arch = arch::load_arch(o.arch_path);
-    const TileConfig config = tile_config_for(select_engine(arch, o.engine));
+    const EngineSelector selector = parse_engine_selector(o.engine);
+    const TileConfig config = tile_config_for(select_engine(arch, selector.engine), selector.options);
     const TileVariant& variant = find_variant(config);
     std::unique_ptr<TileSim> sim = variant.make(config);
     if (!o.trace_path.empty()) sim->open_trace(o.trace_path);

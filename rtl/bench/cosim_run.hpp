@@ -12,7 +12,7 @@ namespace bitnpu::rtl {
 
 struct CosimOptions {
     std::string arch_path;
-    std::string engine;            // "" = the first mac_array engine
+    std::string engine;            // "ENGINE[,activation=T][,array=RxC]" ("" = the first mac_array engine)
     std::uint64_t vectors = 1000;  // random tiles (directed ones come on top)
     std::uint64_t seed = 1;
     bool directed = true;

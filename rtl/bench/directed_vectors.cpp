@@ -1,5 +1,6 @@
 // Directed corner tiles for the co-simulation (declared in vector_gen.hpp).
 #include <algorithm>
+#include <random>
 
 #include "vector_gen.hpp"
 
@@ -139,6 +140,36 @@ void left_shift_saturation(Builder& b) {
     }
 }
 
+// int1 PEs add a whole beat at once unless the accumulator is within CHUNK
+// of a bound, where they walk the beat element by element. With a post-stage
+// bias only the +-1 products can get there, so K must exceed the
+// accumulator's range: climb (or fall) to CHUNK/2 short of the bound, hover
+// there with mostly same-sign products in mixed beats (every beat crosses
+// the bound and saturates part way), then leave the bound again -- or end
+// there, so that the last, partial beat (K % CHUNK bits) is walked too.
+void binary_walk_at_bounds(Builder& b) {
+    if (!b.c.params.bnn) return;
+    const int chunk = b.c.params.chunk;
+    const int climb = int(b.acc_max()) - chunk / 2, hover = 12 * chunk + 7, leave = 3 * chunk;
+    std::mt19937_64 rng(99);
+    for (int direction : {+1, -1})
+        for (bool leaves : {true, false}) {
+            const int k = climb + hover + (leaves ? leave : 0);
+            TileVector v = b.uniform_tile(k, 1, direction, 0,
+                                          std::string("int1 walk at the ") + (direction > 0 ? "upper" : "lower") +
+                                              " bound" + (leaves ? ", then away" : ", ending there"));
+            for (int kk = climb; kk < climb + hover; ++kk) {
+                for (int i = 0; i < b.rows(); ++i) v.a[std::size_t(i) * k + kk] = rng() % 4 == 0 ? -1 : 1;
+                for (int j = 0; j < b.cols(); ++j)
+                    v.w[std::size_t(kk) * b.cols() + j] = rng() % 5 == 0 ? -direction : direction;
+            }
+            for (int kk = climb + hover; kk < k; ++kk)
+                for (int j = 0; j < b.cols(); ++j) v.w[std::size_t(kk) * b.cols() + j] = -direction;
+            b.spread_shifts(v, 1);
+            b.out.push_back(v);
+        }
+}
+
 }  // namespace
 
 std::vector<TileVector> directed_vectors(const TileConfig& config) {
@@ -149,6 +180,7 @@ std::vector<TileVector> directed_vectors(const TileConfig& config) {
     zero_point_extremes(b);
     clamp_corners(b);
     left_shift_saturation(b);
+    binary_walk_at_bounds(b);
     return b.out;
 }
 

@@ -26,11 +26,20 @@ bool is_mac_operand(ValueType t) {
     throw UserError("engine '" + e.name + "': the RTL (rtl/npu_tile.sv) does not implement " + what);
 }
 
-void map_operands(const arch::EngineSpec& e, TileConfig& c) {
+// The precision entry of the engine the variant implements.
+arch::Precision pick_precision(const arch::EngineSpec& e, const std::optional<arch::ValueType>& activation) {
     if (e.precisions.empty() || !e.precisions.front().weight)
         unsupported(e, "an engine without a weight precision");
-    c.activation = e.precisions.front().activation;
-    c.weight = *e.precisions.front().weight;
+    if (!activation) return e.precisions.front();
+    for (const arch::Precision& p : e.precisions)
+        if (p.activation == *activation && p.weight) return p;
+    throw UserError("engine '" + e.name + "' lists no precision with activation " +
+                    std::string(arch::to_string(*activation)));
+}
+
+void map_operands(const arch::EngineSpec& e, const arch::Precision& precision, TileConfig& c) {
+    c.activation = precision.activation;
+    c.weight = *precision.weight;
     TileParams& p = c.params;
     if (c.activation == ValueType::int1 && c.weight == ValueType::int1) {
         p.bnn = 1;
@@ -66,7 +75,9 @@ void map_requant(const arch::EngineSpec& e, TileParams& p) {
 
 bool TileParams::operator==(const TileParams& o) const { return as_tuple(*this) == as_tuple(o); }
 
-TileConfig tile_config_for(const arch::EngineSpec& e) {
+namespace {
+
+TileConfig make_config(const arch::EngineSpec& e, const arch::Precision& precision, int rows, int cols) {
     if (e.kind != arch::EngineKind::mac_array) unsupported(e, "non-mac_array engines");
     TileConfig c;
     c.engine = e.name;
@@ -77,17 +88,69 @@ TileConfig tile_config_for(const arch::EngineSpec& e) {
     c.accumulator = e.accumulator;
     c.requant = e.requant;
     TileParams& p = c.params;
-    p.rows = e.array.rows;
-    p.cols = e.array.cols;
+    p.rows = rows > 0 ? rows : e.array.rows;
+    p.cols = cols > 0 ? cols : e.array.cols;
     if (p.rows < 1 || p.cols < 1 || p.rows > 64 || p.cols > 64)
         unsupported(e, "an array shape outside 1..64 x 1..64");
     p.acc_bits = e.accumulator.bits;
     if (p.acc_bits > 48) unsupported(e, "accumulators wider than 48 bits");
     p.saturate = e.accumulator.overflow == arch::Overflow::saturate ? 1 : 0;
     p.bias_post = e.bias.stage == arch::BiasStage::post ? 1 : 0;
-    map_operands(e, c);
+    map_operands(e, precision, c);
     map_requant(e, p);
     return c;
+}
+
+int parse_dim(const std::string& text, const std::string& what) {
+    std::size_t used = 0;
+    int v = 0;
+    try {
+        v = std::stoi(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || v < 1) throw UserError("bad array size '" + what + "' (want ROWSxCOLS, e.g. 4x4)");
+    return v;
+}
+
+}  // namespace
+
+EngineSelector parse_engine_selector(const std::string& text) {
+    EngineSelector s;
+    std::stringstream in(text);
+    std::string item;
+    std::getline(in, s.engine, ',');
+    while (std::getline(in, item, ',')) {
+        const auto eq = item.find('=');
+        const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+        if (key == "activation") {
+            s.options.activation = arch::parse_value_type(value);
+            if (!s.options.activation) throw UserError("unknown activation type '" + value + "' in '" + text + "'");
+        } else if (key == "array") {
+            const auto x = value.find('x');
+            if (x == std::string::npos) throw UserError("bad array size '" + value + "' (want ROWSxCOLS, e.g. 4x4)");
+            s.options.rows = parse_dim(value.substr(0, x), value);
+            s.options.cols = parse_dim(value.substr(x + 1), value);
+        } else {
+            throw UserError("unknown variant option '" + item + "' in '" + text +
+                            "' (known: activation=TYPE, array=ROWSxCOLS)");
+        }
+    }
+    return s;
+}
+
+TileConfig tile_config_for(const arch::EngineSpec& e, const VariantOptions& options) {
+    if (e.kind != arch::EngineKind::mac_array) unsupported(e, "non-mac_array engines");
+    return make_config(e, pick_precision(e, options.activation), options.rows, options.cols);
+}
+
+TileConfig tile_config_for(const arch::EngineSpec& e, const arch::Precision& precision) {
+    if (e.kind != arch::EngineKind::mac_array) unsupported(e, "non-mac_array engines");
+    if (std::find(e.precisions.begin(), e.precisions.end(), precision) == e.precisions.end())
+        throw UserError("engine '" + e.name + "' does not list the precision " +
+                        std::string(precision.weight ? arch::to_string(*precision.weight) : "?") + " x " +
+                        std::string(arch::to_string(precision.activation)));
+    return make_config(e, precision, 0, 0);
 }
 
 const arch::EngineSpec& select_engine(const arch::ArchSpec& a, const std::string& name) {

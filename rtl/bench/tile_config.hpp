@@ -5,6 +5,7 @@
 // YAML still describes the verilated variant).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,11 +51,32 @@ struct TileConfig {
     TileParams params;
 };
 
+// How one verilated variant deviates from its engine's defaults. Written
+// after the engine name, comma separated: "mac,activation=uint8,array=4x4".
+//   activation=T  the engine's precision with activation type T (default: its
+//                 first precision); an engine like int8_npu's `mac` lists
+//                 int8 and uint8 activations and needs one variant for each.
+//   array=RxC     a smaller (or larger) array with the same per-PE datapath,
+//                 e.g. to keep a coverage build small.
+struct VariantOptions {
+    std::optional<arch::ValueType> activation;
+    int rows = 0, cols = 0;            // 0: the engine's array shape
+};
+struct EngineSelector {
+    std::string engine;                // "" = the first mac_array engine
+    VariantOptions options;
+};
+// Parses "ENGINE[,key=value...]"; UserError for unknown keys or bad values.
+EngineSelector parse_engine_selector(const std::string& text);
+
 // The engine's default precision mapped onto npu_tile. Throws UserError for
 // what the RTL does not implement (vector engines, requant gemmlowp/float32,
 // int2/uint1/int16 operands, mixed int1). The dataflow field only changes
 // timing, not numerics: npu_tile is output-stationary for every engine.
-TileConfig tile_config_for(const arch::EngineSpec& engine);
+TileConfig tile_config_for(const arch::EngineSpec& engine, const VariantOptions& options = {});
+// The engine with one of its precisions (a MAC layer's weight and input
+// types); UserError if the engine does not list that precision.
+TileConfig tile_config_for(const arch::EngineSpec& engine, const arch::Precision& precision);
 // The engine named `engine_name`, or the only/first mac_array engine if empty.
 const arch::EngineSpec& select_engine(const arch::ArchSpec& arch, const std::string& engine_name);
 

@@ -2,7 +2,7 @@
 // parameters, so that configs/*.yaml stay the single source of the RTL
 // variants. rtl/CMakeLists.txt compiles and runs it with try_run.
 //
-//   variant_params OUT.cmake VARIANT=CONFIG.yaml[@ENGINE] ...
+//   variant_params OUT.cmake VARIANT=CONFIG.yaml[@ENGINE[,activation=T][,array=RxC]] ...
 // writes, per variant, set(BITNPU_RTL_PARAMS_<VARIANT> -GROWS=.. ...).
 #include <fstream>
 #include <iostream>
@@ -24,7 +24,9 @@ std::string cmake_line(const std::string& spec) {
         path = path.substr(0, at);
     }
     const bitnpu::arch::ArchSpec arch = bitnpu::arch::load_arch(path);
-    const auto config = bitnpu::rtl::tile_config_for(bitnpu::rtl::select_engine(arch, engine));
+    const bitnpu::rtl::EngineSelector selector = bitnpu::rtl::parse_engine_selector(engine);
+    const auto config =
+        bitnpu::rtl::tile_config_for(bitnpu::rtl::select_engine(arch, selector.engine), selector.options);
     std::string line = "set(BITNPU_RTL_PARAMS_" + variant;
     for (const std::string& g : bitnpu::rtl::verilator_parameters(config.params)) line += " " + g;
     return line + ")\n";

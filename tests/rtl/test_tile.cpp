@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bitnpu/arch/load.hpp"
+#include "bitnpu/errors.hpp"
 #include "cosim_run.hpp"
 #include "vector_gen.hpp"
 
@@ -18,13 +19,15 @@ struct Case {
     const char* engine;
 };
 const Case kCases[] = {{"configs/int8_npu.yaml", "mac"},
+                       {"configs/int8_npu.yaml", "mac,activation=uint8"},
                        {"configs/shift_only.yaml", "mac"},
                        {"configs/hetero.yaml", "mac4"},
                        {"configs/hetero.yaml", "bnn"}};
 
 TileConfig config_of(const Case& c) {
     const auto arch = bitnpu::arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/" + c.config);
-    return tile_config_for(select_engine(arch, c.engine));
+    const EngineSelector selector = parse_engine_selector(c.engine);
+    return tile_config_for(select_engine(arch, selector.engine), selector.options);
 }
 
 }  // namespace
@@ -34,6 +37,26 @@ TEST_CASE("every configured engine has a verilated variant") {
         INFO(c.config << " " << c.engine);
         CHECK_NOTHROW(find_variant(config_of(c)));
     }
+}
+
+TEST_CASE("w4a8's int4 mac4 engine is verilated as hetero_mac4") {
+    // w4a8.yaml maps every Conv/Gemm to mac4; its datapath parameters are
+    // hetero.yaml's mac4, so one variant serves both.
+    CHECK(find_variant(config_of({"configs/w4a8.yaml", "mac4"})).name == "hetero_mac4");
+}
+
+TEST_CASE("variant options pick the precision and the array shape") {
+    const TileConfig u8 = config_of({"configs/int8_npu.yaml", "mac,activation=uint8"});
+    CHECK(u8.activation == bitnpu::arch::ValueType::uint8);
+    CHECK(u8.params.a_signed == 0);
+    CHECK(find_variant(u8).name == "int8_npu_u8");
+    const TileConfig small = config_of({"configs/hetero.yaml", "bnn,array=4x4"});
+    CHECK(small.params.rows == 4);
+    CHECK(small.params.cols == 4);
+    CHECK(small.params.bnn == 1);
+    CHECK_THROWS_AS(parse_engine_selector("mac,array=4"), bitnpu::UserError);
+    CHECK_THROWS_AS(parse_engine_selector("mac,activation=int9"), bitnpu::UserError);
+    CHECK_THROWS_AS(config_of({"configs/shift_only.yaml", "mac,activation=uint8"}), bitnpu::UserError);
 }
 
 TEST_CASE("tile latency is max(K,1) + ROWS + COLS + 1 cycles") {
