@@ -1,15 +1,99 @@
 // Deterministic static work split: item i always runs the same code on the
 // same data whatever the thread count, and items write disjoint outputs, so
 // results never depend on the number of threads.
+//
+// The workers are persistent (WorkerPool): the simulator calls parallel_for
+// per image and per layer, thousands of times per calibration, and starting
+// threads each time cost more than small layers' work.
 #pragma once
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 namespace bitnpu::sim::detail {
+
+// Threads that wait for jobs. run(n, fn) calls fn(0) on the caller and
+// fn(1..n-1) on workers, and returns when all are done. One job at a time:
+// a caller that finds the pool busy (another thread's job, or a nested call
+// from inside a job) runs every part itself.
+class WorkerPool {
+public:
+    static WorkerPool& instance() {
+        static WorkerPool* pool = new WorkerPool;   // never destroyed: workers may outlive main's statics
+        return *pool;
+    }
+
+    void run(int parts, const std::function<void(int)>& fn) {
+        auto serial = [&] {
+            for (int t = 0; t < parts; ++t) fn(t);
+        };
+        if (inside_job()) return serial();   // nested: this thread may already hold job_mutex_
+        std::unique_lock<std::mutex> busy(job_mutex_, std::try_to_lock);
+        if (!busy.owns_lock()) return serial();
+        grow(parts - 1);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job_ = &fn;
+            parts_ = parts;
+            remaining_ = parts - 1;
+            ++generation_;
+        }
+        wake_.notify_all();
+        inside_job() = true;
+        fn(0);
+        inside_job() = false;
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [&] { return remaining_ == 0; });
+        job_ = nullptr;
+    }
+
+private:
+    static bool& inside_job() {
+        thread_local bool inside = false;
+        return inside;
+    }
+
+    void grow(int workers) {
+        while (static_cast<int>(threads_.size()) < workers) {
+            const int index = static_cast<int>(threads_.size()) + 1;   // part index this worker runs
+            threads_.emplace_back([this, index] { work(index); });
+            threads_.back().detach();
+        }
+    }
+
+    void work(int index) {
+        inside_job() = true;
+        std::uint64_t seen = 0;
+        for (;;) {
+            const std::function<void(int)>* job = nullptr;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                wake_.wait(lock, [&] { return generation_ != seen; });
+                seen = generation_;
+                if (index >= parts_) continue;   // not needed for this job
+                job = job_;
+            }
+            (*job)(index);
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (--remaining_ == 0) done_.notify_one();
+        }
+    }
+
+    std::mutex job_mutex_;   // held by the caller for the whole job
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    const std::function<void(int)>* job_ = nullptr;
+    int parts_ = 0;
+    int remaining_ = 0;
+    std::uint64_t generation_ = 0;
+    std::vector<std::thread> threads_;
+};
 
 template <class Fn>
 void parallel_for(std::int64_t count, int threads, Fn&& fn) {
@@ -18,18 +102,15 @@ void parallel_for(std::int64_t count, int threads, Fn&& fn) {
         for (std::int64_t i = 0; i < count; ++i) fn(i);
         return;
     }
-    std::vector<std::thread> pool;
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
-    for (std::int64_t t = 0; t < workers; ++t) {
-        pool.emplace_back([&, t] {
-            try {
-                for (std::int64_t i = count * t / workers; i < count * (t + 1) / workers; ++i) fn(i);
-            } catch (...) {
-                errors[static_cast<std::size_t>(t)] = std::current_exception();
-            }
-        });
-    }
-    for (auto& th : pool) th.join();
+    const std::function<void(int)> part = [&](int t) {
+        try {
+            for (std::int64_t i = count * t / workers; i < count * (t + 1) / workers; ++i) fn(i);
+        } catch (...) {
+            errors[static_cast<std::size_t>(t)] = std::current_exception();
+        }
+    };
+    WorkerPool::instance().run(static_cast<int>(workers), part);
     for (auto& e : errors)
         if (e) std::rethrow_exception(e);
 }
