@@ -148,6 +148,7 @@ std::vector<Tensor> concat(const KernelContext& ctx) {
     for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
         const Tensor& t = ctx.input(i);
         const std::int64_t row = t.dim(axis) * inner;
+        if (row == 0) continue;   // an empty input adds nothing (and has no data pointer)
         for (std::int64_t o = 0; o < outer; ++o)
             std::memcpy(y.raw() + (o * out_row + column) * es, t.raw() + o * row * es, static_cast<std::size_t>(row) * es);
         column += row;
