@@ -13,13 +13,18 @@ std::int64_t requantize_output_element(const RequantizeLayer& layer, std::int64_
                                     layer.clamp_lo, layer.clamp_hi);
 }
 
-QTensor run_requantize_layer(const RequantizeLayer& layer, const QTensor& x) {
+bool check_requantize_layer(const RequantizeLayer& layer, const Shape& input_shape) {
     if (layer.requant.empty()) throw UserError("Requantize layer has no registers");
     const bool per_channel = layer.requant.size() > 1;
-    if (per_channel && (layer.axis < 0 || layer.axis >= static_cast<int>(x.shape.size()) ||
-                        x.shape[static_cast<std::size_t>(layer.axis)] != static_cast<std::int64_t>(layer.requant.size())))
+    if (per_channel && (layer.axis < 0 || layer.axis >= static_cast<int>(input_shape.size()) ||
+                        input_shape[static_cast<std::size_t>(layer.axis)] != static_cast<std::int64_t>(layer.requant.size())))
         throw UserError("Requantize layer has " + std::to_string(layer.requant.size()) +
                         " register sets, which does not match its input's axis " + std::to_string(layer.axis));
+    return per_channel;
+}
+
+QTensor run_requantize_layer(const RequantizeLayer& layer, const QTensor& x) {
+    const bool per_channel = check_requantize_layer(layer, x.shape);
     QTensor y(x.shape, per_tensor(layer.output_type, 1.0f, layer.output_zero_point));
     for (std::int64_t i = 0; i < y.size(); ++i) {
         const std::int64_t c = per_channel ? channel_of(x.shape, layer.axis, i) : 0;

@@ -64,26 +64,12 @@ VectorOp pooling(const PoolGeometry& geometry, const QTensor& x, arch::ValueType
 }
 
 VectorOp concat_op(const ConcatLayer& layer, const std::vector<const QTensor*>& inputs) {
-    if (inputs.empty() || inputs.size() != layer.inputs.size())
-        throw UserError("Concat has " + std::to_string(inputs.size()) + " inputs but parameters for " +
-                        std::to_string(layer.inputs.size()));
-    const Shape& first = inputs[0]->shape;
-    const int rank = static_cast<int>(first.size());
-    const int axis = layer.axis < 0 ? layer.axis + rank : layer.axis;
-    if (axis < 0 || axis >= rank) throw UserError("Concat axis " + std::to_string(layer.axis) + " is out of range");
+    const ConcatGeometry g = concat_geometry(layer, inputs);
     VectorOp op;
-    op.shape = first;
-    op.shape[static_cast<std::size_t>(axis)] = 0;
-    for (const QTensor* t : inputs) {
-        for (int d = 0; d < rank; ++d)
-            if (t->shape.size() != first.size() ||
-                (d != axis && t->shape[static_cast<std::size_t>(d)] != first[static_cast<std::size_t>(d)]))
-                throw UserError("Concat inputs differ outside the concat axis");
-        op.shape[static_cast<std::size_t>(axis)] += t->shape[static_cast<std::size_t>(axis)];
-    }
+    op.shape = g.out_shape;
     op.out_type = layer.output_type;
-    std::int64_t inner = 1;
-    for (int d = axis + 1; d < rank; ++d) inner *= first[static_cast<std::size_t>(d)];
+    const std::int64_t inner = g.inner;
+    const int axis = g.axis;
     // Output element e lies in outer block e / out_block at offset r; the
     // inputs' blocks follow each other inside it.
     const std::int64_t out_block = op.shape[static_cast<std::size_t>(axis)] * inner;
@@ -107,12 +93,7 @@ VectorOp concat_op(const ConcatLayer& layer, const std::vector<const QTensor*>& 
 }
 
 VectorOp requantize_op(const RequantizeLayer& layer, const QTensor& x) {
-    if (layer.requant.empty()) throw UserError("Requantize layer has no registers");
-    const bool per_channel = layer.requant.size() > 1;
-    if (per_channel && (layer.axis < 0 || layer.axis >= static_cast<int>(x.shape.size()) ||
-                        x.shape[static_cast<std::size_t>(layer.axis)] != static_cast<std::int64_t>(layer.requant.size())))
-        throw UserError("Requantize layer has " + std::to_string(layer.requant.size()) +
-                        " register sets, which does not match its input's axis " + std::to_string(layer.axis));
+    const bool per_channel = check_requantize_layer(layer, x.shape);
     VectorOp op;
     op.shape = x.shape;
     op.out_type = layer.output_type;

@@ -30,6 +30,16 @@ struct ConcatLayer {
 // clamp(requantize(x - z_i) + z_y, lo, hi).
 std::int64_t concat_output_element(const ConcatLayer& layer, std::size_t input, std::int64_t x);
 
+// The checked geometry of a Concat (shared with the cycle model): the axis
+// resolved, the output shape, and the products of the dimensions before
+// (outer) and after (inner) the axis. UserError when the inputs do not fit.
+struct ConcatGeometry {
+    int axis = 0;
+    Shape out_shape;
+    std::int64_t outer = 1, inner = 1;
+};
+ConcatGeometry concat_geometry(const ConcatLayer& layer, const std::vector<const QTensor*>& inputs);
+
 QTensor run_concat_layer(const ConcatLayer& layer, const std::vector<const QTensor*>& inputs);
 
 }  // namespace bitnpu::sim

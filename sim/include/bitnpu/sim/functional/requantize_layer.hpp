@@ -23,6 +23,9 @@ struct RequantizeLayer {
 };
 
 std::int64_t requantize_output_element(const RequantizeLayer& layer, std::int64_t channel, std::int64_t x);
+// Checks the registers fit an input of this shape (UserError otherwise);
+// true when they are per channel along layer.axis. Shared with the cycle model.
+bool check_requantize_layer(const RequantizeLayer& layer, const Shape& input_shape);
 QTensor run_requantize_layer(const RequantizeLayer& layer, const QTensor& x);
 
 }  // namespace bitnpu::sim
