@@ -126,6 +126,19 @@ std::vector<int> last_uses(const QuantGraph& graph) {
     return last_use;
 }
 
+std::vector<std::optional<QTensor>> graph_input_values(const QuantGraph& graph, const std::vector<QTensor>& inputs) {
+    if (inputs.size() != graph.inputs.size())
+        throw UserError("graph '" + graph.name + "' takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
+                        std::to_string(inputs.size()));
+    std::vector<std::optional<QTensor>> values(graph.tensors.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const auto id = static_cast<std::size_t>(graph.inputs[i]);
+        values[id] = inputs[i];
+        values[id]->quant = graph.tensors[id].quant;
+    }
+    return values;
+}
+
 void store_node_outputs(const QuantGraph& graph, std::size_t n, std::vector<QTensor>& produced,
                         const std::vector<int>& last_use, std::vector<std::optional<QTensor>>& values) {
     const QuantNode& node = graph.nodes[n];
@@ -144,19 +157,12 @@ void store_node_outputs(const QuantGraph& graph, std::size_t n, std::vector<QTen
 GraphResult GraphRunner::run_quantized(const std::vector<QTensor>& inputs, const RunOptions& options,
                                        const TensorObserver& observer) const {
     const QuantGraph& graph = *graph_;
-    if (inputs.size() != graph.inputs.size())
-        throw UserError("graph '" + graph.name + "' takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
-                        std::to_string(inputs.size()));
+    std::vector<std::optional<QTensor>> values = graph_input_values(graph, inputs);
+    if (observer)
+        for (int id : graph.inputs) observer(nullptr, id, *values[static_cast<std::size_t>(id)]);
     // The last node reading each tensor, so intermediates are freed early.
     const std::vector<int> last_use = last_uses(graph);
 
-    std::vector<std::optional<QTensor>> values(graph.tensors.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const auto id = static_cast<std::size_t>(graph.inputs[i]);
-        values[id] = inputs[i];
-        values[id]->quant = graph.tensors[id].quant;
-        if (observer) observer(nullptr, graph.inputs[i], *values[id]);
-    }
     for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
         const QuantNode& node = graph.nodes[n];
         std::vector<const QTensor*> in;

@@ -143,21 +143,13 @@ CycleResult run_cycle_model(const QuantGraph& graph, const arch::ArchSpec& arch,
                         arch.name + "' has " + std::to_string(arch.engines.size()));
     if (!(arch.memory.dram_bytes_per_cycle > 0))
         throw UserError("arch '" + arch.name + "': memory.dram_bytes_per_cycle must be positive");
-    if (inputs.size() != graph.inputs.size())
-        throw UserError("graph '" + graph.name + "' takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
-                        std::to_string(inputs.size()));
+    std::vector<std::optional<QTensor>> values = graph_input_values(graph, inputs);
+    const std::vector<int> last_use = last_uses(graph);
     NpuTop& top = NpuTop::instance();
     std::vector<TraceChange> trace;
     top.trace = options.vcd_path.empty() ? nullptr : &trace;
     top.trace_origin = top.now_cycles();
 
-    const std::vector<int> last_use = last_uses(graph);
-    std::vector<std::optional<QTensor>> values(graph.tensors.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const auto id = static_cast<std::size_t>(graph.inputs[i]);
-        values[id] = inputs[i];
-        values[id]->quant = graph.tensors[id].quant;
-    }
     CycleResult result;
     try {
         for (std::size_t n = 0; n < graph.nodes.size(); ++n) {

@@ -71,6 +71,9 @@ struct GraphResult {
 // nodes.size(), never freed; unread tensors: -1), so runners free
 // intermediates as early as possible.
 std::vector<int> last_uses(const QuantGraph& graph);
+// The value table of a graph walk with the graph inputs in place (each
+// given the quantization its tensor declares). UserError on a wrong count.
+std::vector<std::optional<QTensor>> graph_input_values(const QuantGraph& graph, const std::vector<QTensor>& inputs);
 
 // Stores what node n produced (checking the count, stamping each tensor's
 // quantization from the graph) into values, then frees the inputs whose last
