@@ -89,6 +89,10 @@ Executor::Executor(const Graph& graph, ExecutorOptions options) : graph_(graph),
         throw UserError("the FP32 executor does not support these nodes: " + unsupported);
 }
 
+std::vector<Tensor> Executor::run_node(std::size_t index, const std::vector<const Tensor*>& inputs) const {
+    return run_kernel(graph_.nodes.at(index), inputs, graph_.opset, options_.threads);
+}
+
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs,
                                             const TensorObserver& observer) const {
     check_inputs(graph_, inputs);

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,6 +19,7 @@
 #include "bitnpu/calib/shape_inference.hpp"
 #include "bitnpu/calib/statistics.hpp"
 #include "bitnpu/errors.hpp"
+#include "bitnpu/sim/parallel.hpp"
 #include "search.hpp"
 
 namespace bitnpu::calib {
@@ -34,8 +38,15 @@ std::int64_t samples_to_use(const SampleSource& samples, const CalibOptions& opt
     return std::min(available, options.samples);
 }
 
+int resolved_threads(const CalibOptions& options) {
+    return options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 // Streams the samples through the FP32 executor in batches; memory holds one
-// batch and the fixed-size statistics.
+// batch per worker and the fixed-size statistics. Workers take every
+// `workers`-th batch with their own collector; the collectors merge exactly
+// (integer counts on a fixed power-of-two grid, min/max), so the statistics
+// do not depend on the number of workers.
 std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const SampleSource& samples,
                                                       std::int64_t count, const QuantizationPlan& plan,
                                                       const CalibOptions& options) {
@@ -44,23 +55,39 @@ std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const 
     StatsOptions stats_options;
     stats_options.histograms =
         options.policy == "auto" || make_policy(options.policy, options.policy_options)->needs_histograms();
-    StatsCollector collector(stats_options, names);
-    const Executor executor(graph, {options.threads});
     const std::int64_t fixed = fixed_batch(graph);   // a fixed-batch model takes exactly its batch
     const std::int64_t batch = fixed > 0 ? fixed : std::max<std::int64_t>(1, options.batch);
-    for (std::int64_t begin = 0; begin < count; begin += batch) {
-        const std::int64_t n = std::min(batch, count - begin);
-        const Feed feed = samples.batch(begin, n);
-        check_feed(graph, feed, begin, "calibration data");
-        executor.run(feed, collector.observer());
-        if (options.progress) options.progress("statistics", begin + n, count);
-    }
-    const std::vector<std::string> bad = collector.non_finite_tensors();
+    const std::int64_t batches = (count + batch - 1) / batch;
+    const int workers = static_cast<int>(std::min<std::int64_t>(resolved_threads(options), batches));
+
+    std::vector<std::unique_ptr<StatsCollector>> collectors;
+    for (int w = 0; w < workers; ++w) collectors.push_back(std::make_unique<StatsCollector>(stats_options, names));
+    std::mutex progress_mutex;
+    std::int64_t done = 0;
+    sim::parallel_for(workers, workers, [&](std::int64_t w) {
+        // One worker: the executor's own kernels use the threads instead.
+        const Executor executor(graph, {workers == 1 ? resolved_threads(options) : 1});
+        StatsCollector& collector = *collectors[static_cast<std::size_t>(w)];
+        for (std::int64_t b = w; b < batches; b += workers) {
+            const std::int64_t begin = b * batch;
+            const std::int64_t n = std::min(batch, count - begin);
+            const Feed feed = samples.batch(begin, n);
+            check_feed(graph, feed, begin, "calibration data");
+            executor.run(feed, collector.observer());
+            if (options.progress) {
+                std::lock_guard<std::mutex> lock(progress_mutex);
+                done += n;
+                options.progress("statistics", done, count);
+            }
+        }
+    });
+    for (int w = 1; w < workers; ++w) collectors[0]->merge(*collectors[static_cast<std::size_t>(w)]);
+    const std::vector<std::string> bad = collectors[0]->non_finite_tensors();
     if (!bad.empty())
         throw UserError(fmt::format("the FP32 model produces NaN or Inf in tensor '{}' on the calibration data; "
                                     "check the input preprocessing",
                                     bad.front()));
-    return collector.stats();
+    return collectors[0]->stats();
 }
 
 CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibOptions& options,
@@ -161,8 +188,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     const std::int64_t slice = whole_batches(
         std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
     Lowering lowering(graph, arch, result.plan);
-    lowering.set_threads(options.threads > 0 ? options.threads
-                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    lowering.set_threads(resolved_threads(options));
     SearchResult search = search_activation_quant(lowering, stats, samples.batch(0, slice), options);
     result.seconds_search = seconds_since(search_start);
 

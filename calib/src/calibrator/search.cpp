@@ -2,9 +2,12 @@
 #include "search.hpp"
 
 #include "bias_correction.hpp"
+#include "fp32_walk.hpp"
 #include "input_moments.hpp"
 
 #include <cmath>
+#include <exception>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -13,6 +16,7 @@
 #include "bitnpu/calib/executor.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
+#include "bitnpu/sim/parallel.hpp"
 
 namespace bitnpu::calib {
 namespace {
@@ -58,12 +62,18 @@ public:
     }
 
     SearchResult run(const Feed& slice) {
-        capture_fp32(slice);
+        walk_.emplace(graph_, slice, batch_, run_options_.threads);
+        const std::vector<std::vector<std::string>> released = released_after_node();
+        precompute_candidates();
         for (const ValueInfo& in : graph_.inputs)
             if (plan_.tied_to.count(in.name)) choose_input(in.name);
         for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
-            if (plan_.placement[i].role == NodeRole::shape) continue;
-            choose_node(i);
+            walk_->run_node(i);
+            if (plan_.placement[i].role != NodeRole::shape) choose_node(i);
+            for (const std::string& name : released[i]) {
+                walk_->release(name);
+                values_.erase(name);
+            }
             if (options_.progress) options_.progress("search", static_cast<std::int64_t>(i + 1),
                                                      static_cast<std::int64_t>(graph_.nodes.size()));
         }
@@ -71,17 +81,65 @@ public:
     }
 
 private:
-    void capture_fp32(const Feed& slice) {
-        check_feed(graph_, slice, 0, "calibration data");
-        const Executor executor(graph_, {options_.threads});
-        std::map<std::string, std::vector<Tensor>> parts;   // one per model-sized chunk of the slice
-        run_batched(executor, slice, batch_, [&](const std::string& name, const Tensor& value) {
-            if (plan_.tied_to.count(name) && value.dtype() == DType::f32) parts[name].push_back(value);
-        });
-        for (auto& [name, list] : parts) fp32_.insert_or_assign(name, concat_batch(list));
+    // released[i]: the values nothing reads after node i (the search reads a
+    // value at its producer and at its readers, as the FP32 model does).
+    std::vector<std::vector<std::string>> released_after_node() const {
+        std::map<std::string, std::size_t> last;
+        for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+            for (const std::string& in : graph_.nodes[i].inputs)
+                if (!in.empty() && !graph_.initializer(in)) last[in] = i;
+            for (const std::string& out : graph_.nodes[i].outputs)
+                if (!out.empty()) last[out] = i;
+        }
+        std::vector<std::vector<std::string>> released(graph_.nodes.size());
+        for (const auto& [name, i] : last) released[i].push_back(name);
+        return released;
     }
 
-    std::vector<Candidate> candidates(const std::string& root) {
+    // The FP32 value the search compares a quantized tensor against, or
+    // nullptr for tensors that are not quantized (shape arithmetic).
+    const Tensor* reference(const std::string& name) {
+        if (!plan_.tied_to.count(name)) return nullptr;
+        const Tensor* t = walk_->find(name);
+        return t && t->dtype() == DType::f32 ? t : nullptr;
+    }
+    const Tensor& required_reference(const std::string& name) {
+        const Tensor* t = reference(name);
+        if (!t) throw std::logic_error("search: no FP32 value of tensor '" + name + "'");
+        return *t;
+    }
+
+    // Every root's candidates depend only on its statistics: compute them
+    // all up front, one tensor per task (the entropy and error searches cost
+    // milliseconds per tensor). A failure is kept and raised when the search
+    // reaches that tensor, so the error reported is the first in graph order.
+    void precompute_candidates() {
+        std::vector<std::string> roots;
+        for (const auto& [tensor, root] : plan_.tied_to)
+            if (tensor == root) roots.push_back(root);
+        std::vector<std::vector<Candidate>> lists(roots.size());
+        std::vector<std::exception_ptr> errors(roots.size());
+        sim::parallel_for_dynamic(static_cast<std::int64_t>(roots.size()), run_options_.threads, [&](std::int64_t r) {
+            try {
+                lists[static_cast<std::size_t>(r)] = make_candidates(roots[static_cast<std::size_t>(r)]);
+            } catch (...) {
+                errors[static_cast<std::size_t>(r)] = std::current_exception();
+            }
+        });
+        for (std::size_t r = 0; r < roots.size(); ++r) {
+            if (errors[r]) candidate_errors_[roots[r]] = errors[r];
+            else candidates_[roots[r]] = std::move(lists[r]);
+        }
+    }
+
+    const std::vector<Candidate>& candidates(const std::string& root) {
+        if (auto e = candidate_errors_.find(root); e != candidate_errors_.end()) std::rethrow_exception(e->second);
+        auto it = candidates_.find(root);
+        if (it == candidates_.end()) it = candidates_.emplace(root, make_candidates(root)).first;
+        return it->second;
+    }
+
+    std::vector<Candidate> make_candidates(const std::string& root) const {
         if (options_.start_from)
             if (const CTableTensor* t = options_.start_from->find_tensor(root))
                 return {{t->policy.empty() ? "ctable" : t->policy, quant_params(*t)}};
@@ -103,7 +161,7 @@ private:
     }
 
     void choose_input(const std::string& name) {
-        const Tensor& ref = fp32_.at(name);
+        const Tensor& ref = required_reference(name);
         double best = -std::numeric_limits<double>::infinity();
         for (const Candidate& c : candidates(name)) {
             const sim::QTensor q = sim::quantize_tensor(to_float_tensor(ref), to_sim_params(c.params));
@@ -156,23 +214,33 @@ private:
         const sim::QuantTensorInfo& out = g.tensors.at(static_cast<std::size_t>(g.outputs.at(0)));
         sim::QTensor y(acc.shape, out.quant);
         const std::int64_t channels = sim::output_channels(layer);
-        const bool conv = layer.kind == sim::MacKind::conv;
-        const std::int64_t plane = conv ? sim::element_count(acc.shape) / (acc.shape.at(0) * channels) : 1;
+        // Runs of `run` consecutive elements share one channel: run k is
+        // channel k % channels (NCHW planes for Conv, single elements for Gemm).
+        const std::int64_t run = layer.kind == sim::MacKind::conv
+                                     ? sim::element_count(acc.shape) / (acc.shape.at(0) * channels)
+                                     : 1;
         // Steps 5-6 as a function of the accumulator value: a step table per
         // channel (sim's, built from the datapath rules) where it is monotone.
         std::vector<sim::MacStepTable> tables(static_cast<std::size_t>(channels));
         std::vector<char> tabled(static_cast<std::size_t>(channels), 0);
-        for (std::int64_t oc = 0; oc < channels; ++oc) {
+        sim::parallel_for(channels, run_options_.threads, [&](std::int64_t oc) {
             sim::MacChannel ch = sim::mac_channel(layer, oc);
             ch.accumulator.overflow = arch::Overflow::wrap;   // the table's domain: accumulator values
-            tabled[oc] = sim::build_step_table(ch, kMaxFinishLevels, tables[oc]) ? 1 : 0;
-        }
-        for (std::int64_t e = 0; e < acc.size(); ++e) {
-            const std::int64_t oc = conv ? (e / plane) % channels : e % channels;
-            const std::int64_t a = acc.values[e];
-            y.values[e] = static_cast<std::int32_t>(tabled[oc] ? sim::step_lookup(tables[oc], a)
-                                                               : sim::mac_finish(layer, oc, a));
-        }
+            tabled[static_cast<std::size_t>(oc)] =
+                sim::build_step_table(ch, kMaxFinishLevels, tables[static_cast<std::size_t>(oc)]) ? 1 : 0;
+        });
+        const std::int64_t runs = run == 0 ? 0 : acc.size() / run;
+        sim::parallel_for(runs, run_options_.threads, [&](std::int64_t k) {
+            const std::int64_t oc = k % channels;
+            const std::int32_t* a = acc.values.data() + k * run;
+            std::int32_t* out = y.values.data() + k * run;
+            if (tabled[static_cast<std::size_t>(oc)]) {
+                const sim::MacStepTable& table = tables[static_cast<std::size_t>(oc)];
+                for (std::int64_t e = 0; e < run; ++e) out[e] = static_cast<std::int32_t>(sim::step_lookup(table, a[e]));
+            } else {
+                for (std::int64_t e = 0; e < run; ++e) out[e] = static_cast<std::int32_t>(sim::mac_finish(layer, oc, a[e]));
+            }
+        });
         sim::GraphResult r;
         r.outputs.push_back(sim::dequantize_tensor(y));
         r.raw_outputs.push_back(std::move(y));
@@ -184,8 +252,7 @@ private:
         std::size_t k = 0;
         for (const std::string& out : graph_.nodes[i].outputs) {
             if (out.empty()) continue;
-            auto ref = fp32_.find(out);
-            if (ref != fp32_.end()) total += score(sqnr(ref->second, r.outputs.at(k)));
+            if (const Tensor* ref = reference(out)) total += score(sqnr(*ref, r.outputs.at(k)));
             ++k;
         }
         return total;
@@ -195,8 +262,7 @@ private:
         std::size_t k = 0;
         for (const std::string& out : graph_.nodes[i].outputs) {
             if (out.empty()) continue;
-            auto ref = fp32_.find(out);
-            if (ref != fp32_.end()) result_.tensor_sqnr[out] = sqnr(ref->second, r.outputs.at(k));
+            if (const Tensor* ref = reference(out)) result_.tensor_sqnr[out] = sqnr(*ref, r.outputs.at(k));
             values_[out] = std::move(r.raw_outputs.at(k));
             ++k;
         }
@@ -207,7 +273,7 @@ private:
     void set_moments(std::size_t i) {
         const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
         const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
-        InputMoments m = input_moments(layer, fp32_.at(lowering_.activation_inputs(i).at(0)));
+        InputMoments m = input_moments(layer, required_reference(lowering_.activation_inputs(i).at(0)));
         if (m.k > 0) lowering_.set_input_moments(graph_.nodes[i].name, std::move(m));
     }
 
@@ -221,7 +287,7 @@ private:
         const std::string input = lowering_.activation_inputs(i).at(0);
         lowering_.set_bias_correction(graph_.nodes[i].name,
                                       bias_correction(layer, lowering_.mac_weight(i), record.weight_scale,
-                                                      fp32_.at(input), values_.at(input)));
+                                                      required_reference(input), values_.at(input)));
     }
 
     void choose_node(std::size_t i) {
@@ -291,7 +357,9 @@ private:
     std::int64_t batch_;   // the model's fixed batch (0: any): graph runs go in chunks of it
     std::vector<std::unique_ptr<Policy>> policies_;
     sim::RunOptions run_options_;
-    std::map<std::string, Tensor> fp32_;
+    std::optional<Fp32Walk> walk_;   // the FP32 model on the slice, node by node
+    std::map<std::string, std::vector<Candidate>> candidates_;   // per root
+    std::map<std::string, std::exception_ptr> candidate_errors_;
     std::map<std::string, sim::QTensor> values_;
     SearchResult result_;
 };

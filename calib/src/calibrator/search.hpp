@@ -23,6 +23,7 @@ struct SearchResult {
 // lowering: the graph, arch and plan to search over; the search sets its
 // bias corrections (CalibOptions::bias_correction), and its weight cache and
 // corrections are reused by the caller's final lowering.
+// slice: the graph inputs on the samples the search judges on.
 SearchResult search_activation_quant(Lowering& lowering, const std::map<std::string, TensorStats>& stats,
                                      const Feed& slice, const CalibOptions& options);
 

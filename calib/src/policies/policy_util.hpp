@@ -1,6 +1,8 @@
 // Helpers the policies share (private to calib/src/policies).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,6 +48,27 @@ double quantization_error(const std::vector<Mass>& bins, const ClipRange& range,
 // The range minimizing quantization_error, by coarse-to-fine grid search
 // (docs/policies.md). power 1: l1, power 2: l2.
 ClipRange minimize_error(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode, int power);
+
+// KLD (kld.cpp). The divergence KL(P || Q) of keeping the one-sided
+// histogram's bins [0, i) with nq quantized bins, by definition, bin by bin.
+double kld_divergence(const std::vector<double>& hist, std::size_t i, std::size_t nq);
+// The same divergence in O(nq) per threshold from prefix sums over the
+// histogram (the entropy search evaluates every i in [nq, bins]).
+class KldTable {
+public:
+    explicit KldTable(std::vector<double> hist);
+    double divergence(std::size_t i, std::size_t nq) const;   // nq <= i <= bins
+
+private:
+    static constexpr std::size_t kSeriesTerms = 6;      // e^2 .. e^7 of the Taylor series
+    static constexpr double kSeriesMaxEps = 1e-2;
+    double sum_shifted_entropy(std::size_t end, double e) const;
+
+    std::vector<double> hist_;
+    std::vector<double> mass_, nonzero_, h_log_h_, log_h_;       // prefix sums: [k] over bins [0, k)
+    std::array<std::vector<double>, kSeriesTerms> inverse_powers_;   // [m][k]: sum of h^-(m+1)
+    std::vector<std::size_t> nonzero_bins_;
+};
 
 // One constructor per policy file (registry.cpp maps names to them).
 std::unique_ptr<Policy> make_max_policy();

@@ -120,15 +120,6 @@ AffineQuant derive_quant(const ClipRange& range, ValueType type, bool restricted
     return derive_quant(range, grid_for(type, restricted), options);
 }
 
-std::int64_t quantize_value(double x, const AffineQuant& q) {
-    if (q.grid.binary) return x >= 0.0 ? 1 : -1;
-    return sim::quantize(static_cast<float>(x), q.scale, q.zero_point, q.grid.qmin, q.grid.qmax);
-}
-
-double fake_quantize(double x, const AffineQuant& q) {
-    return static_cast<double>(sim::dequantize(quantize_value(x, q), q.scale, q.zero_point));
-}
-
 AffineQuant QuantParams::channel(std::size_t c) const {
     const std::size_t i = per_channel() ? c : 0;
     AffineQuant q;

@@ -18,7 +18,7 @@
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/datapath/product.hpp"
 #include "bitnpu/sim/functional/mac_layer.hpp"
-#include "parallel.hpp"
+#include "bitnpu/sim/parallel.hpp"
 
 namespace bitnpu::sim {
 
@@ -541,7 +541,7 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
     // One stats slot per task, summed in task order: the same totals for any thread count.
     std::vector<MacStats> task_stats(static_cast<std::size_t>(d.groups * blocks));
     for (std::int64_t n = 0; n < d.batches; ++n) {
-        detail::parallel_for(d.groups, options.threads, [&](std::int64_t g) {
+        parallel_for(d.groups, options.threads, [&](std::int64_t g) {
             const std::int64_t at = g * group_size;
             if (use_f) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.f.data() + at);
             if (use_d) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.d.data() + at);
@@ -549,7 +549,7 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
             if (use_f && any_bound) absolute_values(col.f.data() + at, group_size, col.fa.data() + at);
             if (use_d && any_bound) absolute_values(col.d.data() + at, group_size, col.da.data() + at);
         });
-        detail::parallel_for(d.groups * blocks, options.threads, [&](std::int64_t i) {
+        parallel_for(d.groups * blocks, options.threads, [&](std::int64_t i) {
             const std::int64_t g = i / blocks, b = i % blocks;
             run_block(c, col, n, g, d.channels_per_group * b / blocks, d.channels_per_group * (b + 1) / blocks, out,
                       task_stats[static_cast<std::size_t>(i)]);

@@ -44,34 +44,59 @@ std::int64_t channel_of(const Shape& shape, int axis, std::int64_t flat_index) {
     return (flat_index / inner) % shape[static_cast<std::size_t>(axis)];
 }
 
+namespace {
+
+// Calls f(begin, end, channel) for each run of consecutive elements that
+// share a quantization channel (one run of the whole tensor when per-tensor),
+// so the per-element loops need no index arithmetic.
+template <typename F>
+void for_each_channel_run(const Shape& shape, const QuantParams& quant, F&& f) {
+    const std::int64_t n = element_count(shape);
+    const int axis = quant.axis;
+    if (!quant.per_channel() || axis < 0 || axis >= static_cast<int>(shape.size())) {
+        f(std::int64_t{0}, n, std::int64_t{0});
+        return;
+    }
+    std::int64_t inner = 1;
+    for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+    const std::int64_t channels = shape[static_cast<std::size_t>(axis)];
+    for (std::int64_t begin = 0, c = 0; begin < n; begin += inner, c = (c + 1) % channels)
+        f(begin, begin + inner, c);
+}
+
+}  // namespace
+
 QTensor quantize_tensor(const FloatTensor& x, const QuantParams& quant) {
     if (element_count(x.shape) != static_cast<std::int64_t>(x.data.size()))
         throw UserError("float tensor has " + std::to_string(x.data.size()) +
                         " values but its shape holds " + std::to_string(element_count(x.shape)));
     QTensor q(x.shape, quant);
     const arch::ValueRange r = quant.range();
-    const bool pc = quant.per_channel();
-    for (std::int64_t i = 0; i < q.size(); ++i) {
-        const std::int64_t c = pc ? channel_of(x.shape, quant.axis, i) : 0;
+    const float* in = x.data.data();
+    std::int32_t* out = q.values.data();
+    for_each_channel_run(x.shape, quant, [&](std::int64_t begin, std::int64_t end, std::int64_t c) {
         if (quant.type == arch::ValueType::int1) {
             // Binary {-1,+1} has no zero: the sign, with sign(0) = +1 (as Larq's ste_sign).
-            q.values[static_cast<std::size_t>(i)] = x.data[static_cast<std::size_t>(i)] >= 0.0f ? 1 : -1;
-            continue;
+            for (std::int64_t i = begin; i < end; ++i) out[i] = in[i] >= 0.0f ? 1 : -1;
+            return;
         }
-        q.values[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(
-            quantize(x.data[static_cast<std::size_t>(i)], quant.scale(c), quant.zero_point(c), r.min, r.max));
-    }
+        const float scale = quant.scale(c);
+        const std::int64_t zero_point = quant.zero_point(c);
+        for (std::int64_t i = begin; i < end; ++i)
+            out[i] = static_cast<std::int32_t>(quantize(in[i], scale, zero_point, r.min, r.max));
+    });
     return q;
 }
 
 FloatTensor dequantize_tensor(const QTensor& q) {
     FloatTensor f{q.shape, std::vector<float>(q.values.size())};
-    const bool pc = q.quant.per_channel();
-    for (std::int64_t i = 0; i < q.size(); ++i) {
-        const std::int64_t c = pc ? channel_of(q.shape, q.quant.axis, i) : 0;
-        f.data[static_cast<std::size_t>(i)] =
-            dequantize(q.values[static_cast<std::size_t>(i)], q.quant.scale(c), q.quant.zero_point(c));
-    }
+    const std::int32_t* in = q.values.data();
+    float* out = f.data.data();
+    for_each_channel_run(q.shape, q.quant, [&](std::int64_t begin, std::int64_t end, std::int64_t c) {
+        const float scale = q.quant.scale(c);
+        const std::int64_t zero_point = q.quant.zero_point(c);
+        for (std::int64_t i = begin; i < end; ++i) out[i] = dequantize(in[i], scale, zero_point);
+    });
     return f;
 }
 

@@ -39,6 +39,10 @@ public:
     // shapes against the graph (UserError on mismatch).
     std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
                                       const TensorObserver& observer = nullptr) const;
+    // Runs graph node `index` alone on the given inputs (one per node input,
+    // nullptr for omitted ones), with this executor's threads: for callers
+    // that walk the graph themselves and free values as they go.
+    std::vector<Tensor> run_node(std::size_t index, const std::vector<const Tensor*>& inputs) const;
 
 private:
     const Graph& graph_;

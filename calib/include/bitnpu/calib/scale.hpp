@@ -11,6 +11,7 @@
 
 #include "bitnpu/arch/arch_spec.hpp"
 #include "bitnpu/arch/types.hpp"
+#include "bitnpu/sim/datapath/quantize.hpp"
 #include "bitnpu/sim/datapath/requant.hpp"
 
 namespace bitnpu::calib {
@@ -76,8 +77,15 @@ AffineQuant derive_quant(const ClipRange& range, const QuantGrid& grid, const Sc
 AffineQuant derive_quant(const ClipRange& range, arch::ValueType type, bool restricted, const ScaleOptions& options);
 
 // x -> q with sim::quantize (binary grids: q = x >= 0 ? +1 : -1), and back.
-std::int64_t quantize_value(double x, const AffineQuant& q);
-double fake_quantize(double x, const AffineQuant& q);
+// Inline: the policies' error searches call them per histogram bin and
+// candidate range.
+inline std::int64_t quantize_value(double x, const AffineQuant& q) {
+    if (q.grid.binary) return x >= 0.0 ? 1 : -1;
+    return sim::quantize(static_cast<float>(x), q.scale, q.zero_point, q.grid.qmin, q.grid.qmax);
+}
+inline double fake_quantize(double x, const AffineQuant& q) {
+    return static_cast<double>(sim::dequantize(quantize_value(x, q), q.scale, q.zero_point));
+}
 
 // Quantization parameters of one tensor, per tensor (axis < 0, one entry)
 // or per channel along `axis`.

@@ -33,9 +33,24 @@ inline std::int64_t round_half_even(double x) {
 }
 
 // q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax). The division
-// is done in fp32, as ONNX QuantizeLinear (and ONNX Runtime) do it.
-std::int64_t quantize(float x, float scale, std::int64_t zero_point, std::int64_t qmin, std::int64_t qmax);
+// is done in fp32, as ONNX QuantizeLinear (and ONNX Runtime) do it. Inline:
+// it runs once per element of every quantized tensor and histogram bin.
+// (The build sets -ffp-contract=off, so no caller's expression is fused
+// with the fp32 quotient or product below.)
+inline std::int64_t quantize(float x, float scale, std::int64_t zero_point, std::int64_t qmin, std::int64_t qmax) {
+    const float ratio = x / scale;
+    const std::int64_t rounded = round_half_even(static_cast<double>(ratio));
+    // rounded saturates to the int64 range; adding a zero point (|z| < 2^32)
+    // must not overflow, so clamp in two steps.
+    if (rounded <= qmin - zero_point) return qmin;
+    if (rounded >= qmax - zero_point) return qmax;
+    return rounded + zero_point;
+}
+
 // x^ = fp32(q - zero_point) * scale, in fp32 (ONNX DequantizeLinear).
-float dequantize(std::int64_t q, float scale, std::int64_t zero_point);
+inline float dequantize(std::int64_t q, float scale, std::int64_t zero_point) {
+    const float centered = static_cast<float>(q - zero_point);
+    return centered * scale;
+}
 
 }  // namespace bitnpu::sim

@@ -1,6 +1,9 @@
-// Deterministic static work split: item i always runs the same code on the
-// same data whatever the thread count, and items write disjoint outputs, so
-// results never depend on the number of threads.
+// The one thread pool of bitnpu: the simulator's and the FP32 executor's
+// kernels and the calibrator's passes all run their parallel loops here.
+//
+// Both loops below give results that never depend on the thread count: item
+// i always runs the same code on the same data and items write disjoint
+// outputs (the caller's side of the contract).
 //
 // The workers are persistent (WorkerPool): the simulator calls parallel_for
 // per image and per layer, thousands of times per calibration, and starting
@@ -12,11 +15,12 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-namespace bitnpu::sim::detail {
+namespace bitnpu::sim {
 
 // Threads that wait for jobs. run(n, fn) calls fn(0) on the caller and
 // fn(1..n-1) on workers, and returns when all are done. One job at a time:
@@ -95,6 +99,8 @@ private:
     std::vector<std::thread> threads_;
 };
 
+// Static split: worker t runs items [count*t/w, count*(t+1)/w) in order.
+// For items of equal cost.
 template <class Fn>
 void parallel_for(std::int64_t count, int threads, Fn&& fn) {
     const std::int64_t workers = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count));
@@ -115,4 +121,32 @@ void parallel_for(std::int64_t count, int threads, Fn&& fn) {
         if (e) std::rethrow_exception(e);
 }
 
-}  // namespace bitnpu::sim::detail
+// Dynamic split: workers take the next item from a shared counter. For items
+// of unequal cost (per-tensor policy searches, per-channel clipping). The
+// first exception stops the remaining items and is rethrown.
+template <class Fn>
+void parallel_for_dynamic(std::int64_t count, int threads, Fn&& fn) {
+    const std::int64_t workers = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count));
+    if (workers == 1) {
+        for (std::int64_t i = 0; i < count; ++i) fn(i);
+        return;
+    }
+    std::atomic<std::int64_t> next{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    const std::function<void(int)> part = [&](int) {
+        for (std::int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) {
+            try {
+                fn(i);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+                next.store(count);
+            }
+        }
+    };
+    WorkerPool::instance().run(static_cast<int>(workers), part);
+    if (error) std::rethrow_exception(error);
+}
+
+}  // namespace bitnpu::sim
