@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <stdexcept>
 
 #include "bitnpu/sim/datapath/lut.hpp"
@@ -53,6 +54,44 @@ TEST_CASE("quantize and dequantize", "[datapath][quantize]") {
     CHECK(sim::dequantize(0, 0.25f, 128) == -32.0f);
     // Round trip on the grid.
     for (std::int64_t q = -128; q <= 127; ++q) CHECK(sim::quantize(sim::dequantize(q, 0.037f, 5), 0.037f, 5, -128, 127) == q);
+}
+
+TEST_CASE("round_half_even equals nearbyint (ties to even) on random doubles", "[datapath][quantize]") {
+    // Independent reference: the FPU's round-to-nearest-even mode.
+    REQUIRE(std::fegetround() == FE_TONEAREST);
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> mag(-60.0, 60.0);
+    for (int i = 0; i < 200000; ++i) {
+        double x = std::ldexp(1.0, static_cast<int>(mag(rng))) * (static_cast<double>(rng() % 2000000) / 1000000.0 - 1.0);
+        if (i % 4 == 0) x = std::floor(x) + 0.5;   // ties
+        if (std::fabs(x) >= 9.2e18) continue;
+        INFO(x);
+        REQUIRE(sim::round_half_even(x) == static_cast<std::int64_t>(std::nearbyint(x)));
+        REQUIRE(sim::round_half_even_value(x) == std::nearbyint(x));
+    }
+}
+
+TEST_CASE("fake_quantize equals dequantize(quantize(x))", "[datapath][quantize]") {
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> unit(-1.0, 1.0);
+    const struct { std::int64_t qmin, qmax; } grids[] = {{-128, 127}, {-127, 127}, {0, 255}, {-8, 7}, {0, 15},
+                                                         {-32768, 32767}, {-1, 1}};
+    for (const auto& g : grids) {
+        for (int i = 0; i < 20000; ++i) {
+            const float scale = static_cast<float>(std::ldexp(1.0 + std::fabs(unit(rng)), static_cast<int>(unit(rng) * 20)));
+            const std::int64_t zero = g.qmin < 0 ? 0 : static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(g.qmax + 1));
+            const std::int64_t k = static_cast<std::int64_t>(rng() % 600) - 300;
+            float x = static_cast<float>(unit(rng) * (g.qmax - g.qmin) * 1.5 * scale);
+            if (i % 3 == 0) x = (static_cast<float>(k) + 0.5f) * scale;   // ties (when exact in fp32)
+            if (i % 97 == 0) x = std::numeric_limits<float>::infinity() * (i % 2 ? 1.0f : -1.0f);
+            if (i % 101 == 0) x = 3.0e38f;
+            const float expected = sim::dequantize(sim::quantize(x, scale, zero, g.qmin, g.qmax), scale, zero);
+            const float actual = sim::fake_quantize(x, scale, static_cast<double>(zero), static_cast<double>(g.qmin),
+                                                    static_cast<double>(g.qmax));
+            INFO("x " << x << " scale " << scale << " zero " << zero << " grid [" << g.qmin << ", " << g.qmax << "]");
+            REQUIRE(actual == expected);
+        }
+    }
 }
 
 TEST_CASE("build_lut: sigmoid int8 -> uint8 spot values", "[datapath][lut]") {

@@ -18,7 +18,7 @@ constexpr int kRounds = 4;          // each round zooms in around the best candi
 double point(double a, double b, int k, int n) { return a + (b - a) * static_cast<double>(k) / n; }
 
 // Symmetric: one threshold T in (0, limit].
-ClipRange search_threshold(const std::vector<Mass>& bins, double limit, const QuantGrid& grid, int power) {
+ClipRange search_threshold(const BinMasses& bins, double limit, const QuantGrid& grid, int power) {
     double best = limit;
     double best_err = quantization_error(bins, symmetric_range(limit, grid), grid, ScaleMode::symmetric, power);
     double a = 0.0, b = limit;
@@ -37,7 +37,7 @@ ClipRange search_threshold(const std::vector<Mass>& bins, double limit, const Qu
 
 // Asymmetric: lo in [min, 0] and hi in [0, max] together; a side with no data
 // (min == 0 or max == 0) stays at 0.
-ClipRange search_range(const std::vector<Mass>& bins, const ClipRange& observed, const QuantGrid& grid, int power) {
+ClipRange search_range(const BinMasses& bins, const ClipRange& observed, const QuantGrid& grid, int power) {
     ClipRange best = observed;
     double best_err = quantization_error(bins, best, grid, ScaleMode::asymmetric, power);
     double lo_a = observed.lo, lo_b = 0.0;  // lo candidates: [lo_a, lo_b)

@@ -8,12 +8,14 @@
 
 namespace bitnpu::calib::policy_detail {
 
-std::vector<Mass> nonempty_bins(const Histogram& h) {
-    std::vector<Mass> out;
+BinMasses nonempty_bins(const Histogram& h) {
+    BinMasses out;
     const auto& c = h.counts();
     for (int i = 0; i < h.num_bins(); ++i)
-        if (c[static_cast<std::size_t>(i)] != 0)
-            out.push_back({h.bin_width() == 0.0 ? 0.0 : h.bin_center(i), static_cast<double>(c[static_cast<std::size_t>(i)])});
+        if (c[static_cast<std::size_t>(i)] != 0) {
+            out.center.push_back(h.bin_width() == 0.0 ? 0.0 : h.bin_center(i));
+            out.count.push_back(static_cast<double>(c[static_cast<std::size_t>(i)]));
+        }
     return out;
 }
 
@@ -60,14 +62,38 @@ double quantile(const Histogram& h, double fraction) {
     return h.bin_hi(h.num_bins() - 1);
 }
 
-double quantization_error(const std::vector<Mass>& bins, const ClipRange& range, const QuantGrid& grid,
-                          ScaleMode mode, int power) {
+double quantization_error(const BinMasses& bins, const ClipRange& range, const QuantGrid& grid, ScaleMode mode,
+                          int power) {
     const AffineQuant q = derive_quant(range, grid, ScaleOptions{mode, false});
-    double total = 0.0;
-    for (const Mass& m : bins) {
-        const double e = std::fabs(m.center - fake_quantize(m.center, q));
-        total += m.count * (power == 1 ? e : e * e);
+    const std::size_t n = bins.size();
+    const double* center = bins.center.data();
+    const double* count = bins.count.data();
+    thread_local std::vector<double> errors;
+    errors.resize(n);
+    double* error = errors.data();
+    if (grid.binary) {
+        for (std::size_t k = 0; k < n; ++k) {
+            const double e = std::fabs(center[k] - fake_quantize(center[k], q));
+            error[k] = count[k] * (power == 1 ? e : e * e);
+        }
+    } else {
+        // One branch-free loop over the bins (it vectorizes), then the sum in
+        // bin order. The same fake quantization as fake_quantize(x, q).
+        const float scale = q.scale;
+        const double zero = static_cast<double>(q.zero_point);
+        const double qmin = static_cast<double>(grid.qmin), qmax = static_cast<double>(grid.qmax);
+        for (std::size_t k = 0; k < n; ++k) {
+            const float x = static_cast<float>(center[k]);
+            error[k] = center[k] - static_cast<double>(sim::fake_quantize(x, scale, zero, qmin, qmax));
+        }
+        if (power == 1) {
+            for (std::size_t k = 0; k < n; ++k) error[k] = count[k] * std::fabs(error[k]);
+        } else {
+            for (std::size_t k = 0; k < n; ++k) error[k] = count[k] * (error[k] * error[k]);
+        }
     }
+    double total = 0.0;
+    for (std::size_t k = 0; k < n; ++k) total += error[k];
     return total;
 }
 

@@ -12,13 +12,15 @@
 
 namespace bitnpu::calib::policy_detail {
 
-// The non-empty bins of a histogram as (center, count) pairs: every error
-// evaluation treats a bin's mass as sitting at its center.
-struct Mass {
-    double center;
-    double count;
+// The non-empty bins of a histogram, centers and counts (in bin order): every
+// error evaluation treats a bin's mass as sitting at its center. Two arrays,
+// so the error loops vectorize.
+struct BinMasses {
+    std::vector<double> center;
+    std::vector<double> count;
+    std::size_t size() const { return center.size(); }
 };
-std::vector<Mass> nonempty_bins(const Histogram& h);
+BinMasses nonempty_bins(const Histogram& h);
 
 // Throws std::invalid_argument when stats hold no finite value.
 void require_values(const TensorStats& stats, const char* policy);
@@ -42,7 +44,7 @@ double quantile(const Histogram& h, double fraction);
 
 // Sum over bins of count * |center - Q(center)|^power with Q the quantizer
 // derive_quant builds for `range` (clipping and rounding error together).
-double quantization_error(const std::vector<Mass>& bins, const ClipRange& range, const QuantGrid& grid,
+double quantization_error(const BinMasses& bins, const ClipRange& range, const QuantGrid& grid,
                           ScaleMode mode, int power);
 
 // The range minimizing quantization_error, by coarse-to-fine grid search

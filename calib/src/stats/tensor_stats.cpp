@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <Eigen/Core>
+
 #include "bitnpu/calib/statistics.hpp"
 
 namespace bitnpu::calib {
@@ -13,20 +15,17 @@ TensorStats::TensorStats(const StatsOptions& options)
 
 namespace {
 
-// The range of n > 0 floats when all are finite (the common case: one
-// vectorizable pass); false when there is a NaN or an Inf.
+// The range of n > 0 floats when all are finite (the common case: two
+// vectorized passes, Eigen's min/max reductions after a finiteness count);
+// false when there is a NaN or an Inf.
 bool all_finite_range(const float* values, std::size_t n, float& lo, float& hi) {
-    float l = values[0], h = values[0];
-    std::uint32_t nans = 0;   // a NaN never wins a comparison, so count them apart
-    for (std::size_t i = 0; i < n; ++i) {
-        const float v = values[i];
-        l = v < l ? v : l;
-        h = v > h ? v : h;
-        nans += static_cast<std::uint32_t>(v != v);
-    }
-    lo = l;
-    hi = h;
-    return nans == 0 && std::isfinite(l) && std::isfinite(h);
+    std::uint32_t non_finite = 0;   // x - x is NaN exactly for NaN and +-Inf
+    for (std::size_t i = 0; i < n; ++i) non_finite += static_cast<std::uint32_t>(values[i] - values[i] != 0.0f);
+    if (non_finite != 0) return false;
+    const Eigen::Map<const Eigen::ArrayXf> v(values, static_cast<Eigen::Index>(n));
+    lo = v.minCoeff();
+    hi = v.maxCoeff();
+    return true;
 }
 
 }  // namespace

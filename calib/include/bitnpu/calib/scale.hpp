@@ -84,7 +84,9 @@ inline std::int64_t quantize_value(double x, const AffineQuant& q) {
     return sim::quantize(static_cast<float>(x), q.scale, q.zero_point, q.grid.qmin, q.grid.qmax);
 }
 inline double fake_quantize(double x, const AffineQuant& q) {
-    return static_cast<double>(sim::dequantize(quantize_value(x, q), q.scale, q.zero_point));
+    if (q.grid.binary) return static_cast<double>(sim::dequantize(quantize_value(x, q), q.scale, q.zero_point));
+    return static_cast<double>(sim::fake_quantize(static_cast<float>(x), q.scale, static_cast<double>(q.zero_point),
+                                                  static_cast<double>(q.grid.qmin), static_cast<double>(q.grid.qmax)));
 }
 
 // Quantization parameters of one tensor, per tensor (axis < 0, one entry)

@@ -14,22 +14,26 @@
 
 namespace bitnpu::sim {
 
+// round_half_even as a double: the integer nearest x, ties to the even one,
+// for every x but NaN (integers, among them all |x| >= 2^52 and +-inf, are
+// returned unchanged). Branch-free, so loops over arrays vectorize.
+inline double round_half_even_value(double x) {
+    const double below = std::floor(x);   // exact, as is x - below, for finite x
+    const double fraction = x - below;    // NaN for +-inf: both tests below fail
+    const double half = below * 0.5;
+    // Bitwise & and |: no short circuit, so no branch.
+    const bool up = (fraction > 0.5) | ((fraction == 0.5) & (std::floor(half) != half));
+    return below + (up ? 1.0 : 0.0);
+}
+
 // round_half_even of a double to an integer, saturating to the int64 range
 // (+-inf saturate too). NaN gives 0.
 inline std::int64_t round_half_even(double x) {
     constexpr double two_pow_63 = 9223372036854775808.0;
-    constexpr double two_pow_52 = 4503599627370496.0;
     if (std::isnan(x)) return 0;
     if (x >= two_pow_63) return INT64_MAX;
     if (x < -two_pow_63) return INT64_MIN;
-    if (std::fabs(x) >= two_pow_52) return std::int64_t(x);  // already an integer
-    // |x| < 2^52: floor(x) and x - floor(x) are exact in double.
-    const double below = std::floor(x);
-    const double fraction = x - below;
-    const std::int64_t q = std::int64_t(below);
-    if (fraction > 0.5) return q + 1;
-    if (fraction < 0.5) return q;
-    return (q & 1) != 0 ? q + 1 : q;  // tie: to the even neighbour
+    return static_cast<std::int64_t>(round_half_even_value(x));   // |result| <= 2^63, exact
 }
 
 // q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax). The division
@@ -51,6 +55,19 @@ inline std::int64_t quantize(float x, float scale, std::int64_t zero_point, std:
 inline float dequantize(std::int64_t q, float scale, std::int64_t zero_point) {
     const float centered = static_cast<float>(q - zero_point);
     return centered * scale;
+}
+
+// dequantize(quantize(x, ...), ...) for non-NaN x, in double arithmetic
+// without the integer conversions, so the calibrator's error loops over
+// histogram bins vectorize. Equal to the composition (tested): every step is
+// the same operation on the same values (levels are integers, exact in
+// double; an unclamped level beyond 2^53 clamps to the same bound).
+inline float fake_quantize(float x, float scale, double zero_point, double qmin, double qmax) {
+    const float ratio = x / scale;
+    double level = round_half_even_value(static_cast<double>(ratio)) + zero_point;
+    level = level < qmin ? qmin : level;
+    level = level > qmax ? qmax : level;
+    return static_cast<float>(level - zero_point) * scale;
 }
 
 }  // namespace bitnpu::sim
