@@ -182,6 +182,24 @@ std::vector<std::int64_t> quantized_bias(const NodeContext& ctx, const QuantPara
     return out;
 }
 
+// The weights in the MAC layout, their quantization and their integers.
+LoweredWeights lower_weights(const NodeContext& ctx, arch::ValueType type) {
+    const Tensor weight = normalized_weight(ctx);
+    LoweredWeights out;
+    out.params = weight_quant(ctx, weight, type);
+    out.shape = weight.shape();
+    const std::int64_t channels = weight.dim(0);
+    const std::int64_t per_row = weight.numel() / channels;
+    out.quantized.resize(static_cast<std::size_t>(weight.numel()));
+    const float* w = weight.data<float>();
+    for (std::int64_t c = 0; c < channels; ++c) {
+        const AffineQuant q = out.params.channel(static_cast<std::size_t>(c));
+        for (std::int64_t i = 0; i < per_row; ++i)
+            out.quantized[c * per_row + i] = static_cast<std::int32_t>(quantize_value(w[c * per_row + i], q));
+    }
+    return out;
+}
+
 }  // namespace
 
 sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
@@ -191,13 +209,12 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
     if (x.per_channel() || y.per_channel())
         throw UserError(fmt::format("node '{}': activations must be quantized per tensor", ctx.node.name));
 
-    const Tensor weight = normalized_weight(ctx);
     const bool per_channel = engine.requant.per_channel;
     const arch::ValueType weight_type = ctx.place.precision.weight.value_or(arch::ValueType::int8);
     auto cached = ctx.weight_cache.find(ctx.node.name);
-    if (cached == ctx.weight_cache.end())
-        cached = ctx.weight_cache.emplace(ctx.node.name, weight_quant(ctx, weight, weight_type)).first;
-    const QuantParams& wq = cached->second;
+    if (cached == ctx.weight_cache.end()) cached = ctx.weight_cache.emplace(ctx.node.name, lower_weights(ctx, weight_type)).first;
+    const LoweredWeights& lowered = cached->second;
+    const QuantParams& wq = lowered.params;
 
     sim::MacLayer layer;
     layer.kind = ctx.node.op_type == "Conv" ? sim::MacKind::conv : sim::MacKind::gemm;
@@ -206,20 +223,13 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
     layer.output_type = y.type;
     layer.input_zero_point = x.zero_points.at(0);
     layer.weight_zero_point = wq.per_channel() ? 0 : wq.zero_points.at(0);
-    layer.weight_shape = weight.shape();
-    const std::int64_t channels = weight.dim(0);
-    const std::int64_t per_row = weight.numel() / channels;
-    layer.weights.resize(static_cast<std::size_t>(weight.numel()));
-    const float* w = weight.data<float>();
-    for (std::int64_t c = 0; c < channels; ++c) {
-        const AffineQuant q = wq.channel(static_cast<std::size_t>(c));
-        for (std::int64_t i = 0; i < per_row; ++i)
-            layer.weights[c * per_row + i] = static_cast<std::int32_t>(quantize_value(w[c * per_row + i], q));
-    }
+    layer.weight_shape = lowered.shape;
+    layer.weights = lowered.quantized;
+    const std::int64_t channels = lowered.shape.at(0);
 
     const float s_x = x.scales.at(0);
     layer.bias = quantized_bias(ctx, wq, s_x, channels);
-    if (layer.kind == sim::MacKind::conv) layer.geometry = conv_geometry(ctx, weight.shape());
+    if (layer.kind == sim::MacKind::conv) layer.geometry = conv_geometry(ctx, lowered.shape);
     layer.accumulator = {engine.accumulator.bits, engine.accumulator.overflow};
     layer.bias_stage = engine.bias.stage;
 

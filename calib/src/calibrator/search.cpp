@@ -25,10 +25,9 @@ sim::FloatTensor to_float_tensor(const Tensor& t) {
     return {t.shape(), std::vector<float>(t.data<float>(), t.data<float>() + t.numel())};
 }
 
-double sqnr(const Tensor& ref, const sim::FloatTensor& test) {
-    if (static_cast<std::int64_t>(test.data.size()) != ref.numel())
-        throw std::logic_error("search: simulated and FP32 tensors differ in size");
-    return sim::sqnr_db(ref.data<float>(), test.data.data(), test.data.size());
+double sqnr(const Tensor& ref, const sim::QTensor& test) {
+    if (test.size() != ref.numel()) throw std::logic_error("search: simulated and FP32 tensors differ in size");
+    return sim::sqnr_db(ref.data<float>(), test);
 }
 
 // A comparable score: +inf SQNR (identical) beats everything, NaN loses.
@@ -165,7 +164,7 @@ private:
         double best = -std::numeric_limits<double>::infinity();
         for (const Candidate& c : candidates(name)) {
             const sim::QTensor q = sim::quantize_tensor(to_float_tensor(ref), to_sim_params(c.params));
-            const double s = score(sqnr(ref, sim::dequantize_tensor(q)));
+            const double s = score(sqnr(ref, q));
             if (s > best || !result_.quant.count(name)) {
                 best = s;
                 record(name, c);
@@ -242,8 +241,7 @@ private:
             }
         });
         sim::GraphResult r;
-        r.outputs.push_back(sim::dequantize_tensor(y));
-        r.raw_outputs.push_back(std::move(y));
+        r.raw_outputs.push_back(std::move(y));   // scored from the integers (no float copy)
         return r;
     }
 
@@ -252,7 +250,7 @@ private:
         std::size_t k = 0;
         for (const std::string& out : graph_.nodes[i].outputs) {
             if (out.empty()) continue;
-            if (const Tensor* ref = reference(out)) total += score(sqnr(*ref, r.outputs.at(k)));
+            if (const Tensor* ref = reference(out)) total += score(sqnr(*ref, r.raw_outputs.at(k)));
             ++k;
         }
         return total;
@@ -262,7 +260,7 @@ private:
         std::size_t k = 0;
         for (const std::string& out : graph_.nodes[i].outputs) {
             if (out.empty()) continue;
-            if (const Tensor* ref = reference(out)) result_.tensor_sqnr[out] = sqnr(*ref, r.outputs.at(k));
+            if (const Tensor* ref = reference(out)) result_.tensor_sqnr[out] = sqnr(*ref, r.raw_outputs.at(k));
             values_[out] = std::move(r.raw_outputs.at(k));
             ++k;
         }

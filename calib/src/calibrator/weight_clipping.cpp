@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include <Eigen/Core>
+
 namespace bitnpu::calib {
 namespace {
 
@@ -22,6 +24,7 @@ constexpr double kFine = 0.01;
 double quantization_error(const float* w, std::int64_t rows, std::int64_t n, const AffineQuant& q, const double* h) {
     double e = 0;
     std::vector<double> d(static_cast<std::size_t>(n));
+    const Eigen::Map<const Eigen::VectorXd> dv(d.data(), n);
     for (std::int64_t r = 0; r < rows; ++r) {
         const float* row = w + r * n;
         for (std::int64_t i = 0; i < n; ++i) d[static_cast<std::size_t>(i)] = row[i] - fake_quantize(row[i], q);
@@ -29,11 +32,9 @@ double quantization_error(const float* w, std::int64_t rows, std::int64_t n, con
             for (double v : d) e += v * v;
             continue;
         }
-        for (std::int64_t i = 0; i < n; ++i) {
-            double hd = 0;
-            for (std::int64_t j = 0; j < n; ++j) hd += h[i * n + j] * d[static_cast<std::size_t>(j)];
-            e += d[static_cast<std::size_t>(i)] * hd;
-        }
+        // h is symmetric (a second moment), row-major n x n.
+        const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> hm(h, n, n);
+        e += dv.dot(hm * dv);
     }
     return e;
 }

@@ -40,6 +40,16 @@ struct LoweredNode {
     CTableLayer record;
 };
 
+// A MAC node's weights as lowered: they depend only on the weights, the
+// engine and the node's recorded layer or input moments, not on the
+// activation quantization, so the search's many lowerings of a node share
+// them (Lowering's cache, dropped when a setter changes their inputs).
+struct LoweredWeights {
+    QuantParams params;                    // the weight quantization
+    Shape shape;                           // the MAC layout: [out channels, ...]
+    std::vector<std::int32_t> quantized;   // the integer weights in that layout
+};
+
 class Lowering {
 public:
     // graph must have been through run_standard_passes and infer_shapes.
@@ -84,7 +94,7 @@ private:
     const Graph& graph_;
     const arch::ArchSpec& arch_;
     const QuantizationPlan& plan_;
-    mutable std::map<std::string, QuantParams> weight_cache_;
+    mutable std::map<std::string, LoweredWeights> weight_cache_;
     std::map<std::string, std::vector<double>> bias_delta_;
     std::map<std::string, CTableLayer> recorded_;
     std::map<std::string, InputMoments> input_moments_;

@@ -110,5 +110,8 @@ GraphResult run_quantized(const QuantGraph& graph, const std::vector<QTensor>& i
 // Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (ref - test)^2);
 // +inf when the two are identical.
 double sqnr_db(const float* ref, const float* test, std::size_t n);
+// The same against a quantized tensor's dequantized values (dequantize_tensor),
+// without materializing them; ref holds test.size() values.
+double sqnr_db(const float* ref, const QTensor& test);
 
 }  // namespace bitnpu::sim

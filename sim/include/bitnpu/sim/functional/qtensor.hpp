@@ -53,6 +53,24 @@ struct FloatTensor {
 QTensor quantize_tensor(const FloatTensor& x, const QuantParams& quant);
 FloatTensor dequantize_tensor(const QTensor& q);
 
+// Calls f(begin, end, channel) for each run of consecutive elements that
+// share a quantization channel (one run of the whole tensor when per-tensor),
+// so per-element loops need no index arithmetic.
+template <typename F>
+void for_each_channel_run(const Shape& shape, const QuantParams& quant, F&& f) {
+    const std::int64_t n = element_count(shape);
+    const int axis = quant.axis;
+    if (!quant.per_channel() || axis < 0 || axis >= static_cast<int>(shape.size())) {
+        f(std::int64_t{0}, n, std::int64_t{0});
+        return;
+    }
+    std::int64_t inner = 1;
+    for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+    const std::int64_t channels = shape[static_cast<std::size_t>(axis)];
+    for (std::int64_t begin = 0, c = 0; begin < n; begin += inner, c = (c + 1) % channels)
+        f(begin, begin + inner, c);
+}
+
 // Channel index of flat element i along axis (used for per-channel params).
 std::int64_t channel_of(const Shape& shape, int axis, std::int64_t flat_index);
 
