@@ -17,10 +17,25 @@ namespace bitnpu::calib {
 std::string io_util::read_file(const std::string& path, const std::string& what) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UserError("cannot open " + what + " '" + path + "' (missing or unreadable)");
-    std::ostringstream buf;
-    buf << in.rdbuf();
+    // One read of the whole file when its size is known (regular files);
+    // streams such as pipes are read to their end.
+    std::string bytes;
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size > 0) {
+        bytes.resize(static_cast<std::size_t>(size));
+        in.seekg(0, std::ios::beg);
+        in.read(bytes.data(), size);
+        if (in.gcount() != size) throw UserError("error reading " + what + " '" + path + "'");
+    } else {
+        in.clear();
+        in.seekg(0, std::ios::beg);
+        std::ostringstream buf;
+        buf << in.rdbuf();
+        bytes = buf.str();
+    }
     if (in.bad()) throw UserError("error reading " + what + " '" + path + "'");
-    return buf.str();
+    return bytes;
 }
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {

@@ -12,13 +12,8 @@ std::int64_t mul_output_element(const MulLayer& layer, std::int64_t a, std::int6
 }
 
 QTensor run_mul_layer(const MulLayer& layer, const QTensor& a, const QTensor& b) {
-    const Shape shape = broadcast_shape(a.shape, b.shape);
-    const std::vector<std::int64_t> ia = broadcast_indices(a.shape, shape), ib = broadcast_indices(b.shape, shape);
-    QTensor y(shape, per_tensor(layer.output_type, 1.0f, layer.output_zero_point));
-    for (std::size_t i = 0; i < y.values.size(); ++i)
-        y.values[i] = static_cast<std::int32_t>(mul_output_element(
-            layer, a.values[static_cast<std::size_t>(ia[i])], b.values[static_cast<std::size_t>(ib[i])]));
-    return y;
+    return map_broadcast_pairs(a, b, per_tensor(layer.output_type, 1.0f, layer.output_zero_point),
+                               [&](std::int64_t x, std::int64_t z) { return mul_output_element(layer, x, z); });
 }
 
 }  // namespace bitnpu::sim
