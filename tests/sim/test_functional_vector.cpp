@@ -250,3 +250,34 @@ TEST_CASE("functional: random Add/Mul match the NUMERICS formulas", "[functional
         REQUIRE(mul_output_element(M, a, b) == std::clamp<std::int64_t>(requantize(macc, M.requant), -128, 127));
     }
 }
+
+TEST_CASE("functional: large int8 Add/Mul (pair-table path) equal the per-element rule", "[functional][vector]") {
+    // 2 x 64 x 40 x 40 = 204800 outputs > 256 * 256 operand pairs: the layer
+    // runs through its table; every output must equal the element rule.
+    std::mt19937 rng(23);
+    for (int trial = 0; trial < 3; ++trial) {
+        const QTensor a = testutil::random_tensor(rng, {2, 64, 40, 40}, trial == 2 ? ValueType::uint8 : ValueType::int8, 0);
+        const QTensor b = testutil::random_tensor(rng, {1, 64, 1, 1}, ValueType::int8, 0);   // broadcast (SE block)
+        AddLayer A;
+        A.a_zero_point = testutil::uniform(rng, -10, 10);
+        A.b_zero_point = testutil::uniform(rng, -10, 10);
+        A.a_multiplier = testutil::uniform(rng, 1, 1 << 14);
+        A.b_multiplier = testutil::uniform(rng, 1, 1 << 14);
+        A.shift = static_cast<int>(testutil::uniform(rng, 4, 16));
+        A.rounding = static_cast<RoundingMode>(testutil::uniform(rng, 0, 4));
+        MulLayer M;
+        M.a_zero_point = A.a_zero_point;
+        M.b_zero_point = A.b_zero_point;
+        M.requant = testutil::random_registers(rng, 32);
+        const QTensor ya = run_add_layer(A, a, b), ym = run_mul_layer(M, a, b);
+        const std::vector<std::int64_t> ia = broadcast_indices(a.shape, ya.shape), ib = broadcast_indices(b.shape, ya.shape);
+        REQUIRE(ya.values.size() == 204800);
+        std::size_t mismatches = 0;
+        for (std::size_t i = 0; i < ya.values.size(); ++i) {
+            const std::int64_t va = a.values[static_cast<std::size_t>(ia[i])], vb = b.values[static_cast<std::size_t>(ib[i])];
+            mismatches += ya.values[i] != add_output_element(A, va, vb);
+            mismatches += ym.values[i] != mul_output_element(M, va, vb);
+        }
+        CHECK(mismatches == 0);
+    }
+}
