@@ -179,7 +179,40 @@ TEST_CASE("calibrator: a bias too large for the bias register is saturated and r
     options.samples = 8;
     const auto source = calib::make_array_source({{"x", calib::Tensor::from_vector<float>({8, 1, 2, 2}, xs)}});
     const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
-    REQUIRE(result.warnings.size() == 1);
+    // Two warnings: the saturated bias, and channel 0's multiplier (about
+    // 5e-9, below what a 16-bit multiplier with its shift range reaches).
+    for (const auto& w : result.warnings) UNSCOPED_INFO(w);
+    REQUIRE(result.warnings.size() == 2);
     CHECK_THAT(result.warnings[0], Catch::Contains("'conv'") && Catch::Contains("1 of 2 biases saturate") &&
                                        Catch::Contains("bias.bits"));
+    CHECK_THAT(result.warnings[1], Catch::Contains("'conv'") && Catch::Contains("realizes the multiplier"));
+}
+
+TEST_CASE("calibrator: a pool whose 1/N a shifter cannot realize is reported", "[calibrator]") {
+    // GlobalAveragePool over 7 x 7: the ideal multiplier carries 1/49, which a
+    // barrel shifter realizes only as a power of two (up to ~30 % off).
+    ModelBuilder b;
+    b.input("x", {-1, 2, 7, 7});
+    b.node("Relu", {"x"}, {"r"}, "relu");
+    b.node("GlobalAveragePool", {"r"}, {"y"}, "gap");
+    b.output("y");
+    TempFile file(".onnx");
+    b.save(file);
+    std::vector<float> xs(8 * 2 * 49);
+    for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(i % 11) - 5.0f;
+    calib::CalibOptions options;
+    options.policy = "max";
+    options.samples = 8;
+    const auto source = calib::make_array_source({{"x", calib::Tensor::from_vector<float>({8, 2, 7, 7}, xs)}});
+    auto warnings_for = [&](const char* config) {
+        const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/" + config);
+        calib::Graph graph = calib::load_onnx(file.path());
+        calib::run_standard_passes(graph);
+        return calib::calibrate(graph, arch, *source, options).warnings;
+    };
+    const std::vector<std::string> shifter = warnings_for("shift_only.yaml");
+    REQUIRE(shifter.size() == 1);
+    CHECK_THAT(shifter[0], Catch::Contains("'gap'") && Catch::Contains("GlobalAveragePool") &&
+                               Catch::Contains("realizes the multiplier only to within"));
+    CHECK(warnings_for("int8_npu.yaml").empty());   // a 16-bit multiplier comes within 1e-4
 }

@@ -149,6 +149,23 @@ std::vector<std::string> bias_saturation_warnings(const CTable& table, const arc
     return out;
 }
 
+// Layers whose requant unit cannot come close to the ideal multiplier: a
+// shifter realizes only powers of two, so a pool's 1/N or a rescale by 0.7
+// is off by up to a factor sqrt(2); the outputs carry that gain error.
+constexpr double kRequantErrorWarning = 0.01;
+std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>& layers) {
+    std::vector<std::string> out;
+    for (const LayerSummary& l : layers) {
+        if (l.max_rel_error <= kRequantErrorWarning) continue;
+        out.push_back(fmt::format("node '{}' ({} on engine '{}'): the requant unit realizes the multiplier only to "
+                                  "within {:.1f}% (ideal m = {:.6g}, realized m' = {:.6g} on the first channel), so the "
+                                  "layer's outputs are scaled off by up to that much (a shifter realizes only powers "
+                                  "of two; a multiplier unit is bounded by its bits and shift range)",
+                                  l.node, l.op, l.engine, 100.0 * l.max_rel_error, l.ideal, l.realized));
+    }
+    return out;
+}
+
 }  // namespace
 
 ActivationQuant activation_quant_from(const CTable& table, const QuantizationPlan& plan) {
@@ -206,6 +223,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
             layer.sqnr_db = search.tensor_sqnr.at(layer.outputs[0]);
     for (const CTableLayer& layer : table.layers) result.layers.push_back(summarize(layer, table));
     result.warnings = bias_saturation_warnings(table, arch);
+    for (std::string& w : requant_error_warnings(result.layers)) result.warnings.push_back(std::move(w));
     result.seconds_total = seconds_since(start);
     return result;
 }
