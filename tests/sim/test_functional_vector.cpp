@@ -281,3 +281,30 @@ TEST_CASE("functional: large int8 Add/Mul (pair-table path) equal the per-elemen
         CHECK(mismatches == 0);
     }
 }
+
+TEST_CASE("functional: broadcast runs visit the same operand elements as broadcast_indices", "[functional][vector]") {
+    std::mt19937 rng(31);
+    for (int trial = 0; trial < 500; ++trial) {
+        // Random compatible shapes: each output dim d, each operand 1 or d, random ranks.
+        const std::size_t rank = static_cast<std::size_t>(testutil::uniform(rng, 0, 5));
+        Shape out(rank), a, b;
+        for (auto& d : out) d = testutil::uniform(rng, 1, 4);
+        const std::size_t ra = static_cast<std::size_t>(testutil::uniform(rng, 0, static_cast<std::int64_t>(rank)));
+        const std::size_t rb = static_cast<std::size_t>(testutil::uniform(rng, 0, static_cast<std::int64_t>(rank)));
+        for (std::size_t i = rank - ra; i < rank; ++i) a.push_back(testutil::uniform(rng, 0, 1) ? out[i] : 1);
+        for (std::size_t i = rank - rb; i < rank; ++i) b.push_back(testutil::uniform(rng, 0, 1) ? out[i] : 1);
+        const Shape shape = broadcast_shape(a, b);
+        const std::vector<std::int64_t> ia = broadcast_indices(a, shape), ib = broadcast_indices(b, shape);
+        std::vector<std::int64_t> ja(ia.size(), -1), jb(ib.size(), -1);
+        const BroadcastRuns runs = broadcast_runs(a, b, shape);
+        for_each_broadcast_run(runs, [&](std::int64_t out_at, std::int64_t a_at, std::int64_t b_at) {
+            for (std::int64_t k = 0; k < runs.length; ++k) {
+                ja.at(static_cast<std::size_t>(out_at + k)) = a_at + k * runs.step_a;
+                jb.at(static_cast<std::size_t>(out_at + k)) = b_at + k * runs.step_b;
+            }
+        });
+        INFO("trial " << trial);
+        REQUIRE(ja == ia);
+        REQUIRE(jb == ib);
+    }
+}
