@@ -209,3 +209,21 @@ TEST_CASE("stats: the collector is thread-safe and skips non-float tensors", "[s
     only_a.merge(other);
     CHECK(only_a.non_finite_tensors() == std::vector<std::string>{"c"});
 }
+
+TEST_CASE("stats: the |x| histogram equals binning |x| directly, also when negatives arrive late", "[stats]") {
+    // Batches 1-2 are non-negative (the |x| histogram is then a copy of the
+    // signed one); batch 3 brings negatives and a wider range.
+    const std::vector<std::vector<float>> batches = {
+        {0.0f, 0.5f, 1.0f, 2.0f, 0.25f}, {3.0f, 0.0f, -0.0f, 1.5f}, {-7.0f, 2.5f, -0.75f, 4.0f}};
+    TensorStats s;
+    std::vector<double> magnitudes;
+    for (const auto& b : batches) {
+        s.observe(b.data(), b.size());
+        for (float v : b) magnitudes.push_back(std::fabs(v));
+    }
+    Histogram direct;
+    direct.add(magnitudes);
+    CHECK(s.abs_hist.counts() == direct.counts());
+    CHECK(s.abs_hist.bin_width() == direct.bin_width());
+    CHECK(s.abs_hist.total() == direct.total());
+}

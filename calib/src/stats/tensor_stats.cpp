@@ -56,7 +56,11 @@ void TensorStats::observe(const float* values, std::size_t n) {
     if (!histograms) return;
     // Pass 2: bin.
     signed_hist.add(values, n, lo, hi, false);
-    abs_hist.add(values, n, 0.0, std::max(std::fabs(lo), std::fabs(hi)), true);
+    // While no value seen is negative (every post-ReLU tensor), |x| = x:
+    // both histograms grow to the same grid and hold the same counts, so
+    // the |x| one is a copy instead of a second binning pass.
+    if (min >= 0.0) abs_hist = signed_hist;
+    else abs_hist.add(values, n, 0.0, std::max(std::fabs(lo), std::fabs(hi)), true);
 }
 
 void TensorStats::observe(const Tensor& t) {
