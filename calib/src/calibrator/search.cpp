@@ -174,9 +174,9 @@ private:
         }
     }
 
-    // Runs node i bit-accurately on the slice with the current parameters.
-    sim::GraphResult run_node_quantized(std::size_t i) {
-        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+    // Runs node i bit-accurately on the slice with the given parameters.
+    sim::GraphResult run_node_quantized(std::size_t i, const ActivationQuant& quant) const {
+        const sim::QuantGraph g = lowering_.lower_single(i, quant);
         std::vector<sim::QTensor> inputs;
         for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(values_.at(in));
         return run_quantized_batched(g, inputs, batch_, run_options_);
@@ -207,8 +207,8 @@ private:
         return sim::run_mac_layer(layer, values_.at(lowering_.activation_inputs(i).at(0)), mac_options);
     }
 
-    sim::GraphResult finish_mac(std::size_t i, const sim::QTensor& acc) {
-        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+    sim::GraphResult finish_mac(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant) const {
+        const sim::QuantGraph g = lowering_.lower_single(i, quant);
         const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
         const sim::QuantTensorInfo& out = g.tensors.at(static_cast<std::size_t>(g.outputs.at(0)));
         sim::QTensor y(acc.shape, out.quant);
@@ -298,7 +298,7 @@ private:
         if (free_roots.empty()) {
             if (mac) set_moments(i);
             if (correct) correct_bias(i);
-            sim::GraphResult r = run_node_quantized(i);
+            sim::GraphResult r = run_node_quantized(i, result_.quant);
             keep_outputs(i, r);
             return;
         }
@@ -324,22 +324,41 @@ private:
             record(free_roots[0], per_output[0][0]);
             acc = mac_accumulators(i);
         }
-        for (std::size_t k = 0; k < count; ++k) {
-            std::vector<std::size_t> pick;
+        // The candidates are independent: each is judged on a worker with its
+        // own copy of the activation quantization. The lowering's weight
+        // cache is warm (mac_accumulators / correct_bias lowered the node)
+        // and the FP32 references are fetched first, so the workers only
+        // read shared state. The winner is picked in candidate order, as a
+        // sequential loop would.
+        std::vector<ActivationQuant> quants(count, result_.quant);
+        std::vector<std::vector<std::size_t>> picks(count);
+        for (std::size_t k = 0; k < count; ++k)
             for (std::size_t o = 0; o < free_roots.size(); ++o) {
-                pick.push_back(std::min(k, per_output[o].size() - 1));
-                record(free_roots[o], per_output[o][pick.back()]);
+                picks[k].push_back(std::min(k, per_output[o].size() - 1));
+                quants[k][free_roots[o]] = per_output[o][picks[k].back()].params;
             }
+        if (!acc) lowering_.lower_single(i, quants[0]);   // warms the weight cache (multi-output MAC nodes)
+        for (const std::string& out : node.outputs)
+            if (!out.empty()) reference(out);
+        std::vector<std::optional<sim::GraphResult>> runs(count);
+        std::vector<double> scores(count, 0.0);
+        std::vector<std::optional<UserError>> errors(count);
+        sim::parallel_for_dynamic(static_cast<std::int64_t>(count), run_options_.threads, [&](std::int64_t t) {
+            const auto k = static_cast<std::size_t>(t);
             try {
-                sim::GraphResult r = acc ? finish_mac(i, *acc) : run_node_quantized(i);
-                const double s = output_score(i, r);
-                if (!best_run || s > best) {
-                    best = s;
-                    best_run = std::move(r);
-                    best_pick = pick;
-                }
+                sim::GraphResult r = acc ? finish_mac(i, *acc, quants[k]) : run_node_quantized(i, quants[k]);
+                scores[k] = output_score(i, r);
+                runs[k] = std::move(r);
             } catch (const UserError& e) {
-                if (!first_error) first_error = e;
+                errors[k] = e;
+            }
+        });
+        for (std::size_t k = 0; k < count; ++k) {
+            if (errors[k] && !first_error) first_error = errors[k];
+            if (runs[k] && (!best_run || scores[k] > best)) {
+                best = scores[k];
+                best_run = std::move(runs[k]);
+                best_pick = picks[k];
             }
         }
         if (!best_run) throw *first_error;
