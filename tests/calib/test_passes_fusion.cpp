@@ -127,6 +127,31 @@ TEST_CASE("fold_batchnorm: BN without a foldable producer becomes ChannelAffine"
     check_same_outputs(before, run_graph(g, in));
 }
 
+TEST_CASE("channel_affine_to_conv: a 4-D ChannelAffine becomes a depthwise 1x1 Conv", "[passes]") {
+    Graph g;
+    g.inputs = {static_input("x", {2, 3, 4, 5}), static_input("v", {2, 3})};
+    g.nodes.push_back(add_bn(g, "bn4", "x", "y", {2.0f, 1.0f, 0.5f}, {1.0f, 0.0f, -1.0f}, {0.5f, 1.0f, 0.0f},
+                             {3.0f, 0.5f, 1.0f}, 1e-3f));
+    g.nodes.push_back(add_bn(g, "bn2", "v", "w", {2.0f, 1.0f, 0.5f}, {1.0f, 0.0f, -1.0f}, {0.5f, 1.0f, 0.0f},
+                             {3.0f, 0.5f, 1.0f}, 1e-3f));
+    g.outputs = {output("y"), output("w")};
+    const std::map<std::string, Tensor> in{{"x", random_tensor({2, 3, 4, 5}, 21)}, {"v", random_tensor({2, 3}, 22)}};
+    const auto before = run_graph(g, in);
+    CHECK(fold_batchnorm(g) == 2);
+    CHECK(channel_affine_to_conv(g) == 1);   // the [2, 3] value keeps its ChannelAffine
+    CHECK(count_ops(g, kChannelAffine) == 1);
+    REQUIRE(count_ops(g, "Conv") == 1);
+    for (const Node& n : g.nodes)
+        if (n.op_type == "Conv") {
+            CHECK(n.name == "bn4");
+            CHECK(n.attr_int("group", 1) == 3);
+            CHECK(g.initializer(n.inputs[1])->shape() == Shape{3, 1, 1, 1});
+        }
+    // Same values: the Conv computes x * scale + bias per channel (fp32
+    // rounding of one multiply and one add either way).
+    check_same_outputs(before, run_graph(g, in));
+}
+
 TEST_CASE("fuse_activation: Relu, Clip and LeakyRelu fuse into Conv/Gemm/MatMul", "[passes]") {
     Graph g;
     g.opset = 13;

@@ -13,14 +13,6 @@ namespace {
 
 using namespace pass_utils;
 
-std::int64_t known_rank(const Graph& graph, const std::string& value) {
-    auto it = graph.value_info.find(value);
-    if (it != graph.value_info.end() && it->second.has_shape) return static_cast<std::int64_t>(it->second.shape.size());
-    for (const ValueInfo& in : graph.inputs)
-        if (in.name == value && in.has_shape) return static_cast<std::int64_t>(in.shape.size());
-    return -1;
-}
-
 // The reduced axes (attribute before opset 18, constant input from 18 on);
 // false when they are not known at import time.
 bool reduce_axes(const Graph& graph, const Node& node, std::vector<std::int64_t>& axes) {

@@ -5,6 +5,14 @@
 
 namespace bitnpu::calib::pass_utils {
 
+std::int64_t known_rank(const Graph& graph, const std::string& value) {
+    auto it = graph.value_info.find(value);
+    if (it != graph.value_info.end() && it->second.has_shape) return static_cast<std::int64_t>(it->second.shape.size());
+    for (const ValueInfo& in : graph.inputs)
+        if (in.name == value && in.has_shape) return static_cast<std::int64_t>(in.shape.size());
+    return -1;
+}
+
 bool is_graph_output(const Graph& graph, const std::string& value) {
     for (const ValueInfo& out : graph.outputs)
         if (out.name == value) return true;

@@ -1,6 +1,7 @@
 // Small rewrite helpers shared by the graph passes.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "bitnpu/calib/graph.hpp"
@@ -16,6 +17,8 @@ int use_count(const Graph& graph, const std::string& value);
 std::string unique_name(const Graph& graph, const std::string& base);
 // The dtype of a value if known (initializer, graph input or value_info).
 bool known_dtype(const Graph& graph, const std::string& value, DType& dtype);
+// The rank of a value if known (graph input or value_info), else -1.
+std::int64_t known_rank(const Graph& graph, const std::string& value);
 // Removes the nodes whose flag is set, keeping the order of the others.
 void erase_marked(Graph& graph, const std::vector<bool>& remove);
 

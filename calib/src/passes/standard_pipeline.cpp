@@ -42,6 +42,7 @@ void run_standard_passes(Graph& graph) {
     canonicalize_reduce_mean(graph);
     fuse_matmul_bias(graph);
     fold_batchnorm(graph);
+    channel_affine_to_conv(graph);
     fuse_activation(graph);
     eliminate_dead_nodes(graph);
 }

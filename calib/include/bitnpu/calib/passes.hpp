@@ -20,6 +20,9 @@ int fold_batchnorm(Graph& graph);
 // Fuses Relu / Clip / LeakyRelu into a preceding Conv/Gemm/MatMul that feeds
 // only it (sets the fused:: attributes of graph.hpp).
 int fuse_activation(Graph& graph);
+// ChannelAffine on a 4-D value -> depthwise 1x1 Conv (weights = scale, bias),
+// which MAC arrays run; other ranks are left as they are.
+int channel_affine_to_conv(Graph& graph);
 // Removes Identity, inference-mode Dropout and Cast to the value's own type.
 int remove_identity(Graph& graph);
 
