@@ -520,12 +520,52 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
     const bool use_f = any_exact && plan.engine == MacPath::exact_float;
     const bool use_d = any_exact && plan.engine == MacPath::exact_double;
     const bool use_xnor = any_exact && plan.engine == MacPath::xnor_popcount;
+    const bool use_i = use_xnor;
     if (use_xnor)
         for (std::int32_t v : x.values)
             if (v != 1 && v != -1) throw UserError("int1 layer input has a value other than -1/+1");
 
-    // The caller thread's buffers, reused across runs (workers only read them).
     const std::size_t col_size = static_cast<std::size_t>(d.groups * d.k * d.pixels);
+    const std::int64_t group_size = d.k * d.pixels;
+    auto fill_columns = [&](ColBuffers& buffers, std::int64_t n, std::int64_t g) {
+        const std::int64_t at = g * group_size;
+        if (use_f) im2col_block(layer, x, d, n, g, layer.input_zero_point, buffers.f.data() + at);
+        if (use_d) im2col_block(layer, x, d, n, g, layer.input_zero_point, buffers.d.data() + at);
+        if (use_i) im2col_block(layer, x, d, n, g, 0, buffers.i.data() + at);
+        if (use_f && any_bound) absolute_values(buffers.f.data() + at, group_size, buffers.fa.data() + at);
+        if (use_d && any_bound) absolute_values(buffers.d.data() + at, group_size, buffers.da.data() + at);
+    };
+    auto sum_stats = [&](const std::vector<MacStats>& parts) {
+        if (!options.stats) return;
+        for (const MacStats& t : parts) {
+            options.stats->exact_channel += t.exact_channel;
+            options.stats->exact_element += t.exact_element;
+            options.stats->ordered += t.ordered;
+            options.stats->by_table += t.by_table;
+        }
+    };
+    // At least as many images as threads: one image per task, each thread
+    // with its own column buffers (one job for the whole batch instead of
+    // one per image). Every output element is computed by the same code
+    // either way, so the bits do not depend on the split.
+    if (options.threads > 1 && d.batches >= options.threads) {
+        std::vector<MacStats> image_stats(static_cast<std::size_t>(d.batches));
+        parallel_for(d.batches, options.threads, [&](std::int64_t n) {
+            thread_local ColBuffers image_buffers;
+            ColBuffers& own = image_buffers;
+            if (use_f && own.f.size() < col_size) own.f.resize(col_size);
+            if (use_d && own.d.size() < col_size) own.d.resize(col_size);
+            if (use_f && any_bound && own.fa.size() < col_size) own.fa.resize(col_size);
+            if (use_d && any_bound && own.da.size() < col_size) own.da.resize(col_size);
+            if (use_i && own.i.size() < col_size) own.i.resize(col_size);
+            for (std::int64_t g = 0; g < d.groups; ++g) fill_columns(own, n, g);
+            for (std::int64_t g = 0; g < d.groups; ++g)
+                run_block(c, own, n, g, 0, d.channels_per_group, out, image_stats[static_cast<std::size_t>(n)]);
+        });
+        sum_stats(image_stats);
+        return out;
+    }
+    // The caller thread's buffers, reused across runs (workers only read them).
     thread_local ColBuffers caller_buffers;
     ColBuffers& col = caller_buffers;   // a plain reference: workers must see the caller's buffers
     // Grown only (never shrunk) so a reused buffer is not zero-filled again;
@@ -534,35 +574,19 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
     if (use_d && col.d.size() < col_size) col.d.resize(col_size);
     if (use_f && any_bound && col.fa.size() < col_size) col.fa.resize(col_size);
     if (use_d && any_bound && col.da.size() < col_size) col.da.resize(col_size);
-    const bool use_i = use_xnor;
     if (use_i && col.i.size() < col_size) col.i.resize(col_size);
     const std::int64_t blocks = std::max<std::int64_t>(1, std::min<std::int64_t>(options.threads, d.channels_per_group));
-    const std::int64_t group_size = d.k * d.pixels;
     // One stats slot per task, summed in task order: the same totals for any thread count.
     std::vector<MacStats> task_stats(static_cast<std::size_t>(d.groups * blocks));
     for (std::int64_t n = 0; n < d.batches; ++n) {
-        parallel_for(d.groups, options.threads, [&](std::int64_t g) {
-            const std::int64_t at = g * group_size;
-            if (use_f) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.f.data() + at);
-            if (use_d) im2col_block(layer, x, d, n, g, layer.input_zero_point, col.d.data() + at);
-            if (use_i) im2col_block(layer, x, d, n, g, 0, col.i.data() + at);
-            if (use_f && any_bound) absolute_values(col.f.data() + at, group_size, col.fa.data() + at);
-            if (use_d && any_bound) absolute_values(col.d.data() + at, group_size, col.da.data() + at);
-        });
+        parallel_for(d.groups, options.threads, [&](std::int64_t g) { fill_columns(col, n, g); });
         parallel_for(d.groups * blocks, options.threads, [&](std::int64_t i) {
             const std::int64_t g = i / blocks, b = i % blocks;
             run_block(c, col, n, g, d.channels_per_group * b / blocks, d.channels_per_group * (b + 1) / blocks, out,
                       task_stats[static_cast<std::size_t>(i)]);
         });
     }
-    if (options.stats) {
-        for (const MacStats& t : task_stats) {
-            options.stats->exact_channel += t.exact_channel;
-            options.stats->exact_element += t.exact_element;
-            options.stats->ordered += t.ordered;
-            options.stats->by_table += t.by_table;
-        }
-    }
+    sum_stats(task_stats);
     return out;
 }
 
