@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "bitnpu/sim/parallel.hpp"
 #include "ops/kernel.hpp"
 #include "ops/kernels.hpp"
 
@@ -79,7 +80,7 @@ std::vector<Tensor> run_node(const Node& node, const std::vector<const Tensor*>&
 
 Executor::Executor(const Graph& graph, ExecutorOptions options) : graph_(graph), options_(options) {
     keep_freed_memory_mapped();
-    if (options_.threads <= 0) options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    options_.threads = sim::resolve_threads(options_.threads);
     // Fail before any work if some op cannot run, listing all of them.
     std::string unsupported;
     for (const Node& node : graph_.nodes)

@@ -39,7 +39,7 @@ std::int64_t samples_to_use(const SampleSource& samples, const CalibOptions& opt
 }
 
 int resolved_threads(const CalibOptions& options) {
-    return options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return sim::resolve_threads(options.threads);
 }
 
 // Streams the samples through the FP32 executor in batches; memory holds one
@@ -246,7 +246,7 @@ Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& ta
         if (!quant.count(root))
             throw UserError(fmt::format("the CTable has no quantization for tensor '{}'", root));
     Lowering lowering(graph, arch, p.plan);
-    lowering.set_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    lowering.set_threads(sim::resolve_threads(0));
     for (const CTableLayer& layer : table.layers) lowering.set_recorded_layer(layer);
     p.qgraph = lowering.lower_graph(quant);
     return p;

@@ -57,7 +57,7 @@ public:
             policies_.push_back(make_policy(options.policy, options.policy_options));
         }
         run_options_.threads =
-            options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+            sim::resolve_threads(options.threads);
     }
 
     SearchResult run(const Feed& slice) {

@@ -130,6 +130,12 @@ private:
     std::vector<std::thread> threads_;
 };
 
+// The thread count a `threads` option means: itself when positive, else one
+// per hardware thread (at least 1).
+inline int resolve_threads(int requested) {
+    return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 // Static split: worker t runs items [count*t/w, count*(t+1)/w) in order.
 // For items of equal cost.
 template <class Fn>
