@@ -193,7 +193,7 @@ void write_quantized_outputs(const Options& opt, const bitnpu::sim::QuantGraph& 
 int run_bit_accurate(const Options& opt) {
     const BitAccurate b = load_bit_accurate(opt);
     bitnpu::sim::RunOptions run_options;
-    run_options.threads = sim::resolve_threads(opt.threads);
+    run_options.threads = bitnpu::sim::resolve_threads(opt.threads);
     const std::vector<bitnpu::sim::QTensor> qinputs = quantized_inputs(b);
     const bitnpu::sim::GraphResult r =
         run_quantized_batched(b.program.qgraph, qinputs, fixed_batch(b.graph), run_options);
