@@ -197,7 +197,12 @@ void conv_gemm(const ConvProblem& p, const float* x, const float* w, float* y, c
             // A 1x1, stride-1, unpadded conv reads its columns straight from X.
             view(yg, cout_g, p1 - p0, p.out_size).noalias() = weights * const_view(xg + p0, k, p1 - p0, p.in_size);
         } else {
-            std::vector<float> col(static_cast<std::size_t>(k * (p1 - p0)));
+            // Per-thread, grown only: a fresh zero-filled buffer per task cost
+            // a memset (and page faults) the copy overwrites anyway; im2col
+            // writes every element, padding zeros included.
+            thread_local std::vector<float> col;
+            const auto size = static_cast<std::size_t>(k * (p1 - p0));
+            if (col.size() < size) col.resize(size);
             im2col(xg, cin_g, p.geo, p0, p1, col.data());
             view(yg, cout_g, p1 - p0, p.out_size).noalias() = weights * const_view(col.data(), k, p1 - p0, p1 - p0);
         }
