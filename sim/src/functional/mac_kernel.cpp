@@ -526,6 +526,15 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
             if (v != 1 && v != -1) throw UserError("int1 layer input has a value other than -1/+1");
 
     const std::size_t col_size = static_cast<std::size_t>(d.groups * d.k * d.pixels);
+    // Column buffers are grown only (never shrunk) so a reused buffer is not
+    // zero-filled again; im2col writes every element a run reads.
+    auto grow_columns = [&](ColBuffers& b) {
+        if (use_f && b.f.size() < col_size) b.f.resize(col_size);
+        if (use_d && b.d.size() < col_size) b.d.resize(col_size);
+        if (use_f && any_bound && b.fa.size() < col_size) b.fa.resize(col_size);
+        if (use_d && any_bound && b.da.size() < col_size) b.da.resize(col_size);
+        if (use_i && b.i.size() < col_size) b.i.resize(col_size);
+    };
     const std::int64_t group_size = d.k * d.pixels;
     auto fill_columns = [&](ColBuffers& buffers, std::int64_t n, std::int64_t g) {
         const std::int64_t at = g * group_size;
@@ -553,11 +562,7 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
         parallel_for(d.batches, options.threads, [&](std::int64_t n) {
             thread_local ColBuffers image_buffers;
             ColBuffers& own = image_buffers;
-            if (use_f && own.f.size() < col_size) own.f.resize(col_size);
-            if (use_d && own.d.size() < col_size) own.d.resize(col_size);
-            if (use_f && any_bound && own.fa.size() < col_size) own.fa.resize(col_size);
-            if (use_d && any_bound && own.da.size() < col_size) own.da.resize(col_size);
-            if (use_i && own.i.size() < col_size) own.i.resize(col_size);
+            grow_columns(own);
             for (std::int64_t g = 0; g < d.groups; ++g) fill_columns(own, n, g);
             for (std::int64_t g = 0; g < d.groups; ++g)
                 run_block(c, own, n, g, 0, d.channels_per_group, out, image_stats[static_cast<std::size_t>(n)]);
@@ -568,13 +573,7 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
     // The caller thread's buffers, reused across runs (workers only read them).
     thread_local ColBuffers caller_buffers;
     ColBuffers& col = caller_buffers;   // a plain reference: workers must see the caller's buffers
-    // Grown only (never shrunk) so a reused buffer is not zero-filled again;
-    // im2col writes every element the run reads.
-    if (use_f && col.f.size() < col_size) col.f.resize(col_size);
-    if (use_d && col.d.size() < col_size) col.d.resize(col_size);
-    if (use_f && any_bound && col.fa.size() < col_size) col.fa.resize(col_size);
-    if (use_d && any_bound && col.da.size() < col_size) col.da.resize(col_size);
-    if (use_i && col.i.size() < col_size) col.i.resize(col_size);
+    grow_columns(col);
     const std::int64_t blocks = std::max<std::int64_t>(1, std::min<std::int64_t>(options.threads, d.channels_per_group));
     // One stats slot per task, summed in task order: the same totals for any thread count.
     std::vector<MacStats> task_stats(static_cast<std::size_t>(d.groups * blocks));

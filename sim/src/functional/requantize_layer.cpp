@@ -26,11 +26,11 @@ bool check_requantize_layer(const RequantizeLayer& layer, const Shape& input_sha
 QTensor run_requantize_layer(const RequantizeLayer& layer, const QTensor& x) {
     const bool per_channel = check_requantize_layer(layer, x.shape);
     QTensor y(x.shape, per_tensor(layer.output_type, 1.0f, layer.output_zero_point));
-    for (std::int64_t i = 0; i < y.size(); ++i) {
-        const std::int64_t c = per_channel ? channel_of(x.shape, layer.axis, i) : 0;
-        y.values[static_cast<std::size_t>(i)] =
-            static_cast<std::int32_t>(requantize_output_element(layer, c, x.values[static_cast<std::size_t>(i)]));
-    }
+    for_each_channel_run(x.shape, per_channel ? layer.axis : -1, [&](std::int64_t begin, std::int64_t end, std::int64_t c) {
+        for (std::int64_t i = begin; i < end; ++i)
+            y.values[static_cast<std::size_t>(i)] =
+                static_cast<std::int32_t>(requantize_output_element(layer, c, x.values[static_cast<std::size_t>(i)]));
+    });
     return y;
 }
 

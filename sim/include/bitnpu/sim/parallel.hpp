@@ -136,11 +136,17 @@ inline int resolve_threads(int requested) {
     return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+// How many workers share count items (at most threads); 1 means the caller
+// runs them all in order.
+inline std::int64_t worker_count(std::int64_t count, int threads) {
+    return std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count));
+}
+
 // Static split: worker t runs items [count*t/w, count*(t+1)/w) in order.
 // For items of equal cost.
 template <class Fn>
 void parallel_for(std::int64_t count, int threads, Fn&& fn) {
-    const std::int64_t workers = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count));
+    const std::int64_t workers = worker_count(count, threads);
     if (workers == 1) {
         for (std::int64_t i = 0; i < count; ++i) fn(i);
         return;
@@ -163,7 +169,7 @@ void parallel_for(std::int64_t count, int threads, Fn&& fn) {
 // first exception stops the remaining items and is rethrown.
 template <class Fn>
 void parallel_for_dynamic(std::int64_t count, int threads, Fn&& fn) {
-    const std::int64_t workers = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count));
+    const std::int64_t workers = worker_count(count, threads);
     if (workers == 1) {
         for (std::int64_t i = 0; i < count; ++i) fn(i);
         return;

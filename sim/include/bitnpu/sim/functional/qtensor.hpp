@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "bitnpu/arch/types.hpp"
@@ -54,13 +55,13 @@ QTensor quantize_tensor(const FloatTensor& x, const QuantParams& quant);
 FloatTensor dequantize_tensor(const QTensor& q);
 
 // Calls f(begin, end, channel) for each run of consecutive elements that
-// share a quantization channel (one run of the whole tensor when per-tensor),
-// so per-element loops need no index arithmetic.
+// share a channel along `axis` (one run of the whole tensor when axis is
+// outside the shape, i.e. per tensor), so per-element loops need no index
+// arithmetic.
 template <typename F>
-void for_each_channel_run(const Shape& shape, const QuantParams& quant, F&& f) {
+void for_each_channel_run(const Shape& shape, int axis, F&& f) {
     const std::int64_t n = element_count(shape);
-    const int axis = quant.axis;
-    if (!quant.per_channel() || axis < 0 || axis >= static_cast<int>(shape.size())) {
+    if (axis < 0 || axis >= static_cast<int>(shape.size())) {
         f(std::int64_t{0}, n, std::int64_t{0});
         return;
     }
@@ -69,6 +70,11 @@ void for_each_channel_run(const Shape& shape, const QuantParams& quant, F&& f) {
     const std::int64_t channels = shape[static_cast<std::size_t>(axis)];
     for (std::int64_t begin = 0, c = 0; begin < n; begin += inner, c = (c + 1) % channels)
         f(begin, begin + inner, c);
+}
+// The same with a tensor's quantization: its axis when per channel.
+template <typename F>
+void for_each_channel_run(const Shape& shape, const QuantParams& quant, F&& f) {
+    for_each_channel_run(shape, quant.per_channel() ? quant.axis : -1, std::forward<F>(f));
 }
 
 // Channel index of flat element i along axis (used for per-channel params).
