@@ -105,25 +105,35 @@ std::map<std::string, Tensor> run_batched(const Executor& executor, const std::m
     return outputs;
 }
 
-sim::GraphResult run_quantized_batched(const sim::QuantGraph& graph, const std::vector<sim::QTensor>& inputs,
-                                       std::int64_t batch, const sim::RunOptions& options) {
-    const std::int64_t rows =
-        common_rows(inputs, [](const sim::QTensor& t) { return t.shape.empty() ? std::int64_t{-1} : t.shape[0]; });
+std::vector<sim::QTensor> run_raw_batched(const sim::QuantGraph& graph, const std::vector<const sim::QTensor*>& inputs,
+                                          std::int64_t batch, const sim::RunOptions& options) {
+    const sim::GraphRunner runner(graph);
+    const std::int64_t rows = common_rows(
+        inputs, [](const sim::QTensor* t) { return t->shape.empty() ? std::int64_t{-1} : t->shape[0]; });
     const std::int64_t chunks = rows < 0 ? 1 : chunk_count(rows, batch);
-    if (chunks == 1) return sim::run_quantized(graph, inputs, options);
-    sim::GraphResult joined;
+    if (chunks == 1) return runner.run_raw(inputs, options);
+    std::vector<sim::QTensor> joined;
     for (std::int64_t c = 0; c < chunks; ++c) {
         std::vector<sim::QTensor> chunk;
-        for (const sim::QTensor& t : inputs) chunk.push_back(slice_rows(t, c * batch, batch));
-        sim::GraphResult r = sim::run_quantized(graph, chunk, options);
-        joined.outputs.resize(r.outputs.size());
-        joined.raw_outputs.resize(r.raw_outputs.size());
-        for (std::size_t i = 0; i < r.outputs.size(); ++i)
-            append_rows(joined.outputs[i], r.outputs[i], [](auto& t) -> auto& { return t.data; });
-        for (std::size_t i = 0; i < r.raw_outputs.size(); ++i)
-            append_rows(joined.raw_outputs[i], r.raw_outputs[i], [](auto& t) -> auto& { return t.values; });
+        for (const sim::QTensor* t : inputs) chunk.push_back(slice_rows(*t, c * batch, batch));
+        std::vector<const sim::QTensor*> chunk_ptrs;
+        for (const sim::QTensor& t : chunk) chunk_ptrs.push_back(&t);
+        std::vector<sim::QTensor> r = runner.run_raw(chunk_ptrs, options);
+        joined.resize(r.size());
+        for (std::size_t i = 0; i < r.size(); ++i)
+            append_rows(joined[i], r[i], [](auto& t) -> auto& { return t.values; });
     }
     return joined;
+}
+
+sim::GraphResult run_quantized_batched(const sim::QuantGraph& graph, const std::vector<sim::QTensor>& inputs,
+                                       std::int64_t batch, const sim::RunOptions& options) {
+    std::vector<const sim::QTensor*> in;
+    for (const sim::QTensor& t : inputs) in.push_back(&t);
+    sim::GraphResult result;
+    result.raw_outputs = run_raw_batched(graph, in, batch, options);
+    for (const sim::QTensor& q : result.raw_outputs) result.outputs.push_back(sim::dequantize_tensor(q));
+    return result;
 }
 
 }  // namespace bitnpu::calib

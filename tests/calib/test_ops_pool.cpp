@@ -2,7 +2,9 @@
 // normalization / shape ops.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <limits>
+#include <random>
 
 #include "test_ops_util.hpp"
 
@@ -117,4 +119,39 @@ TEST_CASE("Reshape, Squeeze/Unsqueeze, Slice, Gather, Concat, Split, Pad", "[ops
     require_values(pad("constant"), {7}, {0, 0, 1, 2, 3, 0, 0});
     require_values(pad("reflect"), {7}, {3, 2, 1, 2, 3, 2, 1});
     require_values(pad("edge"), {7}, {1, 1, 1, 2, 3, 3, 3});
+}
+
+TEST_CASE("MaxPool: the row-pass kernel equals the window walk on random 2-D geometries", "[ops][pool]") {
+    // Y without Indices takes the vectorized row passes; with Indices, the
+    // per-window walk. Both must give the same bits, NaN and -inf included.
+    std::mt19937 rng(7);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    std::normal_distribution<float> normal;
+    for (int trial = 0; trial < 300; ++trial) {
+        const std::int64_t h = pick(1, 12), w = pick(1, 12);
+        Tensor x(DType::f32, {pick(1, 2), pick(1, 3), h, w});
+        for (std::int64_t i = 0; i < x.numel(); ++i) {
+            const int kind = pick(0, 40);
+            x.data<float>()[i] = kind == 0   ? std::numeric_limits<float>::quiet_NaN()
+                                 : kind == 1 ? -std::numeric_limits<float>::infinity()
+                                             : normal(rng);
+        }
+        const std::vector<std::int64_t> kernel{pick(1, 4), pick(1, 4)};
+        const std::vector<std::int64_t> dilation{pick(1, 2), pick(1, 2)};
+        std::vector<std::int64_t> pads;
+        for (int d = 0; d < 4; ++d) pads.push_back(pick(0, static_cast<int>(kernel[static_cast<std::size_t>(d % 2)]) - 1));
+        if ((kernel[0] - 1) * dilation[0] + 1 > h + pads[0] + pads[2] ||
+            (kernel[1] - 1) * dilation[1] + 1 > w + pads[1] + pads[3])
+            continue;   // no window fits
+        std::map<std::string, AttributeValue> attrs{{"kernel_shape", kernel},
+                                                    {"strides", std::vector<std::int64_t>{pick(1, 3), pick(1, 3)}},
+                                                    {"dilations", dilation},
+                                                    {"pads", pads},
+                                                    {"ceil_mode", std::int64_t{pick(0, 1)}}};
+        const Tensor fast = run(make_node("MaxPool", 1, attrs, 1), {&x}).at(0);
+        const Tensor walked = run(make_node("MaxPool", 1, attrs, 2), {&x}).at(0);
+        REQUIRE(fast.shape() == walked.shape());
+        INFO("trial " << trial);
+        REQUIRE(std::memcmp(fast.data<float>(), walked.data<float>(), static_cast<std::size_t>(fast.numel()) * 4) == 0);
+    }
 }

@@ -15,6 +15,7 @@
 #include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/executor.hpp"
 #include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/quantize.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
 #include "bitnpu/sim/parallel.hpp"
 
@@ -177,9 +178,11 @@ private:
     // Runs node i bit-accurately on the slice with the given parameters.
     sim::GraphResult run_node_quantized(std::size_t i, const ActivationQuant& quant) const {
         const sim::QuantGraph g = lowering_.lower_single(i, quant);
-        std::vector<sim::QTensor> inputs;
-        for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(values_.at(in));
-        return run_quantized_batched(g, inputs, batch_, run_options_);
+        std::vector<const sim::QTensor*> inputs;
+        for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(&values_.at(in));
+        sim::GraphResult r;
+        r.raw_outputs = run_raw_batched(g, inputs, batch_, run_options_);
+        return r;
     }
 
     // A MAC layer's accumulators do not depend on its output quantization:
@@ -207,60 +210,113 @@ private:
         return sim::run_mac_layer(layer, values_.at(lowering_.activation_inputs(i).at(0)), mac_options);
     }
 
-    sim::GraphResult finish_mac(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant) const {
-        const sim::QuantGraph g = lowering_.lower_single(i, quant);
-        const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
-        const sim::QuantTensorInfo& out = g.tensors.at(static_cast<std::size_t>(g.outputs.at(0)));
-        sim::QTensor y(acc.shape, out.quant);
-        const std::int64_t channels = sim::output_channels(layer);
-        // Runs of `run` consecutive elements share one channel: run k is
-        // channel k % channels (NCHW planes for Conv, single elements for Gemm).
-        const std::int64_t run = layer.kind == sim::MacKind::conv
-                                     ? sim::element_count(acc.shape) / (acc.shape.at(0) * channels)
-                                     : 1;
-        // Steps 5-6 as a function of the accumulator value: a step table per
-        // channel (sim's, built from the datapath rules) where it is monotone.
-        std::vector<sim::MacStepTable> tables(static_cast<std::size_t>(channels));
-        std::vector<char> tabled(static_cast<std::size_t>(channels), 0);
-        sim::parallel_for(channels, run_options_.threads, [&](std::int64_t oc) {
-            sim::MacChannel ch = sim::mac_channel(layer, oc);
-            ch.accumulator.overflow = arch::Overflow::wrap;   // the table's domain: accumulator values
-            tabled[static_cast<std::size_t>(oc)] =
-                sim::build_step_table(ch, kMaxFinishLevels, tables[static_cast<std::size_t>(oc)]) ? 1 : 0;
-        });
-        const std::int64_t runs = run == 0 ? 0 : acc.size() / run;
-        sim::parallel_for(runs, run_options_.threads, [&](std::int64_t k) {
+    // Steps 5-6 of MAC layer i under one output quantization, as a function
+    // of the accumulator value: a step table per channel (sim's, built from
+    // the datapath rules) where it is monotone, sim::mac_finish elsewhere.
+    struct MacFinisher {
+        sim::QuantGraph graph;   // node i lowered with the candidate's parameters
+        std::int64_t channels = 0, run = 0;   // run k of `run` elements is channel k % channels
+        std::vector<sim::MacStepTable> tables;
+        std::vector<char> tabled;
+
+        const sim::MacLayer& layer() const { return std::get<sim::MacLayer>(graph.nodes.at(0).params); }
+        const sim::QuantParams& output_quant() const {
+            return graph.tensors.at(static_cast<std::size_t>(graph.outputs.at(0))).quant;
+        }
+        // Finishes run k of the accumulators into out.
+        void finish_run(std::int64_t k, const std::int32_t* acc, std::int32_t* out) const {
             const std::int64_t oc = k % channels;
-            const std::int32_t* a = acc.values.data() + k * run;
-            std::int32_t* out = y.values.data() + k * run;
             if (tabled[static_cast<std::size_t>(oc)]) {
                 const sim::MacStepTable& table = tables[static_cast<std::size_t>(oc)];
-                for (std::int64_t e = 0; e < run; ++e) out[e] = static_cast<std::int32_t>(sim::step_lookup(table, a[e]));
+                for (std::int64_t e = 0; e < run; ++e) out[e] = static_cast<std::int32_t>(sim::step_lookup(table, acc[e]));
             } else {
-                for (std::int64_t e = 0; e < run; ++e) out[e] = static_cast<std::int32_t>(sim::mac_finish(layer, oc, a[e]));
+                for (std::int64_t e = 0; e < run; ++e)
+                    out[e] = static_cast<std::int32_t>(sim::mac_finish(layer(), oc, acc[e]));
             }
+        }
+    };
+
+    MacFinisher mac_finisher(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant, int threads) const {
+        MacFinisher f;
+        f.graph = lowering_.lower_single(i, quant);
+        const sim::MacLayer& layer = f.layer();
+        f.channels = sim::output_channels(layer);
+        // NCHW planes for Conv, single elements for Gemm.
+        f.run = layer.kind == sim::MacKind::conv ? sim::element_count(acc.shape) / (acc.shape.at(0) * f.channels) : 1;
+        f.tables.resize(static_cast<std::size_t>(f.channels));
+        f.tabled.assign(static_cast<std::size_t>(f.channels), 0);
+        sim::parallel_for(f.channels, threads, [&](std::int64_t oc) {
+            sim::MacChannel ch = sim::mac_channel(layer, oc);
+            ch.accumulator.overflow = arch::Overflow::wrap;   // the table's domain: accumulator values
+            f.tabled[static_cast<std::size_t>(oc)] =
+                sim::build_step_table(ch, kMaxFinishLevels, f.tables[static_cast<std::size_t>(oc)]) ? 1 : 0;
+        });
+        return f;
+    }
+
+    sim::GraphResult finish_mac(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant) const {
+        const MacFinisher f = mac_finisher(i, acc, quant, run_options_.threads);
+        sim::QTensor y(acc.shape, f.output_quant());
+        const std::int64_t runs = f.run == 0 ? 0 : acc.size() / f.run;
+        sim::parallel_for(runs, run_options_.threads, [&](std::int64_t k) {
+            f.finish_run(k, acc.values.data() + k * f.run, y.values.data() + k * f.run);
         });
         sim::GraphResult r;
         r.raw_outputs.push_back(std::move(y));   // scored from the integers (no float copy)
         return r;
     }
 
-    double output_score(std::size_t i, const sim::GraphResult& r) {
-        double total = 0;
+    // output_sqnrs(i, finish_mac(i, acc, quant)) without materializing the
+    // output: the same pairs go into the same sums in the same order, so the
+    // SQNR has the same bits. One thread (the candidates run in parallel).
+    std::vector<std::optional<double>> mac_sqnrs(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant) {
+        const Tensor* ref = reference(graph_.nodes[i].outputs.at(0));
+        if (!ref) return {std::nullopt};
+        const MacFinisher f = mac_finisher(i, acc, quant, 1);
+        const sim::QuantParams& q = f.output_quant();
+        if (q.per_channel()) return output_sqnrs(i, finish_mac(i, acc, quant));
+        if (ref->numel() != acc.size()) throw std::logic_error("search: simulated and FP32 tensors differ in size");
+        const float scale = q.scale(0);
+        const std::int64_t zero_point = q.zero_point(0);
+        thread_local std::vector<std::int32_t> finished;
+        finished.resize(static_cast<std::size_t>(f.run));
+        const float* r = ref->data<float>();
+        sim::SqnrSums sums;
+        const std::int64_t runs = f.run == 0 ? 0 : acc.size() / f.run;
+        for (std::int64_t k = 0; k < runs; ++k) {
+            f.finish_run(k, acc.values.data() + k * f.run, finished.data());
+            for (std::int64_t e = 0; e < f.run; ++e)
+                sums.add(r[k * f.run + e], sim::dequantize(finished[static_cast<std::size_t>(e)], scale, zero_point));
+        }
+        return {sums.db()};
+    }
+
+    // The SQNR of each non-empty output of node i against its FP32 value
+    // (nullopt where the output is not quantized).
+    std::vector<std::optional<double>> output_sqnrs(std::size_t i, const sim::GraphResult& r) {
+        std::vector<std::optional<double>> out;
         std::size_t k = 0;
-        for (const std::string& out : graph_.nodes[i].outputs) {
-            if (out.empty()) continue;
-            if (const Tensor* ref = reference(out)) total += score(sqnr(*ref, r.raw_outputs.at(k)));
+        for (const std::string& name : graph_.nodes[i].outputs) {
+            if (name.empty()) continue;
+            const Tensor* ref = reference(name);
+            out.push_back(ref ? std::optional<double>(sqnr(*ref, r.raw_outputs.at(k))) : std::nullopt);
             ++k;
         }
+        return out;
+    }
+
+    static double total_score(const std::vector<std::optional<double>>& sqnrs) {
+        double total = 0;
+        for (const auto& s : sqnrs)
+            if (s) total += score(*s);
         return total;
     }
 
-    void keep_outputs(std::size_t i, sim::GraphResult& r) {
+    void keep_outputs(std::size_t i, sim::GraphResult& r, const std::vector<std::optional<double>>& sqnrs) {
         std::size_t k = 0;
         for (const std::string& out : graph_.nodes[i].outputs) {
             if (out.empty()) continue;
-            if (const Tensor* ref = reference(out)) result_.tensor_sqnr[out] = sqnr(*ref, r.raw_outputs.at(k));
+            if (sqnrs.at(k)) result_.tensor_sqnr[out] = *sqnrs[k];
             values_[out] = std::move(r.raw_outputs.at(k));
             ++k;
         }
@@ -299,7 +355,7 @@ private:
             if (mac) set_moments(i);
             if (correct) correct_bias(i);
             sim::GraphResult r = run_node_quantized(i, result_.quant);
-            keep_outputs(i, r);
+            keep_outputs(i, r, output_sqnrs(i, r));
             return;
         }
         // Candidate k of every free output is tried together (nodes with
@@ -310,10 +366,6 @@ private:
             per_output.push_back(candidates(root));
             count = std::max(count, per_output.back().size());
         }
-        double best = -std::numeric_limits<double>::infinity();
-        std::optional<sim::GraphResult> best_run;
-        std::vector<std::size_t> best_pick;
-        std::optional<UserError> first_error;
         std::optional<sim::QTensor> acc;
         if (mac) {
             for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][0]);
@@ -340,30 +392,42 @@ private:
         if (!acc) lowering_.lower_single(i, quants[0]);   // warms the weight cache (multi-output MAC nodes)
         for (const std::string& out : node.outputs)
             if (!out.empty()) reference(out);
+        // MAC candidates are scored without their outputs (mac_sqnrs); only
+        // the winner's are materialized.
         std::vector<std::optional<sim::GraphResult>> runs(count);
+        std::vector<char> judged(count, 0);
         std::vector<double> scores(count, 0.0);
+        std::vector<std::vector<std::optional<double>>> sqnrs(count);
         std::vector<std::optional<UserError>> errors(count);
         sim::parallel_for_dynamic(static_cast<std::int64_t>(count), run_options_.threads, [&](std::int64_t t) {
             const auto k = static_cast<std::size_t>(t);
             try {
-                sim::GraphResult r = acc ? finish_mac(i, *acc, quants[k]) : run_node_quantized(i, quants[k]);
-                scores[k] = output_score(i, r);
-                runs[k] = std::move(r);
+                if (acc) {
+                    sqnrs[k] = mac_sqnrs(i, *acc, quants[k]);
+                } else {
+                    runs[k] = run_node_quantized(i, quants[k]);
+                    sqnrs[k] = output_sqnrs(i, *runs[k]);
+                }
+                scores[k] = total_score(sqnrs[k]);
+                judged[k] = 1;
             } catch (const UserError& e) {
                 errors[k] = e;
             }
         });
+        double best = -std::numeric_limits<double>::infinity();
+        std::optional<std::size_t> winner;
+        std::optional<UserError> first_error;
         for (std::size_t k = 0; k < count; ++k) {
             if (errors[k] && !first_error) first_error = errors[k];
-            if (runs[k] && (!best_run || scores[k] > best)) {
+            if (judged[k] && (!winner || scores[k] > best)) {
                 best = scores[k];
-                best_run = std::move(runs[k]);
-                best_pick = picks[k];
+                winner = k;
             }
         }
-        if (!best_run) throw *first_error;
-        for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][best_pick[o]]);
-        keep_outputs(i, *best_run);
+        if (!winner) throw *first_error;
+        for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][picks[*winner][o]]);
+        sim::GraphResult kept = acc ? finish_mac(i, *acc, quants[*winner]) : std::move(*runs[*winner]);
+        keep_outputs(i, kept, sqnrs[*winner]);
     }
 
     const Graph& graph_;

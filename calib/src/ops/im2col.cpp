@@ -27,6 +27,17 @@ Plane as_plane(const WindowGeometry& g) {
             g.dilation[1], g.pad_begin[0], g.pad_begin[1], g.output[0], g.output[1]};
 }
 
+// The output columns [lo, hi) whose input column ox * sw + shift lies inside
+// a row of width iw (shift = kx * dw - pw): the copy needs no bounds checks.
+struct InsideColumns {
+    std::int64_t lo, hi;
+};
+InsideColumns inside_columns(const Plane& p, std::int64_t shift) {
+    const std::int64_t lo = std::min(shift >= 0 ? 0 : (-shift + p.sw - 1) / p.sw, p.ow);
+    const std::int64_t hi = std::clamp<std::int64_t>(p.iw - 1 - shift < 0 ? 0 : (p.iw - 1 - shift) / p.sw + 1, lo, p.ow);
+    return {lo, hi};
+}
+
 void im2col_plane(const float* x, std::int64_t channels, const Plane& p, std::int64_t p0, std::int64_t p1,
                   float* col) {
     const std::int64_t width = p1 - p0;
@@ -34,31 +45,28 @@ void im2col_plane(const float* x, std::int64_t channels, const Plane& p, std::in
         const float* xc = x + c * p.ih * p.iw;
         for (std::int64_t ky = 0; ky < p.kh; ++ky) {
             for (std::int64_t kx = 0; kx < p.kw; ++kx, col += width) {
-                // Walk the output positions of [p0, p1) one output row at a time.
-                std::int64_t pos = p0;
-                while (pos < p1) {
-                    const std::int64_t oy = pos / p.ow;
-                    const std::int64_t ox0 = pos % p.ow;
+                const std::int64_t shift = kx * p.dw - p.pw;
+                const InsideColumns inside = inside_columns(p, shift);
+                // Walk the output positions of [p0, p1) one output row at a
+                // time; dst[ox] is the column of output (oy, ox).
+                std::int64_t oy = p0 / p.ow, ox0 = p0 % p.ow;
+                for (std::int64_t pos = p0; pos < p1; ++oy, ox0 = 0) {
                     const std::int64_t ox1 = std::min(p.ow, ox0 + (p1 - pos));
-                    float* dst = col + (pos - p0);
+                    float* dst = col + (pos - p0) - ox0;
                     const std::int64_t iy = oy * p.sh - p.ph + ky * p.dh;
                     if (iy < 0 || iy >= p.ih) {
-                        std::fill(dst, dst + (ox1 - ox0), 0.0f);
+                        std::fill(dst + ox0, dst + ox1, 0.0f);
                     } else {
-                        // Output columns whose input column ox*sw + shift lies inside the row,
-                        // so the copy loop needs no bounds checks (and is a memcpy at stride 1).
-                        const float* row = xc + iy * p.iw;
-                        const std::int64_t shift = kx * p.dw - p.pw;
-                        const std::int64_t lo = std::clamp<std::int64_t>(shift >= 0 ? 0 : (-shift + p.sw - 1) / p.sw, ox0, ox1);
-                        const std::int64_t hi = std::clamp<std::int64_t>(
-                            p.iw - 1 - shift < 0 ? 0 : (p.iw - 1 - shift) / p.sw + 1, lo, ox1);
-                        std::fill(dst, dst + (lo - ox0), 0.0f);
+                        const float* src = xc + iy * p.iw + shift;
+                        const std::int64_t lo = std::clamp(inside.lo, ox0, ox1);
+                        const std::int64_t hi = std::clamp(inside.hi, lo, ox1);
+                        for (std::int64_t ox = ox0; ox < lo; ++ox) dst[ox] = 0.0f;
                         if (p.sw == 1) {
-                            std::copy(row + lo + shift, row + hi + shift, dst + (lo - ox0));
+                            for (std::int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox];
                         } else {
-                            for (std::int64_t ox = lo; ox < hi; ++ox) dst[ox - ox0] = row[ox * p.sw + shift];
+                            for (std::int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * p.sw];
                         }
-                        std::fill(dst + (hi - ox0), dst + (ox1 - ox0), 0.0f);
+                        for (std::int64_t ox = hi; ox < ox1; ++ox) dst[ox] = 0.0f;
                     }
                     pos += ox1 - ox0;
                 }

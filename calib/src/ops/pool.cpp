@@ -70,6 +70,17 @@ public:
                     padded_[d].push_back(taps_between(start, g.kernel[d], g.dilation[d], -g.pad_begin[d],
                                                       g.input[d] + g.pad_end[d]).count());
                 }
+            // The output columns whose whole kernel row lies inside the input
+            // (a contiguous range: the window start grows with the column).
+            std::int64_t first = g.output[1], last = 0;
+            for (std::int64_t o = 0; o < g.output[1]; ++o) {
+                const TapRange& kx = inside_[1][static_cast<std::size_t>(o)];
+                if (kx.first == 0 && kx.last == g.kernel[1]) {
+                    first = std::min(first, o);
+                    last = o + 1;
+                }
+            }
+            full_columns_ = {std::min(first, last), last};
             return;
         }
         // Each tap's dilated offset per axis, decoded once (not per output position).
@@ -81,6 +92,57 @@ public:
                     static_cast<std::int64_t>(rem % static_cast<std::size_t>(g.kernel[d])) * g.dilation[d];
                 rem /= static_cast<std::size_t>(g.kernel[d]);
             }
+    }
+
+    bool planar() const { return rank_ == 2; }
+
+    // The max of every window of one 2-D plane (planar() only), with the
+    // taps visited in the same order as visit_plane and the same rule (a tap
+    // replaces the best when it is greater, so a NaN first tap stays and
+    // later NaNs are skipped). Columns whose window row lies wholly inside
+    // the input take one pass per tap across the output row (it vectorizes);
+    // the edge columns walk their windows.
+    template <class T>
+    void max_plane_2d(const T* x, T* y) const {
+        const std::int64_t oh = g_.output[0], ow = g_.output[1], iw = g_.input[1];
+        const std::int64_t kw = g_.kernel[1], sw = g_.stride[1], dh = g_.dilation[0], dw = g_.dilation[1];
+        for (std::int64_t oy = 0; oy < oh; ++oy) {
+            const TapRange ky = inside_[0][static_cast<std::size_t>(oy)];
+            const std::int64_t iy0 = oy * g_.stride[0] - g_.pad_begin[0];
+            T* out = y + oy * ow;
+            auto window_max = [&](std::int64_t ox) {
+                const TapRange kx = inside_[1][static_cast<std::size_t>(ox)];
+                const std::int64_t ix0 = ox * sw - g_.pad_begin[1];
+                T best = std::numeric_limits<T>::lowest();
+                bool any = false;
+                for (std::int64_t r = ky.first; r < ky.last; ++r)
+                    for (std::int64_t c = kx.first; c < kx.last; ++c) {
+                        const T v = x[(iy0 + r * dh) * iw + ix0 + c * dw];
+                        if (!any || v > best) best = v;
+                        any = true;
+                    }
+                out[ox] = best;
+            };
+            const std::int64_t c0 = ky.count() > 0 ? full_columns_.first : 0;
+            const std::int64_t c1 = ky.count() > 0 ? full_columns_.last : 0;
+            for (std::int64_t ox = 0; ox < c0; ++ox) window_max(ox);
+            for (std::int64_t ox = std::max(c1, c0); ox < ow; ++ox) window_max(ox);
+            bool first = true;
+            for (std::int64_t r = ky.first; r < ky.last; ++r) {
+                const T* row = x + (iy0 + r * dh) * iw - g_.pad_begin[1];
+                for (std::int64_t c = 0; c < kw; ++c, first = false) {
+                    const T* src = row + c * dw;
+                    if (first) {
+                        for (std::int64_t ox = c0; ox < c1; ++ox) out[ox] = src[ox * sw];
+                    } else {
+                        for (std::int64_t ox = c0; ox < c1; ++ox) {
+                            const T v = src[ox * sw];
+                            out[ox] = v > out[ox] ? v : out[ox];
+                        }
+                    }
+                }
+            }
+        }
     }
 
     template <class Visit>
@@ -154,6 +216,7 @@ private:
     std::vector<std::int64_t> tap_offset_;     // N-D: per tap, per axis
     std::vector<TapRange> inside_[2];          // 2-D: per output row / column
     std::vector<std::int64_t> padded_[2];      // 2-D: taps inside the padded input
+    TapRange full_columns_{0, 0};              // 2-D: output columns with every kernel column inside
 };
 
 // Index of an element in the layout storage_order asks for (0: row-major, 1: column-major).
@@ -189,6 +252,12 @@ std::vector<Tensor> max_pool(const KernelContext& ctx) {
         T* py = out.data<T>();
         std::int64_t* pi = want_indices ? indices.data<std::int64_t>() : nullptr;
         const PlaneWindows windows(p.geo);
+        if (!pi && windows.planar()) {
+            parallel_for(p.threads(ctx.threads), p.batch * p.channels, [&](std::int64_t plane) {
+                windows.max_plane_2d(px + plane * p.in_size, py + plane * p.out_size);
+            });
+            return out;
+        }
         parallel_for(p.threads(ctx.threads), p.batch * p.channels, [&](std::int64_t plane) {
             const T* xin = px + plane * p.in_size;
             windows.visit_plane([&](std::int64_t o, auto&& taps) {

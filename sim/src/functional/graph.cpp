@@ -1,6 +1,7 @@
 // Executes a QuantGraph node by node, each through its layer's kernel.
 #include "bitnpu/sim/functional/graph.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -156,17 +157,46 @@ void store_node_outputs(const QuantGraph& graph, std::size_t n, std::vector<QTen
 
 GraphResult GraphRunner::run_quantized(const std::vector<QTensor>& inputs, const RunOptions& options,
                                        const TensorObserver& observer) const {
+    std::vector<const QTensor*> in;
+    for (const QTensor& t : inputs) in.push_back(&t);
+    GraphResult result;
+    result.raw_outputs = run_raw(in, options, observer);
+    for (const QTensor& q : result.raw_outputs) result.outputs.push_back(dequantize_tensor(q));
+    return result;
+}
+
+std::vector<QTensor> GraphRunner::run_raw(const std::vector<const QTensor*>& inputs, const RunOptions& options,
+                                          const TensorObserver& observer) const {
     const QuantGraph& graph = *graph_;
-    std::vector<std::optional<QTensor>> values = graph_input_values(graph, inputs);
+    if (inputs.size() != graph.inputs.size())
+        throw UserError("graph '" + graph.name + "' takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
+                        std::to_string(inputs.size()));
+    // Tensor id -> value: produced (or restamped) tensors are owned, the
+    // caller's inputs are borrowed.
+    std::vector<std::optional<QTensor>> owned(graph.tensors.size());
+    std::vector<const QTensor*> borrowed(graph.tensors.size(), nullptr);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const auto id = static_cast<std::size_t>(graph.inputs[i]);
+        if (inputs[i]->quant == graph.tensors[id].quant) {
+            borrowed[id] = inputs[i];
+        } else {
+            owned[id] = *inputs[i];
+            owned[id]->quant = graph.tensors[id].quant;
+        }
+    }
+    auto value = [&](int id) -> const QTensor& {
+        const auto k = static_cast<std::size_t>(id);
+        return borrowed[k] ? *borrowed[k] : *owned[k];
+    };
     if (observer)
-        for (int id : graph.inputs) observer(nullptr, id, *values[static_cast<std::size_t>(id)]);
+        for (int id : graph.inputs) observer(nullptr, id, value(id));
     // The last node reading each tensor, so intermediates are freed early.
     const std::vector<int> last_use = last_uses(graph);
 
     for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
         const QuantNode& node = graph.nodes[n];
         std::vector<const QTensor*> in;
-        for (int id : node.inputs) in.push_back(&*values[static_cast<std::size_t>(id)]);
+        for (int id : node.inputs) in.push_back(&value(id));
         std::vector<QuantParams> out_quant;
         for (int id : node.outputs) out_quant.push_back(graph.tensors[static_cast<std::size_t>(id)].quant);
         std::vector<QTensor> produced;
@@ -175,18 +205,22 @@ GraphResult GraphRunner::run_quantized(const std::vector<QTensor>& inputs, const
         } catch (const UserError& e) {
             throw UserError(where(node) + ": " + e.what());
         }
-        store_node_outputs(graph, n, produced, last_use, values);
+        store_node_outputs(graph, n, produced, last_use, owned);
+        for (int id : node.inputs)
+            if (last_use[static_cast<std::size_t>(id)] == static_cast<int>(n)) borrowed[static_cast<std::size_t>(id)] = nullptr;
         if (observer)
             for (int id : node.outputs)
-                if (values[static_cast<std::size_t>(id)]) observer(&node, id, *values[static_cast<std::size_t>(id)]);
+                if (owned[static_cast<std::size_t>(id)]) observer(&node, id, *owned[static_cast<std::size_t>(id)]);
     }
-    GraphResult result;
-    for (int id : graph.outputs) {
-        const QTensor& q = *values[static_cast<std::size_t>(id)];
-        result.raw_outputs.push_back(q);
-        result.outputs.push_back(dequantize_tensor(q));
+    std::vector<QTensor> outputs;
+    for (std::size_t k = 0; k < graph.outputs.size(); ++k) {
+        const int id = graph.outputs[k];
+        const bool read_again = std::find(graph.outputs.begin() + static_cast<std::ptrdiff_t>(k) + 1,
+                                          graph.outputs.end(), id) != graph.outputs.end();
+        if (borrowed[static_cast<std::size_t>(id)] || read_again) outputs.push_back(value(id));
+        else outputs.push_back(std::move(*owned[static_cast<std::size_t>(id)]));
     }
-    return result;
+    return outputs;
 }
 
 GraphResult run(const QuantGraph& graph, const std::vector<FloatTensor>& inputs, const RunOptions& options,

@@ -1,5 +1,7 @@
 #include "bitnpu/sim/functional/qtensor.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "bitnpu/errors.hpp"
@@ -25,6 +27,13 @@ std::int64_t QuantParams::zero_point(std::int64_t channel) const {
 }
 
 arch::ValueRange QuantParams::range() const { return arch::value_range(type, restricted); }
+
+// Scales compare by bits: the same bits dequantize identically (NaN and -0 included).
+bool operator==(const QuantParams& a, const QuantParams& b) {
+    auto same_bits = [](float x, float y) { return std::memcmp(&x, &y, sizeof x) == 0; };
+    return a.type == b.type && a.axis == b.axis && a.restricted == b.restricted && a.zero_points == b.zero_points &&
+           std::equal(a.scales.begin(), a.scales.end(), b.scales.begin(), b.scales.end(), same_bits);
+}
 
 QuantParams per_tensor(arch::ValueType type, float scale, std::int64_t zero_point) {
     QuantParams q;

@@ -6,24 +6,11 @@
 
 namespace bitnpu::sim {
 
-namespace {
-
-// The two sums of the SQNR, accumulated in element order.
-struct SqnrSums {
-    double signal = 0.0, noise = 0.0;
-    void add(float ref, float test) {
-        const double r = ref, e = r - static_cast<double>(test);
-        signal += r * r;
-        noise += e * e;
-    }
-    double db() const {
-        if (noise == 0.0) return std::numeric_limits<double>::infinity();
-        if (signal == 0.0) return -std::numeric_limits<double>::infinity();
-        return 10.0 * std::log10(signal / noise);
-    }
-};
-
-}  // namespace
+double SqnrSums::db() const {
+    if (noise == 0.0) return std::numeric_limits<double>::infinity();
+    if (signal == 0.0) return -std::numeric_limits<double>::infinity();
+    return 10.0 * std::log10(signal / noise);
+}
 
 double sqnr_db(const float* ref, const float* test, std::size_t n) {
     SqnrSums sums;

@@ -37,5 +37,8 @@ std::map<std::string, Tensor> run_batched(const Executor& executor, const std::m
 // The bit-accurate simulator the same way, from quantized inputs.
 sim::GraphResult run_quantized_batched(const sim::QuantGraph& graph, const std::vector<sim::QTensor>& inputs,
                                        std::int64_t batch, const sim::RunOptions& options = {});
+// Its integer outputs only, reading the inputs in place (GraphRunner::run_raw).
+std::vector<sim::QTensor> run_raw_batched(const sim::QuantGraph& graph, const std::vector<const sim::QTensor*>& inputs,
+                                          std::int64_t batch, const sim::RunOptions& options = {});
 
 }  // namespace bitnpu::calib

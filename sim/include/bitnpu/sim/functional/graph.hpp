@@ -94,6 +94,12 @@ public:
                     const TensorObserver& observer = {}) const;
     GraphResult run_quantized(const std::vector<QTensor>& inputs, const RunOptions& options = {},
                               const TensorObserver& observer = {}) const;
+    // The integer graph outputs only (no dequantized copies), from inputs that
+    // stay where they are: an input is copied only when its quantization is
+    // not the one its graph tensor declares. For callers that run small graphs
+    // many times (the calibrator's per-layer search).
+    std::vector<QTensor> run_raw(const std::vector<const QTensor*>& inputs, const RunOptions& options = {},
+                                 const TensorObserver& observer = {}) const;
 
 private:
     const QuantGraph* graph_;
@@ -108,7 +114,18 @@ GraphResult run_quantized(const QuantGraph& graph, const std::vector<QTensor>& i
                           const RunOptions& options = {}, const TensorObserver& observer = {});
 
 // Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (ref - test)^2);
-// +inf when the two are identical.
+// +inf when the two are identical, -inf when ref is all zeros and test not.
+// The two sums are accumulated in double, in the order the pairs are added,
+// so any caller that adds the same pairs in the same order gets the same bits.
+struct SqnrSums {
+    double signal = 0.0, noise = 0.0;
+    void add(float ref, float test) {
+        const double r = ref, e = r - static_cast<double>(test);
+        signal += r * r;
+        noise += e * e;
+    }
+    double db() const;
+};
 double sqnr_db(const float* ref, const float* test, std::size_t n);
 // The same against a quantized tensor's dequantized values (dequantize_tensor),
 // without materializing them; ref holds test.size() values.

@@ -30,6 +30,8 @@ struct QuantParams {
     // [qmin, qmax] of the type (restricted range applied).
     arch::ValueRange range() const;
 };
+bool operator==(const QuantParams& a, const QuantParams& b);
+inline bool operator!=(const QuantParams& a, const QuantParams& b) { return !(a == b); }
 
 // Quantization parameters with one scale and zero-point.
 QuantParams per_tensor(arch::ValueType type, float scale, std::int64_t zero_point);
