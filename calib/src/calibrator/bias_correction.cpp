@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "bitnpu/sim/parallel.hpp"
+
 namespace bitnpu::calib {
 namespace {
 
@@ -45,7 +47,7 @@ std::int64_t patch_index(const sim::MacLayer& layer, std::int64_t oc, std::int64
 
 }  // namespace
 
-std::vector<double> mean_patch(const sim::MacLayer& layer, const Shape& x_shape, const float* x) {
+std::vector<double> mean_patch(const sim::MacLayer& layer, const Shape& x_shape, const float* x, int threads) {
     const std::int64_t elements = sim::element_count(x_shape);
     if (layer.kind == sim::MacKind::gemm) {
         const std::int64_t K = sim::reduction_length(layer);
@@ -59,26 +61,26 @@ std::vector<double> mean_patch(const sim::MacLayer& layer, const Shape& x_shape,
     const Shape y_shape = sim::mac_output_shape(layer, x_shape);
     const std::int64_t kh = layer.weight_shape[2], kw = layer.weight_shape[3];
     const double positions = static_cast<double>(std::max<std::int64_t>(1, y_shape[0] * y_shape[2] * y_shape[3]));
+    // One task per tap: each sum is the same serial sum on any thread count.
     std::vector<double> mean(static_cast<std::size_t>(x_shape[1] * kh * kw));
-    for (std::int64_t c = 0; c < x_shape[1]; ++c)
-        for (std::int64_t ky = 0; ky < kh; ++ky)
-            for (std::int64_t kx = 0; kx < kw; ++kx)
-                mean[static_cast<std::size_t>((c * kh + ky) * kw + kx)] =
-                    tap_sum(layer, x_shape, y_shape, x, c, ky, kx) / positions;
+    sim::parallel_for(static_cast<std::int64_t>(mean.size()), threads, [&](std::int64_t t) {
+        const std::int64_t c = t / (kh * kw), ky = t / kw % kh, kx = t % kw;
+        mean[static_cast<std::size_t>(t)] = tap_sum(layer, x_shape, y_shape, x, c, ky, kx) / positions;
+    });
     return mean;
 }
 
 std::vector<double> bias_correction(const sim::MacLayer& layer, const Tensor& float_weight,
                                     const std::vector<float>& weight_scale, const Tensor& x_fp32,
-                                    const sim::QTensor& x_quantized) {
+                                    const sim::QTensor& x_quantized, int threads) {
     const std::int64_t channels = sim::output_channels(layer), K = sim::reduction_length(layer);
     if (float_weight.numel() != channels * K || static_cast<std::int64_t>(layer.weights.size()) != channels * K)
         throw std::logic_error("bias correction: weight sizes differ");
     if (weight_scale.size() != 1 && static_cast<std::int64_t>(weight_scale.size()) != channels)
         throw std::logic_error("bias correction: wrong number of weight scales");
-    const std::vector<double> mean_fp32 = mean_patch(layer, x_fp32.shape(), x_fp32.data<float>());
+    const std::vector<double> mean_fp32 = mean_patch(layer, x_fp32.shape(), x_fp32.data<float>(), threads);
     const sim::FloatTensor x_hat = sim::dequantize_tensor(x_quantized);
-    const std::vector<double> mean_hat = mean_patch(layer, x_hat.shape, x_hat.data.data());
+    const std::vector<double> mean_hat = mean_patch(layer, x_hat.shape, x_hat.data.data(), threads);
     const float* w = float_weight.data<float>();
     std::vector<double> delta(static_cast<std::size_t>(channels), 0.0);
     for (std::int64_t oc = 0; oc < channels; ++oc) {

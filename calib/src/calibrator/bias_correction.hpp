@@ -21,8 +21,9 @@ namespace bitnpu::calib {
 
 // The mean im2col vector of input x (layout x_shape) for the layer: one entry
 // per (input channel, kernel tap), index c * kH * kW + ky * kW + kx, for
-// Conv; one per k for Gemm (mean over the input rows).
-std::vector<double> mean_patch(const sim::MacLayer& layer, const Shape& x_shape, const float* x);
+// Conv; one per k for Gemm (mean over the input rows). The result does not
+// depend on threads.
+std::vector<double> mean_patch(const sim::MacLayer& layer, const Shape& x_shape, const float* x, int threads = 1);
 
 // delta[c] per output channel. float_weight: the layer's weight in the layout
 // of layer.weights (Lowering::mac_weight); weight_scale: one scale, or one per
@@ -30,6 +31,6 @@ std::vector<double> mean_patch(const sim::MacLayer& layer, const Shape& x_shape,
 // model and through the quantized upstream.
 std::vector<double> bias_correction(const sim::MacLayer& layer, const Tensor& float_weight,
                                     const std::vector<float>& weight_scale, const Tensor& x_fp32,
-                                    const sim::QTensor& x_quantized);
+                                    const sim::QTensor& x_quantized, int threads = 1);
 
 }  // namespace bitnpu::calib

@@ -236,13 +236,14 @@ private:
         }
     };
 
-    MacFinisher mac_finisher(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant, int threads) const {
+    MacFinisher mac_finisher(std::size_t i, const sim::Shape& acc_shape, const ActivationQuant& quant,
+                             int threads) const {
         MacFinisher f;
         f.graph = lowering_.lower_single(i, quant);
         const sim::MacLayer& layer = f.layer();
         f.channels = sim::output_channels(layer);
         // NCHW planes for Conv, single elements for Gemm.
-        f.run = layer.kind == sim::MacKind::conv ? sim::element_count(acc.shape) / (acc.shape.at(0) * f.channels) : 1;
+        f.run = layer.kind == sim::MacKind::conv ? sim::element_count(acc_shape) / (acc_shape.at(0) * f.channels) : 1;
         f.tables.resize(static_cast<std::size_t>(f.channels));
         f.tabled.assign(static_cast<std::size_t>(f.channels), 0);
         sim::parallel_for(f.channels, threads, [&](std::int64_t oc) {
@@ -254,27 +255,27 @@ private:
         return f;
     }
 
-    sim::GraphResult finish_mac(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant) const {
-        const MacFinisher f = mac_finisher(i, acc, quant, run_options_.threads);
-        sim::QTensor y(acc.shape, f.output_quant());
+    // The layer's output: the accumulators finished in place.
+    sim::GraphResult finish_mac(const MacFinisher& f, sim::QTensor acc) const {
+        acc.quant = f.output_quant();
         const std::int64_t runs = f.run == 0 ? 0 : acc.size() / f.run;
+        std::int32_t* values = acc.values.data();
         sim::parallel_for(runs, run_options_.threads, [&](std::int64_t k) {
-            f.finish_run(k, acc.values.data() + k * f.run, y.values.data() + k * f.run);
+            f.finish_run(k, values + k * f.run, values + k * f.run);
         });
         sim::GraphResult r;
-        r.raw_outputs.push_back(std::move(y));   // scored from the integers (no float copy)
+        r.raw_outputs.push_back(std::move(acc));
         return r;
     }
 
-    // output_sqnrs(i, finish_mac(i, acc, quant)) without materializing the
-    // output: the same pairs go into the same sums in the same order, so the
-    // SQNR has the same bits. One thread (the candidates run in parallel).
-    std::vector<std::optional<double>> mac_sqnrs(std::size_t i, const sim::QTensor& acc, const ActivationQuant& quant) {
+    // output_sqnrs(i, finish_mac(f, acc)) without materializing the output:
+    // the same pairs go into the same sums in the same order, so the SQNR has
+    // the same bits. One thread (the candidates run in parallel).
+    std::vector<std::optional<double>> mac_sqnrs(std::size_t i, const sim::QTensor& acc, const MacFinisher& f) {
         const Tensor* ref = reference(graph_.nodes[i].outputs.at(0));
         if (!ref) return {std::nullopt};
-        const MacFinisher f = mac_finisher(i, acc, quant, 1);
         const sim::QuantParams& q = f.output_quant();
-        if (q.per_channel()) return output_sqnrs(i, finish_mac(i, acc, quant));
+        if (q.per_channel()) return output_sqnrs(i, finish_mac(f, acc));
         if (ref->numel() != acc.size()) throw std::logic_error("search: simulated and FP32 tensors differ in size");
         const float scale = q.scale(0);
         const std::int64_t zero_point = q.zero_point(0);
@@ -341,7 +342,8 @@ private:
         const std::string input = lowering_.activation_inputs(i).at(0);
         lowering_.set_bias_correction(graph_.nodes[i].name,
                                       bias_correction(layer, lowering_.mac_weight(i), record.weight_scale,
-                                                      required_reference(input), values_.at(input)));
+                                                      required_reference(input), values_.at(input),
+                                                      run_options_.threads));
     }
 
     void choose_node(std::size_t i) {
@@ -398,12 +400,14 @@ private:
         std::vector<char> judged(count, 0);
         std::vector<double> scores(count, 0.0);
         std::vector<std::vector<std::optional<double>>> sqnrs(count);
+        std::vector<std::optional<MacFinisher>> finishers(count);
         std::vector<std::optional<UserError>> errors(count);
         sim::parallel_for_dynamic(static_cast<std::int64_t>(count), run_options_.threads, [&](std::int64_t t) {
             const auto k = static_cast<std::size_t>(t);
             try {
                 if (acc) {
-                    sqnrs[k] = mac_sqnrs(i, *acc, quants[k]);
+                    finishers[k] = mac_finisher(i, acc->shape, quants[k], 1);
+                    sqnrs[k] = mac_sqnrs(i, *acc, *finishers[k]);
                 } else {
                     runs[k] = run_node_quantized(i, quants[k]);
                     sqnrs[k] = output_sqnrs(i, *runs[k]);
@@ -426,7 +430,7 @@ private:
         }
         if (!winner) throw *first_error;
         for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][picks[*winner][o]]);
-        sim::GraphResult kept = acc ? finish_mac(i, *acc, quants[*winner]) : std::move(*runs[*winner]);
+        sim::GraphResult kept = acc ? finish_mac(*finishers[*winner], std::move(*acc)) : std::move(*runs[*winner]);
         keep_outputs(i, kept, sqnrs[*winner]);
     }
 
