@@ -151,3 +151,46 @@ TEST_CASE("functional: sqnr_db", "[functional][graph]") {
     const float zero[] = {0.0f, 0.0f, 0.0f};
     CHECK(sqnr_db(zero, ref, 3) == -std::numeric_limits<double>::infinity());
 }
+
+TEST_CASE("functional: SqnrSums gives the same bits however the elements are split into blocks", "[functional][graph]") {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> d(0.0f, 3.0f);
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{1000}}) {
+        std::vector<float> ref(n), test(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            ref[i] = d(rng);
+            test[i] = ref[i] + 0.01f * d(rng);
+        }
+        const double whole = sqnr_db(ref.data(), test.data(), n);
+        for (int trial = 0; trial < 20; ++trial) {
+            SqnrSums sums;
+            for (std::size_t i = 0; i < n;) {
+                const std::size_t block = std::min<std::size_t>(n - i, std::uniform_int_distribution<std::size_t>(1, 13)(rng));
+                sums.add(ref.data() + i, test.data() + i, block);
+                i += block;
+            }
+            CHECK(sums.db() == whole);
+        }
+        // Against a long double reference: the lanes only regroup the sums.
+        long double s = 0, e = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            s += static_cast<long double>(ref[i]) * ref[i];
+            e += (static_cast<long double>(ref[i]) - test[i]) * (static_cast<long double>(ref[i]) - test[i]);
+        }
+        CHECK(whole == Approx(static_cast<double>(10.0L * std::log10(s / e))).epsilon(1e-12));
+    }
+}
+
+TEST_CASE("functional: sqnr_db of a QTensor equals it on the dequantized values", "[functional][graph]") {
+    std::mt19937 rng(6);
+    std::uniform_int_distribution<int> q(-128, 127);
+    QTensor t({2, 3, 5, 7}, per_tensor(arch::ValueType::int8, 0.05f, 3));
+    t.quant.scales = {0.05f, 0.02f, 0.11f};
+    t.quant.zero_points = {3, -1, 0};
+    t.quant.axis = 1;
+    for (auto& v : t.values) v = q(rng);
+    std::vector<float> ref(t.values.size());
+    for (float& r : ref) r = std::normal_distribution<float>(0.0f, 3.0f)(rng);
+    const FloatTensor f = dequantize_tensor(t);
+    CHECK(sqnr_db(ref.data(), t) == sqnr_db(ref.data(), f.data.data(), ref.size()));
+}

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -6,25 +7,51 @@
 
 namespace bitnpu::sim {
 
+void SqnrSums::add(const float* ref, const float* test, std::size_t n) {
+    auto one = [&](std::size_t lane, float r_, float t_) {
+        const double r = r_, e = r - static_cast<double>(t_);
+        signal[lane] += r * r;
+        noise[lane] += e * e;
+    };
+    std::size_t i = 0;
+    for (; i < n && count % kLanes != 0; ++i, ++count) one(count % kLanes, ref[i], test[i]);
+    // Whole groups: lane j takes element j of each (the loop vectorizes
+    // across lanes; each lane still adds its elements one by one, in order).
+    for (; i + kLanes <= n; i += kLanes, count += kLanes)
+        for (std::size_t j = 0; j < kLanes; ++j) one(j, ref[i + j], test[i + j]);
+    for (; i < n; ++i, ++count) one(count % kLanes, ref[i], test[i]);
+}
+
 double SqnrSums::db() const {
-    if (noise == 0.0) return std::numeric_limits<double>::infinity();
-    if (signal == 0.0) return -std::numeric_limits<double>::infinity();
-    return 10.0 * std::log10(signal / noise);
+    double s = 0.0, e = 0.0;
+    for (std::size_t j = 0; j < kLanes; ++j) {
+        s += signal[j];
+        e += noise[j];
+    }
+    if (e == 0.0) return std::numeric_limits<double>::infinity();
+    if (s == 0.0) return -std::numeric_limits<double>::infinity();
+    return 10.0 * std::log10(s / e);
 }
 
 double sqnr_db(const float* ref, const float* test, std::size_t n) {
     SqnrSums sums;
-    for (std::size_t i = 0; i < n; ++i) sums.add(ref[i], test[i]);
+    sums.add(ref, test, n);
     return sums.db();
 }
 
 double sqnr_db(const float* ref, const QTensor& test) {
     SqnrSums sums;
     const std::int32_t* q = test.values.data();
+    constexpr std::int64_t kBlock = 1024;
+    float block[kBlock];
     for_each_channel_run(test.shape, test.quant, [&](std::int64_t begin, std::int64_t end, std::int64_t c) {
         const float scale = test.quant.scale(c);
         const std::int64_t zero_point = test.quant.zero_point(c);
-        for (std::int64_t i = begin; i < end; ++i) sums.add(ref[i], dequantize(q[i], scale, zero_point));
+        for (std::int64_t b = begin; b < end; b += kBlock) {
+            const std::int64_t n = std::min(kBlock, end - b);
+            for (std::int64_t i = 0; i < n; ++i) block[i] = dequantize(q[b + i], scale, zero_point);
+            sums.add(ref + b, block, static_cast<std::size_t>(n));
+        }
     });
     return sums.db();
 }
