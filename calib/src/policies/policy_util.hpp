@@ -43,7 +43,8 @@ ClipRange symmetric_range(double threshold, const QuantGrid& grid);
 double quantile(const Histogram& h, double fraction);
 
 // Sum over bins of count * |center - Q(center)|^power with Q the quantizer
-// derive_quant builds for `range` (clipping and rounding error together).
+// derive_quant builds for `range` (clipping and rounding error together),
+// accumulated in 8 interleaved partial sums.
 double quantization_error(const BinMasses& bins, const ClipRange& range, const QuantGrid& grid,
                           ScaleMode mode, int power);
 
