@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "../ops/im2col.hpp"
+#include "bitnpu/sim/parallel.hpp"
 
 namespace bitnpu::calib {
 namespace {
@@ -29,25 +30,52 @@ ops::WindowGeometry window_of(const sim::MacLayer& layer, const Shape& x_shape, 
     return g;
 }
 
-void conv_moments(const sim::MacLayer& layer, const Tensor& x, InputMoments& m) {
+// Images enter H in this many fixed chunks, each summed on its own (in image
+// order) and the chunks added in order: the bits do not depend on threads.
+constexpr std::int64_t kMomentChunks = 8;
+
+// Adds the patches of images [n0, n1) of group g into h.
+void add_image_moments(const Tensor& x, const ops::WindowGeometry& geo, std::int64_t g, std::int64_t cg,
+                       std::int64_t n0, std::int64_t n1, Eigen::Map<RowMatrix> h) {
+    const Shape& xs = x.shape();
+    const std::int64_t k = h.rows(), positions = num_elements(geo.output), plane = xs[2] * xs[3];
+    thread_local std::vector<float> col;
+    col.resize(static_cast<std::size_t>(k * positions));
+    for (std::int64_t n = n0; n < n1; ++n) {
+        ops::im2col(x.data<float>() + (n * xs[1] + g * cg) * plane, cg, geo, 0, positions, col.data());
+        const RowMatrix c =
+            Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(col.data(), k,
+                                                                                                  positions)
+                .cast<double>();
+        h.noalias() += c * c.transpose();
+    }
+}
+
+void conv_moments(const sim::MacLayer& layer, const Tensor& x, InputMoments& m, int threads) {
     const Shape& xs = x.shape();
     const Shape ys = sim::mac_output_shape(layer, xs);
     const ops::WindowGeometry geo = window_of(layer, xs, ys);
     const std::int64_t positions = ys[2] * ys[3], cg = layer.weight_shape[1];
     const std::int64_t images = std::min<std::int64_t>(xs[0], std::max<std::int64_t>(1, kMomentPositions / positions));
-    const std::int64_t plane = xs[2] * xs[3];
-    std::vector<float> col(static_cast<std::size_t>(m.k * positions));
-    for (std::int64_t g = 0; g < m.groups; ++g) {
-        Eigen::Map<RowMatrix> h(m.h.data() + g * m.k * m.k, m.k, m.k);
-        for (std::int64_t n = 0; n < images; ++n) {
-            ops::im2col(x.data<float>() + (n * xs[1] + g * cg) * plane, cg, geo, 0, positions, col.data());
-            const RowMatrix c = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-                                    col.data(), m.k, positions)
-                                    .cast<double>();
-            h.noalias() += c * c.transpose();
-        }
-        h /= static_cast<double>(images * positions);
+    const double count = static_cast<double>(images * positions);
+    auto group_h = [&](std::int64_t g) { return Eigen::Map<RowMatrix>(m.h.data() + g * m.k * m.k, m.k, m.k); };
+    if (m.groups > 1) {
+        // Grouped (depthwise): one task per group, each summed image by image.
+        sim::parallel_for(m.groups, threads, [&](std::int64_t g) {
+            add_image_moments(x, geo, g, cg, 0, images, group_h(g));
+            group_h(g) /= count;
+        });
+        return;
     }
+    const std::int64_t chunks = std::min(images, kMomentChunks);
+    std::vector<double> partial(static_cast<std::size_t>(chunks * m.k * m.k), 0.0);
+    sim::parallel_for(chunks, threads, [&](std::int64_t c) {
+        add_image_moments(x, geo, 0, cg, images * c / chunks, images * (c + 1) / chunks,
+                          Eigen::Map<RowMatrix>(partial.data() + c * m.k * m.k, m.k, m.k));
+    });
+    Eigen::Map<RowMatrix> h = group_h(0);
+    for (std::int64_t c = 0; c < chunks; ++c) h += Eigen::Map<RowMatrix>(partial.data() + c * m.k * m.k, m.k, m.k);
+    h /= count;
 }
 
 void gemm_moments(const Tensor& x, InputMoments& m) {
@@ -62,14 +90,14 @@ void gemm_moments(const Tensor& x, InputMoments& m) {
 
 }  // namespace
 
-InputMoments input_moments(const sim::MacLayer& layer, const Tensor& x) {
+InputMoments input_moments(const sim::MacLayer& layer, const Tensor& x, int threads) {
     InputMoments m;
     const std::int64_t k = sim::reduction_length(layer);
     if (k > kMaxMomentK || k == 0 || x.numel() == 0) return m;
     m.k = k;
     m.groups = layer.kind == sim::MacKind::conv ? layer.geometry.groups : 1;
     m.h.assign(static_cast<std::size_t>(m.groups * k * k), 0.0);
-    if (layer.kind == sim::MacKind::conv) conv_moments(layer, x, m);
+    if (layer.kind == sim::MacKind::conv) conv_moments(layer, x, m, threads);
     else gemm_moments(x, m);
     return m;
 }

@@ -23,7 +23,8 @@ inline constexpr std::int64_t kMomentPositions = 4096;
 inline constexpr std::int64_t kMaxMomentK = 256;
 
 // H of the layer's input x (FP32, the layer's input layout); empty (k = 0)
-// when the patch is longer than kMaxMomentK.
-InputMoments input_moments(const sim::MacLayer& layer, const Tensor& x);
+// when the patch is longer than kMaxMomentK. The result does not depend on
+// threads.
+InputMoments input_moments(const sim::MacLayer& layer, const Tensor& x, int threads = 1);
 
 }  // namespace bitnpu::calib

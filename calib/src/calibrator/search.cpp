@@ -332,7 +332,7 @@ private:
     void set_moments(std::size_t i) {
         const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
         const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
-        InputMoments m = input_moments(layer, required_reference(lowering_.activation_inputs(i).at(0)));
+        InputMoments m = input_moments(layer, required_reference(lowering_.activation_inputs(i).at(0)), run_options_.threads);
         if (m.k > 0) lowering_.set_input_moments(graph_.nodes[i].name, std::move(m));
     }
 
