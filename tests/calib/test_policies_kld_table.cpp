@@ -19,7 +19,12 @@ namespace {
 
 void check_all_thresholds(const std::vector<double>& hist, std::size_t nq) {
     const KldTable table(hist);
+    const std::vector<double> all = table.divergences(nq);
+    REQUIRE(all.size() == hist.size() - nq + 1);
     for (std::size_t i = nq; i <= hist.size(); ++i) {
+        // The one-pass sweep shares each merge width's sums: the same bits.
+        const double single = table.divergence(i, nq);
+        CHECK((all[i - nq] == single || (std::isnan(all[i - nq]) && std::isnan(single))));
         const double expected = kld_divergence(hist, i, nq);
         const double actual = table.divergence(i, nq);
         INFO("bins " << hist.size() << ", i " << i << ", nq " << nq);
@@ -63,6 +68,21 @@ TEST_CASE("policies: KldTable equals the bin-by-bin divergence on sparse and spi
         h.back() += 1.0;   // the last bin occupied (the histogram's used range)
         check_all_thresholds(h, 128);
     }
+}
+
+TEST_CASE("policies: KldTable's direct sum where e_q is too large for the series", "[policies][kld]") {
+    // Over 100 empty bins per occupied one and single-count bins (m_j = 1)
+    // beside spikes of ~1000: e_q > 1e-2 m_j, so the merged groups are summed
+    // directly, and the spikes' terms carry most of the cross entropy.
+    std::mt19937 rng(9);
+    std::vector<double> h(2048, 0.0);
+    std::uniform_int_distribution<std::size_t> where(0, h.size() - 1);
+    std::uniform_int_distribution<int> size(500, 2000);
+    for (int k = 0; k < 12; ++k) h[where(rng)] += size(rng);
+    for (int k = 0; k < 5; ++k) h[where(rng)] += 1.0;
+    h.back() += 1.0;
+    check_all_thresholds(h, 128);
+    check_all_thresholds(h, 8);
 }
 
 TEST_CASE("policies: KldTable handles a tail folded into an empty last bin", "[policies][kld]") {

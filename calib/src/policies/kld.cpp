@@ -23,6 +23,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "policy_util.hpp"
 
@@ -140,7 +141,54 @@ double KldTable::sum_shifted_entropy(std::size_t end, double e) const {
 //      = log(sq/sp) + (1/sp) [sum_P p'_k log p'_k - sum_j log(q'_j) S_j - log(eps) S_0]
 // where S_j is the p'-mass on quantized bin j's P-bins, S_0 that on P-bins
 // whose q is 0, and the eps log eps terms of the bins outside P cancel.
-double KldTable::divergence(std::size_t i, std::size_t nq) const {
+//
+// For one merge width b = i / nq, quantized bins 0 .. nq-2 are the same for
+// every i in [b nq, (b + 1) nq): [j b, (j + 1) b). Only the last one, [(nq -
+// 1) b, i), and the smoothing shifts e_p, e_q move with i. A non-last group
+// with P-bins (ne_j > 0) has mass_j > 0, so it adds mass_j to sq and nothing
+// to q's zeros, and with m_j = mass_j / ne_j its cross term expands as
+//   (mass_j - ne_j e_p) log(m_j - e_q)
+//     = (mass_j - ne_j e_p) (log m_j - sum_{k >= 1} (e_q / m_j)^k / k),
+// so Block keeps sum mass_j log m_j, sum ne_j log m_j, sum mass_j m_j^-k and
+// sum ne_j m_j^-k, and a divergence costs O(kSeriesTerms), not O(nq) logs.
+// The series is used while e_q / m_j <= kSeriesMaxEps (the terms past
+// kSeriesTerms add less than 1e-15 of the group's mass); otherwise the
+// groups are summed directly.
+KldTable::Block KldTable::block(std::size_t merged, std::size_t nq) const {
+    Block blk;
+    blk.merged = merged;
+    blk.mass = mass_[(nq - 1) * merged];
+    for (std::size_t j = 0; j + 1 < nq; ++j) {
+        const double mass = mass_[(j + 1) * merged] - mass_[j * merged];
+        const double ne = nonzero_[(j + 1) * merged] - nonzero_[j * merged];
+        if (ne == 0.0) continue;
+        const double m = mass / ne, log_m = std::log(m);
+        blk.min_m = std::min(blk.min_m, m);
+        blk.mass_log_m += mass * log_m;
+        blk.ne_log_m += ne * log_m;
+        double inv = 1.0;
+        for (std::size_t k = 0; k < kSeriesTerms; ++k) {
+            inv /= m;
+            blk.mass_inv_m[k] += mass * inv;
+            blk.ne_inv_m[k] += ne * inv;
+        }
+    }
+    return blk;
+}
+
+double KldTable::divergence(std::size_t i, std::size_t nq) const { return divergence(i, nq, block(i / nq, nq)); }
+
+std::vector<double> KldTable::divergences(std::size_t nq) const {
+    std::vector<double> out;
+    std::optional<Block> blk;
+    for (std::size_t i = nq; i <= hist_.size(); ++i) {
+        if (!blk || blk->merged != i / nq) blk = block(i / nq, nq);
+        out.push_back(divergence(i, nq, *blk));
+    }
+    return out;
+}
+
+double KldTable::divergence(std::size_t i, std::size_t nq, const Block& blk) const {
     const std::size_t n = hist_.size();
     const double tail = mass_[n] - mass_[i];
     const double p_last = hist_[i - 1] + tail;   // outliers folded into the last bin
@@ -150,28 +198,16 @@ double KldTable::divergence(std::size_t i, std::size_t nq) const {
     if (nz == 0.0) return std::numeric_limits<double>::infinity();
     const double e_p = kSmoothingEps * z / nz;
 
-    // Quantized bin j: its mass (outliers not folded), its P-bins, and the
-    // p'-mass on them. Two passes: e_q needs the count of q's zeros first.
-    const std::size_t merged = i / nq;
-    auto group = [&](std::size_t j, double& mass, double& ne, double& p_mass) {
-        const std::size_t start = j * merged;
-        const std::size_t stop = (j == nq - 1) ? i : start + merged;
-        const bool last = stop == i;
-        mass = mass_[stop] - mass_[start];
-        ne = nonzero_[last ? i - 1 : stop] - nonzero_[start] + (last && p_last != 0.0);
-        p_mass = mass + (last ? tail : 0.0) - ne * e_p;
-    };
-    double sq = 0.0, q_zero = z, s_zero = 0.0;
-    for (std::size_t j = 0; j < nq; ++j) {
-        double mass, ne, p_mass;
-        group(j, mass, ne, p_mass);
-        if (ne == 0.0) continue;
-        if (mass == 0.0) {   // q stays 0 on these P-bins (only the last bin's folded outliers)
-            q_zero += ne;
-            s_zero += p_mass;
-        }
-        sq += mass;
-    }
+    // The last quantized bin: its mass (outliers not folded), its P-bins and
+    // the p'-mass on them. Its q is 0 when its only P-mass is folded outliers.
+    const std::size_t start = (nq - 1) * blk.merged;
+    const double last_mass = mass_[i] - mass_[start];
+    const double last_ne = nonzero_[i - 1] - nonzero_[start] + (p_last != 0.0);
+    const double last_p_mass = last_mass + tail - last_ne * e_p;
+    const bool last_zero_q = last_ne != 0.0 && last_mass == 0.0;
+    const double sq = blk.mass + (last_ne != 0.0 ? last_mass : 0.0);
+    const double q_zero = z + (last_zero_q ? last_ne : 0.0);
+    const double s_zero = last_zero_q ? last_p_mass : 0.0;
     const double q_nonzero = static_cast<double>(i) - q_zero;
     if (q_nonzero == 0.0) return std::numeric_limits<double>::infinity();
     const double e_q = kSmoothingEps * q_zero / q_nonzero;
@@ -180,10 +216,20 @@ double KldTable::divergence(std::size_t i, std::size_t nq) const {
     double p_entropy = sum_shifted_entropy(i - 1, e_p);
     if (p_last != 0.0) p_entropy += (p_last - e_p) * std::log(p_last - e_p);
     double cross = std::log(kSmoothingEps) * s_zero;
-    for (std::size_t j = 0; j < nq; ++j) {
-        double mass, ne, p_mass;
-        group(j, mass, ne, p_mass);
-        if (ne != 0.0 && mass != 0.0) cross += std::log(mass / ne - e_q) * p_mass;
+    if (last_ne != 0.0 && last_mass != 0.0) cross += std::log(last_mass / last_ne - e_q) * last_p_mass;
+    if (e_q <= kSeriesMaxEps * blk.min_m) {
+        cross += blk.mass_log_m - e_p * blk.ne_log_m;
+        double e_power = 1.0;
+        for (std::size_t k = 0; k < kSeriesTerms; ++k) {
+            e_power *= e_q;   // e_q^(k + 1)
+            cross -= e_power / static_cast<double>(k + 1) * (blk.mass_inv_m[k] - e_p * blk.ne_inv_m[k]);
+        }
+    } else {
+        for (std::size_t j = 0; j + 1 < nq; ++j) {
+            const double mass = mass_[(j + 1) * blk.merged] - mass_[j * blk.merged];
+            const double ne = nonzero_[(j + 1) * blk.merged] - nonzero_[j * blk.merged];
+            if (ne != 0.0) cross += std::log(mass / ne - e_q) * (mass - ne * e_p);
+        }
     }
     return std::log(sq / sp) + (p_entropy - cross) / sp;
 }
@@ -215,9 +261,9 @@ double kld_threshold(const Histogram& h, std::size_t nq, double limit) {
     if (hist.size() <= nq) return limit;  // every bin gets its own level
     double best = std::numeric_limits<double>::infinity();
     std::size_t best_i = hist.size();
-    const KldTable table(hist);
+    const std::vector<double> divergence = KldTable(hist).divergences(nq);   // [i - nq]
     for (std::size_t i = nq; i <= hist.size(); ++i) {
-        const double d = table.divergence(i, nq);
+        const double d = divergence[i - nq];
         if (d < best) { best = d; best_i = i; }
     }
     return std::min(static_cast<double>(best_i) * h.bin_width(), limit);

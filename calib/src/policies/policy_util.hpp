@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,10 +62,22 @@ class KldTable {
 public:
     explicit KldTable(std::vector<double> hist);
     double divergence(std::size_t i, std::size_t nq) const;   // nq <= i <= bins
+    // divergence(i, nq) for every i in [nq, bins], each merge width's sums
+    // computed once (element i - nq).
+    std::vector<double> divergences(std::size_t nq) const;
 
 private:
-    static constexpr std::size_t kSeriesTerms = 6;      // e^2 .. e^7 of the Taylor series
+    static constexpr std::size_t kSeriesTerms = 6;      // terms of the Taylor series in e
     static constexpr double kSeriesMaxEps = 1e-2;
+    // Sums over quantized bins 0 .. nq-2 of one merge width (kld.cpp).
+    struct Block {
+        std::size_t merged = 0;
+        double mass = 0.0, mass_log_m = 0.0, ne_log_m = 0.0;
+        std::array<double, kSeriesTerms> mass_inv_m{}, ne_inv_m{};   // [k]: m_j^-(k+1) weighted
+        double min_m = std::numeric_limits<double>::infinity();
+    };
+    Block block(std::size_t merged, std::size_t nq) const;
+    double divergence(std::size_t i, std::size_t nq, const Block& blk) const;
     double sum_shifted_entropy(std::size_t end, double e) const;
 
     std::vector<double> hist_;
