@@ -223,12 +223,14 @@ private:
         const sim::QuantParams& output_quant() const {
             return graph.tensors.at(static_cast<std::size_t>(graph.outputs.at(0))).quant;
         }
-        // Finishes run k of the accumulators into out.
+        // Finishes run k of the accumulators into out (which may be acc).
         void finish_run(std::int64_t k, const std::int32_t* acc, std::int32_t* out) const {
             const std::int64_t oc = k % channels;
             if (tabled[static_cast<std::size_t>(oc)]) {
-                const sim::MacStepTable& table = tables[static_cast<std::size_t>(oc)];
-                for (std::int64_t e = 0; e < run; ++e) out[e] = static_cast<std::int32_t>(sim::step_lookup(table, acc[e]));
+                thread_local std::vector<std::int32_t> levels;
+                levels.resize(static_cast<std::size_t>(run));
+                sim::step_lookup_all(tables[static_cast<std::size_t>(oc)], acc, run, levels.data());
+                std::copy(levels.begin(), levels.end(), out);
             } else {
                 for (std::int64_t e = 0; e < run; ++e)
                     out[e] = static_cast<std::int32_t>(sim::mac_finish(layer(), oc, acc[e]));

@@ -264,25 +264,6 @@ FinishFn<S> finish_for(const RequantRegisters& r) {
     return nullptr;
 }
 
-// Output levels of sums[0..P) by the step table (sum domain). The loop is
-// branch-free so it vectorizes (gathers of T[i], T[i + 1]); an element whose
-// first guess missed its interval is then looked up with the search.
-template <class S>
-void lookup_levels(const MacStepTable& t, const S* sums, std::int64_t P, std::int32_t* out) {
-    std::int64_t missed = 0;
-    for (std::int64_t p = 0; p < P; ++p) {
-        const auto x = static_cast<std::int64_t>(sums[p]);
-        const std::int64_t i = step_guess(t, x);
-        out[p] = static_cast<std::int32_t>(t.base + i);
-        missed += !step_matches(t, i, x);
-    }
-    if (missed == 0) return;
-    for (std::int64_t p = 0; p < P; ++p) {
-        const auto x = static_cast<std::int64_t>(sums[p]);
-        if (!step_matches(t, out[p] - t.base, x)) out[p] = static_cast<std::int32_t>(step_lookup(t, x));
-    }
-}
-
 // The finish by the channel's step table (see MacStepTable): the same bits.
 template <class S>
 void finish_by_table(const MacChannel& ch, const MacStepTable& t, const S* sums, std::int64_t pixels,
@@ -294,12 +275,12 @@ void finish_by_table(const MacChannel& ch, const MacStepTable& t, const S* sums,
         return;
     }
     if (stride == 1) {
-        lookup_levels(t, sums, pixels, dst);
+        step_lookup_all(t, sums, pixels, dst);
         return;
     }
     thread_local std::vector<std::int32_t> levels;
     levels.resize(static_cast<std::size_t>(pixels));
-    lookup_levels(t, sums, pixels, levels.data());
+    step_lookup_all(t, sums, pixels, levels.data());
     for (std::int64_t p = 0; p < pixels; ++p) dst[p * stride] = levels[static_cast<std::size_t>(p)];
 }
 

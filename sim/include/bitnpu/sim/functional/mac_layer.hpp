@@ -185,6 +185,26 @@ inline std::int64_t step_lookup(const MacStepTable& t, std::int64_t x) {
     return t.base + i;
 }
 
+// step_lookup of x[0..n) into out[0..n) (out must not alias x). A first,
+// branch-free pass takes every element's guess (it vectorizes, with gathers
+// of T[i], T[i + 1]); only elements whose guess missed their interval are
+// then searched.
+template <class S>
+void step_lookup_all(const MacStepTable& t, const S* x, std::int64_t n, std::int32_t* out) {
+    std::int64_t missed = 0;
+    for (std::int64_t p = 0; p < n; ++p) {
+        const auto v = static_cast<std::int64_t>(x[p]);
+        const std::int64_t i = step_guess(t, v);
+        out[p] = static_cast<std::int32_t>(t.base + i);
+        missed += !step_matches(t, i, v);
+    }
+    if (missed == 0) return;
+    for (std::int64_t p = 0; p < n; ++p) {
+        const auto v = static_cast<std::int64_t>(x[p]);
+        if (!step_matches(t, out[p] - t.base, v)) out[p] = static_cast<std::int32_t>(step_lookup(t, v));
+    }
+}
+
 // All steps for one output element.
 std::int64_t mac_output_element(const MacLayer& layer, std::int64_t oc, const std::int32_t* x_row);
 
