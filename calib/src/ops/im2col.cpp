@@ -27,46 +27,41 @@ Plane as_plane(const WindowGeometry& g) {
             g.dilation[1], g.pad_begin[0], g.pad_begin[1], g.output[0], g.output[1]};
 }
 
-// The output columns [lo, hi) whose input column ox * sw + shift lies inside
-// a row of width iw (shift = kx * dw - pw): the copy needs no bounds checks.
-struct InsideColumns {
-    std::int64_t lo, hi;
-};
-InsideColumns inside_columns(const Plane& p, std::int64_t shift) {
-    const std::int64_t lo = std::min(shift >= 0 ? 0 : (-shift + p.sw - 1) / p.sw, p.ow);
-    const std::int64_t hi = std::clamp<std::int64_t>(p.iw - 1 - shift < 0 ? 0 : (p.iw - 1 - shift) / p.sw + 1, lo, p.ow);
-    return {lo, hi};
-}
-
+// Each channel is first copied into a zero-bordered plane large enough for
+// every window (the padding, and anything a window reads past it), so each
+// column row is a gather of in-bounds reads with no per-row bounds or fills:
+// on the small planes of late layers (7 x 7, 14 x 14) the bookkeeping per
+// output row otherwise costs more than the copy.
 void im2col_plane(const float* x, std::int64_t channels, const Plane& p, std::int64_t p0, std::int64_t p1,
                   float* col) {
     const std::int64_t width = p1 - p0;
+    const std::int64_t padded_h = std::max(p.ih + p.ph, (p.oh - 1) * p.sh + (p.kh - 1) * p.dh + 1);
+    const std::int64_t padded_w = std::max(p.iw + p.pw, (p.ow - 1) * p.sw + (p.kw - 1) * p.dw + 1);
+    thread_local std::vector<float> padded;
+    padded.assign(static_cast<std::size_t>(padded_h * padded_w), 0.0f);
     for (std::int64_t c = 0; c < channels; ++c) {
         const float* xc = x + c * p.ih * p.iw;
+        for (std::int64_t r = 0; r < p.ih; ++r)
+            std::copy(xc + r * p.iw, xc + (r + 1) * p.iw, padded.data() + (r + p.ph) * padded_w + p.pw);
         for (std::int64_t ky = 0; ky < p.kh; ++ky) {
             for (std::int64_t kx = 0; kx < p.kw; ++kx, col += width) {
-                const std::int64_t shift = kx * p.dw - p.pw;
-                const InsideColumns inside = inside_columns(p, shift);
-                // Walk the output positions of [p0, p1) one output row at a
-                // time; dst[ox] is the column of output (oy, ox).
+                const float* tap = padded.data() + ky * p.dh * padded_w + kx * p.dw;
+                if (p0 == 0 && p1 == p.oh * p.ow && p.sw == 1) {   // the whole plane, unit stride
+                    for (std::int64_t oy = 0; oy < p.oh; ++oy)
+                        std::memcpy(col + oy * p.ow, tap + oy * p.sh * padded_w, static_cast<std::size_t>(p.ow) * sizeof(float));
+                    continue;
+                }
+                // Output positions [p0, p1) one output row at a time; dst[ox]
+                // is the column of output (oy, ox).
                 std::int64_t oy = p0 / p.ow, ox0 = p0 % p.ow;
                 for (std::int64_t pos = p0; pos < p1; ++oy, ox0 = 0) {
                     const std::int64_t ox1 = std::min(p.ow, ox0 + (p1 - pos));
                     float* dst = col + (pos - p0) - ox0;
-                    const std::int64_t iy = oy * p.sh - p.ph + ky * p.dh;
-                    if (iy < 0 || iy >= p.ih) {
-                        std::fill(dst + ox0, dst + ox1, 0.0f);
+                    const float* src = tap + oy * p.sh * padded_w;
+                    if (p.sw == 1) {
+                        for (std::int64_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox];
                     } else {
-                        const float* src = xc + iy * p.iw + shift;
-                        const std::int64_t lo = std::clamp(inside.lo, ox0, ox1);
-                        const std::int64_t hi = std::clamp(inside.hi, lo, ox1);
-                        for (std::int64_t ox = ox0; ox < lo; ++ox) dst[ox] = 0.0f;
-                        if (p.sw == 1) {
-                            for (std::int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox];
-                        } else {
-                            for (std::int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * p.sw];
-                        }
-                        for (std::int64_t ox = hi; ox < ox1; ++ox) dst[ox] = 0.0f;
+                        for (std::int64_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox * p.sw];
                     }
                     pos += ox1 - ox0;
                 }

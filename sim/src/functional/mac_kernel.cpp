@@ -89,6 +89,11 @@ void im2col_block(const MacLayer& layer, const QTensor& x, const GemmDims& d, st
         for (std::int64_t ky = 0; ky < kh; ++ky) {
             for (std::int64_t kx = 0; kx < kw; ++kx, ++k) {
                 T* dst = col + k * P;
+                // Output columns whose input column lies inside the image:
+                // ox in [lo, hi) (ix = ox * stride - pad + kx * dilation).
+                const std::int64_t shift = geo.pad_left - kx * geo.dilation_w;
+                const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(shift, geo.stride_w), 0, out_w);
+                const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(w + shift, geo.stride_w), lo, out_w);
                 for (std::int64_t oy = 0; oy < out_h; ++oy) {
                     const std::int64_t iy = oy * geo.stride_h - geo.pad_top + ky * geo.dilation_h;
                     T* row = dst + oy * out_w;
@@ -96,11 +101,6 @@ void im2col_block(const MacLayer& layer, const QTensor& x, const GemmDims& d, st
                         std::fill(row, row + out_w, pad);
                         continue;
                     }
-                    // Output columns whose input column lies inside the image:
-                    // ox in [lo, hi) (ix = ox * stride - pad + kx * dilation).
-                    const std::int64_t shift = geo.pad_left - kx * geo.dilation_w;
-                    const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(shift, geo.stride_w), 0, out_w);
-                    const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(w + shift, geo.stride_w), lo, out_w);
                     const std::int32_t* src = plane + iy * w;
                     std::fill(row, row + lo, pad);
                     if (geo.stride_w == 1) {

@@ -1,6 +1,7 @@
 // Numpy/ONNX multidirectional broadcasting for elementwise vector ops.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -49,35 +50,41 @@ void for_each_broadcast_run(const BroadcastRuns& r, F&& f) {
 
 // y[i] = f(a[ia], b[ib]) over the broadcast of a and b, f being a binary
 // layer's per-element rule (add_output_element, mul_output_element). When the
-// two operand ranges hold fewer value pairs than the output has elements
-// (8-bit operands of a large tensor), f is evaluated once per pair into a
-// table and looked up: the same bits, f being a pure function of the pair.
+// values the two operands actually hold span fewer pairs than the output has
+// elements (8-bit operands of a large tensor), f is evaluated once per pair
+// of that span into a table and looked up: the same bits, f being a pure
+// function of the pair.
 template <class F>
 QTensor map_broadcast_pairs(const QTensor& a, const QTensor& b, const QuantParams& out, F&& f) {
     const Shape shape = broadcast_shape(a.shape, b.shape);
     const BroadcastRuns runs = broadcast_runs(a.shape, b.shape, shape);
     QTensor y(shape, out);
     const std::int64_t n = y.size();
-    const arch::ValueRange ra = a.quant.range(), rb = b.quant.range();
-    const std::int64_t span_a = ra.max - ra.min + 1, span_b = rb.max - rb.min + 1;
-    std::vector<std::int32_t> table;
-    if (span_a <= 256 && span_b <= 256 && n > span_a * span_b) {
-        table.resize(static_cast<std::size_t>(span_a * span_b));
-        for (std::int64_t x = 0; x < span_a; ++x)
-            for (std::int64_t z = 0; z < span_b; ++z)
-                table[static_cast<std::size_t>(x * span_b + z)] = static_cast<std::int32_t>(f(ra.min + x, rb.min + z));
-    }
+    if (n == 0) return y;
     const std::int32_t* av = a.values.data();
     const std::int32_t* bv = b.values.data();
     std::int32_t* yv = y.values.data();
-    if (n == 0) return y;
+    constexpr std::int64_t kMaxTable = std::int64_t{1} << 16;
+    const auto [a_min, a_max] = std::minmax_element(a.values.begin(), a.values.end());
+    const auto [b_min, b_max] = std::minmax_element(b.values.begin(), b.values.end());
+    const std::int64_t lo_a = *a_min, lo_b = *b_min;
+    const std::int64_t span_a = std::int64_t{*a_max} - lo_a + 1, span_b = std::int64_t{*b_max} - lo_b + 1;
+    if (span_a <= kMaxTable && span_b <= kMaxTable && span_a * span_b <= kMaxTable && n > span_a * span_b) {
+        std::vector<std::int32_t> table(static_cast<std::size_t>(span_a * span_b));
+        for (std::int64_t x = 0; x < span_a; ++x)
+            for (std::int64_t z = 0; z < span_b; ++z)
+                table[static_cast<std::size_t>(x * span_b + z)] = static_cast<std::int32_t>(f(lo_a + x, lo_b + z));
+        for_each_broadcast_run(runs, [&](std::int64_t out_at, std::int64_t a_at, std::int64_t b_at) {
+            for (std::int64_t k = 0; k < runs.length; ++k) {
+                const std::int64_t x = av[a_at + k * runs.step_a] - lo_a, z = bv[b_at + k * runs.step_b] - lo_b;
+                yv[out_at + k] = table[static_cast<std::size_t>(x * span_b + z)];
+            }
+        });
+        return y;
+    }
     for_each_broadcast_run(runs, [&](std::int64_t out_at, std::int64_t a_at, std::int64_t b_at) {
-        for (std::int64_t k = 0; k < runs.length; ++k) {
-            const std::int64_t va = av[a_at + k * runs.step_a], vb = bv[b_at + k * runs.step_b];
-            const std::int64_t x = va - ra.min, z = vb - rb.min;
-            const bool tabled = !table.empty() && x >= 0 && x < span_a && z >= 0 && z < span_b;   // in range
-            yv[out_at + k] = tabled ? table[static_cast<std::size_t>(x * span_b + z)] : static_cast<std::int32_t>(f(va, vb));
-        }
+        for (std::int64_t k = 0; k < runs.length; ++k)
+            yv[out_at + k] = static_cast<std::int32_t>(f(av[a_at + k * runs.step_a], bv[b_at + k * runs.step_b]));
     });
     return y;
 }
