@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 
 #include "bitnpu/sim/parallel.hpp"
 
@@ -12,28 +13,40 @@ namespace {
 // ceil(a / b) for b > 0 and any sign of a.
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-// Sum over the batch and the output positions of the input value kernel tap
-// (ky, kx) of input channel c reads (padded positions read 0).
-double tap_sum(const sim::MacLayer& layer, const Shape& x_shape, const Shape& y_shape, const float* x, std::int64_t c,
-               std::int64_t ky, std::int64_t kx) {
+// Channels whose tap sums run side by side (independent chains of adds;
+// each channel's own sum keeps its order, so its bits do not depend on it).
+constexpr std::int64_t kTapLanes = 8;
+
+// For channels c0 .. c0 + count - 1 (count <= kTapLanes): the sum over the
+// batch and the output positions of the input value kernel tap (ky, kx)
+// reads (padded positions read 0), each in (n, oy, ox) order.
+void tap_sums(const sim::MacLayer& layer, const Shape& x_shape, const Shape& y_shape, const float* x, std::int64_t c0,
+              std::int64_t count, std::int64_t ky, std::int64_t kx, double* totals) {
     const sim::ConvGeometry& geo = layer.geometry;
     const std::int64_t batch = x_shape[0], channels = x_shape[1], h = x_shape[2], w = x_shape[3];
-    const std::int64_t out_h = y_shape[2], out_w = y_shape[3];
+    const std::int64_t out_h = y_shape[2], out_w = y_shape[3], plane = h * w;
     // Output columns whose input column lies inside the image: ox in [lo, hi).
     const std::int64_t shift = geo.pad_left - kx * geo.dilation_w;
     const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(shift, geo.stride_w), 0, out_w);
     const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(w + shift, geo.stride_w), lo, out_w);
-    double total = 0.0;
-    for (std::int64_t n = 0; n < batch; ++n) {
-        const float* plane = x + (n * channels + c) * h * w;
-        for (std::int64_t oy = 0; oy < out_h; ++oy) {
-            const std::int64_t iy = oy * geo.stride_h - geo.pad_top + ky * geo.dilation_h;
-            if (iy < 0 || iy >= h) continue;
-            const float* row = plane + iy * w;
-            for (std::int64_t ox = lo; ox < hi; ++ox) total += row[ox * geo.stride_w - shift];
+    double sum[kTapLanes] = {};
+    auto walk = [&](auto lanes) {   // lanes: a compile-time kTapLanes, or count
+        for (std::int64_t n = 0; n < batch; ++n) {
+            const float* first = x + (n * channels + c0) * plane;
+            for (std::int64_t oy = 0; oy < out_h; ++oy) {
+                const std::int64_t iy = oy * geo.stride_h - geo.pad_top + ky * geo.dilation_h;
+                if (iy < 0 || iy >= h) continue;
+                const float* row = first + iy * w;
+                for (std::int64_t ox = lo; ox < hi; ++ox) {
+                    const float* at = row + ox * geo.stride_w - shift;
+                    for (std::int64_t j = 0; j < static_cast<std::int64_t>(lanes); ++j) sum[j] += at[j * plane];
+                }
+            }
         }
-    }
-    return total;
+    };
+    if (count == kTapLanes) walk(std::integral_constant<std::int64_t, kTapLanes>{});
+    else walk(count);
+    for (std::int64_t j = 0; j < count; ++j) totals[j] = sum[j];
 }
 
 // The index into mean_patch's vector of entry k of output channel oc's dot product.
@@ -61,11 +74,17 @@ std::vector<double> mean_patch(const sim::MacLayer& layer, const Shape& x_shape,
     const Shape y_shape = sim::mac_output_shape(layer, x_shape);
     const std::int64_t kh = layer.weight_shape[2], kw = layer.weight_shape[3];
     const double positions = static_cast<double>(std::max<std::int64_t>(1, y_shape[0] * y_shape[2] * y_shape[3]));
-    // One task per tap: each sum is the same serial sum on any thread count.
-    std::vector<double> mean(static_cast<std::size_t>(x_shape[1] * kh * kw));
-    sim::parallel_for(static_cast<std::int64_t>(mean.size()), threads, [&](std::int64_t t) {
-        const std::int64_t c = t / (kh * kw), ky = t / kw % kh, kx = t % kw;
-        mean[static_cast<std::size_t>(t)] = tap_sum(layer, x_shape, y_shape, x, c, ky, kx) / positions;
+    // One task per (block of channels, tap): each sum is the same serial sum
+    // on any thread count.
+    const std::int64_t channels = x_shape[1], blocks = (channels + kTapLanes - 1) / kTapLanes;
+    std::vector<double> mean(static_cast<std::size_t>(channels * kh * kw));
+    sim::parallel_for(blocks * kh * kw, threads, [&](std::int64_t t) {
+        const std::int64_t c0 = t / (kh * kw) * kTapLanes, ky = t / kw % kh, kx = t % kw;
+        const std::int64_t count = std::min(kTapLanes, channels - c0);
+        double totals[kTapLanes];
+        tap_sums(layer, x_shape, y_shape, x, c0, count, ky, kx, totals);
+        for (std::int64_t j = 0; j < count; ++j)
+            mean[static_cast<std::size_t>(((c0 + j) * kh + ky) * kw + kx)] = totals[j] / positions;
     });
     return mean;
 }
