@@ -179,6 +179,14 @@ TEST_CASE("functional: LUT layer looks up the table build_lut makes", "[function
     CHECK(lut_output_element(L, -128) == -64);
     const QTensor y = run_lut_layer(L, tensor({3}, {3, 5, 127}));
     CHECK(y.values == std::vector<std::int32_t>{2, 2, 64});
+    // Every code of the type, in a large tensor: the element rule.
+    QTensor all = tensor({1000}, std::vector<std::int32_t>(1000));
+    for (std::size_t i = 0; i < all.values.size(); ++i) all.values[i] = static_cast<std::int32_t>(i % 256) - 128;
+    const QTensor ya = run_lut_layer(L, all);
+    for (std::size_t i = 0; i < all.values.size(); ++i) REQUIRE(ya.values[i] == lut_output_element(L, all.values[i]));
+    // A value outside the table is named, not read.
+    CHECK_THROWS_WITH(run_lut_layer(L, tensor({3}, {3, 300, 5})), Catch::Contains("LUT input 300"));
+    CHECK_THROWS_WITH(run_lut_layer(L, tensor({2}, {-129, 0})), Catch::Contains("LUT input -129"));
 }
 
 TEST_CASE("functional: Requantize layer rescales per channel", "[functional][vector]") {

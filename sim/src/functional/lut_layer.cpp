@@ -1,5 +1,6 @@
 #include "bitnpu/sim/functional/lut_layer.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "bitnpu/errors.hpp"
@@ -30,9 +31,22 @@ std::int64_t lut_output_element(const LutLayer& layer, std::int64_t x) {
 
 QTensor run_lut_layer(const LutLayer& layer, const QTensor& x) {
     QTensor y(x.shape, per_tensor(layer.output_type, 1.0f, 0));
+    if (x.values.empty()) return y;
     const std::int64_t lowest = arch::value_range(layer.input_type).min;
-    for (std::size_t i = 0; i < y.values.size(); ++i)
-        y.values[i] = static_cast<std::int32_t>(lookup(layer, lowest, x.values[i]));
+    // Every input inside the table (the usual case): a plain gather that
+    // vectorizes. Otherwise the element-wise lookup names the first input
+    // outside it.
+    const auto [lo, hi] = std::minmax_element(x.values.begin(), x.values.end());
+    if (*lo < lowest || *hi - lowest >= static_cast<std::int64_t>(layer.table.size())) {
+        for (std::size_t i = 0; i < y.values.size(); ++i)
+            y.values[i] = static_cast<std::int32_t>(lookup(layer, lowest, x.values[i]));
+        return y;
+    }
+    const std::vector<std::int32_t> table(layer.table.begin(), layer.table.end());
+    const auto base = static_cast<std::int32_t>(lowest);
+    const std::int32_t* in = x.values.data();
+    std::int32_t* out = y.values.data();
+    for (std::size_t i = 0; i < y.values.size(); ++i) out[i] = table[static_cast<std::size_t>(in[i] - base)];
     return y;
 }
 

@@ -74,11 +74,20 @@ QTensor map_broadcast_pairs(const QTensor& a, const QTensor& b, const QuantParam
         for (std::int64_t x = 0; x < span_a; ++x)
             for (std::int64_t z = 0; z < span_b; ++z)
                 table[static_cast<std::size_t>(x * span_b + z)] = static_cast<std::int32_t>(f(lo_a + x, lo_b + z));
+        // Table indices fit int32 (at most kMaxTable entries).
+        const std::int32_t* t = table.data();
+        const auto base_a = static_cast<std::int32_t>(lo_a), base_b = static_cast<std::int32_t>(lo_b);
+        const auto row = static_cast<std::int32_t>(span_b);
         for_each_broadcast_run(runs, [&](std::int64_t out_at, std::int64_t a_at, std::int64_t b_at) {
-            for (std::int64_t k = 0; k < runs.length; ++k) {
-                const std::int64_t x = av[a_at + k * runs.step_a] - lo_a, z = bv[b_at + k * runs.step_b] - lo_b;
-                yv[out_at + k] = table[static_cast<std::size_t>(x * span_b + z)];
+            const std::int32_t* pa = av + a_at;
+            const std::int32_t* pb = bv + b_at;
+            std::int32_t* py = yv + out_at;
+            if (runs.step_a == 1 && runs.step_b == 1) {   // same-shape operands: one contiguous run (vectorizes)
+                for (std::int64_t k = 0; k < runs.length; ++k) py[k] = t[(pa[k] - base_a) * row + (pb[k] - base_b)];
+                return;
             }
+            for (std::int64_t k = 0; k < runs.length; ++k)
+                py[k] = t[(pa[k * runs.step_a] - base_a) * row + (pb[k * runs.step_b] - base_b)];
         });
         return y;
     }
