@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 // GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512
@@ -59,9 +60,6 @@ GemmDims gemm_dims(const MacLayer& layer, const Shape& out_shape) {
     return d;
 }
 
-// ceil(a / b) for b > 0 and any sign of a.
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 // Conv: col[k * pixels + p] = x - offset for batch n, group g (padding reads
 // z_x). Gemm: col[p * K + k] = x - offset.
 template <class T>
@@ -82,34 +80,34 @@ void im2col_block(const MacLayer& layer, const QTensor& x, const GemmDims& d, st
         for (std::int64_t i = 0; i < cg * P; ++i) col[i] = static_cast<T>(src[i] - offset);
         return;
     }
+    // Each input plane goes once (converted, offset applied) into a plane
+    // bordered with the padding value and large enough for every window, so
+    // the column rows are plain copies: on small planes (7 x 7) the per-row
+    // bounds otherwise cost more than the copy.
     const T pad = static_cast<T>(layer.input_zero_point - offset);
+    const std::int64_t padded_h = std::max(h + geo.pad_top, (out_h - 1) * geo.stride_h + (kh - 1) * geo.dilation_h + 1);
+    const std::int64_t padded_w = std::max(w + geo.pad_left, (out_w - 1) * geo.stride_w + (kw - 1) * geo.dilation_w + 1);
+    thread_local std::vector<T> padded;
+    padded.assign(static_cast<std::size_t>(padded_h * padded_w), pad);
     std::int64_t k = 0;
     for (std::int64_t ci = 0; ci < cg; ++ci) {
         const std::int32_t* plane = x.values.data() + ((n * x.shape[1]) + g * cg + ci) * h * w;
+        for (std::int64_t r = 0; r < h; ++r) {
+            T* dst = padded.data() + (r + geo.pad_top) * padded_w + geo.pad_left;
+            for (std::int64_t c = 0; c < w; ++c) dst[c] = static_cast<T>(plane[r * w + c] - offset);
+        }
         for (std::int64_t ky = 0; ky < kh; ++ky) {
             for (std::int64_t kx = 0; kx < kw; ++kx, ++k) {
+                const T* tap = padded.data() + ky * geo.dilation_h * padded_w + kx * geo.dilation_w;
                 T* dst = col + k * P;
-                // Output columns whose input column lies inside the image:
-                // ox in [lo, hi) (ix = ox * stride - pad + kx * dilation).
-                const std::int64_t shift = geo.pad_left - kx * geo.dilation_w;
-                const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(shift, geo.stride_w), 0, out_w);
-                const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(w + shift, geo.stride_w), lo, out_w);
                 for (std::int64_t oy = 0; oy < out_h; ++oy) {
-                    const std::int64_t iy = oy * geo.stride_h - geo.pad_top + ky * geo.dilation_h;
+                    const T* src = tap + oy * geo.stride_h * padded_w;
                     T* row = dst + oy * out_w;
-                    if (iy < 0 || iy >= h) {
-                        std::fill(row, row + out_w, pad);
-                        continue;
-                    }
-                    const std::int32_t* src = plane + iy * w;
-                    std::fill(row, row + lo, pad);
                     if (geo.stride_w == 1) {
-                        for (std::int64_t ox = lo; ox < hi; ++ox) row[ox] = static_cast<T>(src[ox - shift] - offset);
+                        std::memcpy(row, src, static_cast<std::size_t>(out_w) * sizeof(T));
                     } else {
-                        for (std::int64_t ox = lo; ox < hi; ++ox)
-                            row[ox] = static_cast<T>(src[ox * geo.stride_w - shift] - offset);
+                        for (std::int64_t ox = 0; ox < out_w; ++ox) row[ox] = src[ox * geo.stride_w];
                     }
-                    std::fill(row + hi, row + out_w, pad);
                 }
             }
         }
