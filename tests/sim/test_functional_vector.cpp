@@ -264,11 +264,13 @@ TEST_CASE("functional: large int8 Add/Mul (pair-table path) equal the per-elemen
     // runs through its table; every output must equal the element rule.
     // Trials 3-4: int16 operands whose values span a narrow range (the
     // table covers the values held, not the type's range).
+    // Trial 5: the broadcast operand first (the table's rows are then a's).
     std::mt19937 rng(23);
-    for (int trial = 0; trial < 5; ++trial) {
+    for (int trial = 0; trial < 6; ++trial) {
         QTensor a = testutil::random_tensor(rng, {2, 64, 40, 40}, trial == 2 ? ValueType::uint8 : trial >= 3 ? ValueType::int16 : ValueType::int8, 0);
         QTensor b = testutil::random_tensor(rng, {1, 64, 1, 1}, trial == 4 ? ValueType::int16 : ValueType::int8, 0);   // broadcast (SE block)
-        if (trial >= 3) {
+        if (trial == 5) std::swap(a, b);
+        if (trial == 3 || trial == 4) {
             for (auto& v : a.values) v = v % 101 - 7;
             for (auto& v : b.values) v = v % 60 + 1000 * (trial == 4);
         }

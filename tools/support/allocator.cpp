@@ -1,14 +1,19 @@
 // jemalloc's start-up options for the CLIs (linked in only when jemalloc is;
 // see cmake/BitnpuDependencies.cmake). jemalloc reads this symbol before the
-// first allocation.
+// first allocation; the MALLOC_CONF environment variable still overrides it.
 //
-// thp:always asks the kernel for transparent huge pages on every heap
-// mapping (madvise(MADV_HUGEPAGE)). calib and npusim touch tens to hundreds
-// of MiB of fresh tensor memory; at 4 KiB a page fault each, those faults
-// were about a tenth of calib's wall time (measured on resnet, 500 samples).
-// Where the kernel's THP mode is "never" this is a no-op; where it is
-// "always" the pages were huge already.
+// The tools allocate and free tensors of up to hundreds of MiB layer after
+// layer (the search tries several candidates per layer). Fresh memory costs
+// a page fault per page and the kernel zeroing it, so:
+// - thp:always asks for transparent huge pages (madvise(MADV_HUGEPAGE)):
+//   one fault per 2 MiB instead of per 4 KiB. Where the kernel's THP mode
+//   is "never" this is a no-op; where it is "always" pages were huge already.
+// - dirty_decay_ms:-1 keeps freed pages for reuse instead of returning them
+//   to the kernel as the run goes on: a batch tool ends soon anyway.
+// Measured (this 2-core VM): resnet zoo model 0.26 -> 0.22 s; torchvision
+// resnet18 at 96x96, 64 samples, 7.6 -> 5.0 s (page faults 44k -> 3k), peak
+// RSS 259 -> 372 MB (freed memory is cached, not returned).
 extern "C" {
 extern const char* malloc_conf;
-const char* malloc_conf = "thp:always,metadata_thp:auto";
+const char* malloc_conf = "thp:always,metadata_thp:auto,dirty_decay_ms:-1";
 }

@@ -248,11 +248,15 @@ private:
         f.run = layer.kind == sim::MacKind::conv ? sim::element_count(acc_shape) / (acc_shape.at(0) * f.channels) : 1;
         f.tables.resize(static_cast<std::size_t>(f.channels));
         f.tabled.assign(static_cast<std::size_t>(f.channels), 0);
+        const std::int64_t per_channel = sim::element_count(acc_shape) / std::max<std::int64_t>(f.channels, 1);
         sim::parallel_for(f.channels, threads, [&](std::int64_t oc) {
             sim::MacChannel ch = sim::mac_channel(layer, oc);
             ch.accumulator.overflow = arch::Overflow::wrap;   // the table's domain: accumulator values
             f.tabled[static_cast<std::size_t>(oc)] =
-                sim::build_step_table(ch, kMaxFinishLevels, f.tables[static_cast<std::size_t>(oc)]) ? 1 : 0;
+                sim::step_table_pays(ch, per_channel) &&
+                        sim::build_step_table(ch, kMaxFinishLevels, f.tables[static_cast<std::size_t>(oc)])
+                    ? 1
+                    : 0;
         });
         return f;
     }

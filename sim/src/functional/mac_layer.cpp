@@ -264,15 +264,21 @@ constexpr std::int64_t kMaxStepLevels = 4096;
 
 }  // namespace
 
+// A table costs a few finish evaluations per level (first_at_least gallops
+// from the previous step's width); a lookup is several times cheaper than a
+// finish. Below about two outputs per level the direct finish wins.
+bool step_table_pays(const MacChannel& ch, std::int64_t outputs) {
+    const std::int64_t levels = ch.clamp_hi - ch.clamp_lo + 1;
+    return levels <= kMaxStepLevels && outputs >= 2 * levels + 128;
+}
+
 const MacStepTable* cached_step_table(const PreparedMacLayer& prep, std::int64_t oc, const MacChannel& ch,
                                       std::int64_t outputs) {
     if (!prep.step_tables) return nullptr;
     MacStepTableCache::Slot& slot = prep.step_tables->slots[static_cast<std::size_t>(oc)];
     int state = slot.state.load(std::memory_order_acquire);
     if (state == 0) {
-        const std::int64_t levels = ch.clamp_hi - ch.clamp_lo + 1;
-        if (levels > kMaxStepLevels) return nullptr;
-        if (slot.direct.fetch_add(outputs, std::memory_order_relaxed) + outputs < 2 * levels + 128) return nullptr;
+        if (!step_table_pays(ch, slot.direct.fetch_add(outputs, std::memory_order_relaxed) + outputs)) return nullptr;
         std::call_once(slot.once, [&] {
             slot.channel = ch;
             slot.state.store(build_step_table(ch, kMaxStepLevels, slot.table) ? 1 : 2, std::memory_order_release);

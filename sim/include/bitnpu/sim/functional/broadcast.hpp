@@ -70,24 +70,39 @@ QTensor map_broadcast_pairs(const QTensor& a, const QTensor& b, const QuantParam
     const std::int64_t lo_a = *a_min, lo_b = *b_min;
     const std::int64_t span_a = std::int64_t{*a_max} - lo_a + 1, span_b = std::int64_t{*b_max} - lo_b + 1;
     if (span_a <= kMaxTable && span_b <= kMaxTable && span_a * span_b <= kMaxTable && n > span_a * span_b) {
+        // The table row is the operand that stays fixed along a run (an SE
+        // gate broadcast over H x W), so each run reads one contiguous row;
+        // otherwise rows are a's values. Indices fit int32 (<= kMaxTable).
+        const bool rows_of_b = runs.step_b == 0 && runs.step_a != 0;
+        const std::int64_t span_row = rows_of_b ? span_a : span_b;
         std::vector<std::int32_t> table(static_cast<std::size_t>(span_a * span_b));
         for (std::int64_t x = 0; x < span_a; ++x)
             for (std::int64_t z = 0; z < span_b; ++z)
-                table[static_cast<std::size_t>(x * span_b + z)] = static_cast<std::int32_t>(f(lo_a + x, lo_b + z));
-        // Table indices fit int32 (at most kMaxTable entries).
+                table[static_cast<std::size_t>(rows_of_b ? z * span_a + x : x * span_b + z)] =
+                    static_cast<std::int32_t>(f(lo_a + x, lo_b + z));
         const std::int32_t* t = table.data();
         const auto base_a = static_cast<std::int32_t>(lo_a), base_b = static_cast<std::int32_t>(lo_b);
-        const auto row = static_cast<std::int32_t>(span_b);
+        const auto row = static_cast<std::int32_t>(span_row);
         for_each_broadcast_run(runs, [&](std::int64_t out_at, std::int64_t a_at, std::int64_t b_at) {
             const std::int32_t* pa = av + a_at;
             const std::int32_t* pb = bv + b_at;
             std::int32_t* py = yv + out_at;
-            if (runs.step_a == 1 && runs.step_b == 1) {   // same-shape operands: one contiguous run (vectorizes)
+            if (rows_of_b) {
+                const std::int32_t* lut = t + (pb[0] - base_b) * row;
+                if (runs.step_a == 1) {
+                    for (std::int64_t k = 0; k < runs.length; ++k) py[k] = lut[pa[k] - base_a];
+                } else {
+                    for (std::int64_t k = 0; k < runs.length; ++k) py[k] = lut[pa[k * runs.step_a] - base_a];
+                }
+            } else if (runs.step_a == 0) {
+                const std::int32_t* lut = t + (pa[0] - base_a) * row;
+                for (std::int64_t k = 0; k < runs.length; ++k) py[k] = lut[pb[k * runs.step_b] - base_b];
+            } else if (runs.step_a == 1 && runs.step_b == 1) {   // same-shape operands (vectorizes)
                 for (std::int64_t k = 0; k < runs.length; ++k) py[k] = t[(pa[k] - base_a) * row + (pb[k] - base_b)];
-                return;
+            } else {
+                for (std::int64_t k = 0; k < runs.length; ++k)
+                    py[k] = t[(pa[k * runs.step_a] - base_a) * row + (pb[k * runs.step_b] - base_b)];
             }
-            for (std::int64_t k = 0; k < runs.length; ++k)
-                py[k] = t[(pa[k * runs.step_a] - base_a) * row + (pb[k * runs.step_b] - base_b)];
         });
         return y;
     }

@@ -161,6 +161,9 @@ bool finish_is_monotone(const MacChannel& ch);
 // shown to be), has more than max_levels levels, or the domain is too wide.
 // Exact sums must lie in [-2^61, 2^61] (the caller checks K * max|p|).
 bool build_step_table(const MacChannel& ch, std::int64_t max_levels, MacStepTable& table);
+// Whether a table for channel ch is worth building to finish `outputs`
+// elements (the rule the MAC kernel's table cache follows).
+bool step_table_pays(const MacChannel& ch, std::int64_t outputs);
 constexpr std::int64_t kStepTableSumLimit = std::int64_t{1} << 61;
 // The first guess of the level index of x, in [0, levels - 1] (any guess is
 // correct after step_lookup's search; a good one needs no search step).
