@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <tuple>
 
 #include "bitnpu/calib/passes.hpp"
 #include "test_passes_util.hpp"
@@ -127,28 +128,64 @@ TEST_CASE("fold_batchnorm: BN without a foldable producer becomes ChannelAffine"
     check_same_outputs(before, run_graph(g, in));
 }
 
-TEST_CASE("channel_affine_to_conv: a 4-D ChannelAffine becomes a depthwise 1x1 Conv", "[passes]") {
+TEST_CASE("channel_affine_to_conv: a 4-D ChannelAffine becomes a depthwise 1x1 Conv, a 2-D or 3-D one a reshaped one",
+          "[passes]") {
     Graph g;
-    g.inputs = {static_input("x", {2, 3, 4, 5}), static_input("v", {2, 3})};
-    g.nodes.push_back(add_bn(g, "bn4", "x", "y", {2.0f, 1.0f, 0.5f}, {1.0f, 0.0f, -1.0f}, {0.5f, 1.0f, 0.0f},
-                             {3.0f, 0.5f, 1.0f}, 1e-3f));
-    g.nodes.push_back(add_bn(g, "bn2", "v", "w", {2.0f, 1.0f, 0.5f}, {1.0f, 0.0f, -1.0f}, {0.5f, 1.0f, 0.0f},
-                             {3.0f, 0.5f, 1.0f}, 1e-3f));
-    g.outputs = {output("y"), output("w")};
-    const std::map<std::string, Tensor> in{{"x", random_tensor({2, 3, 4, 5}, 21)}, {"v", random_tensor({2, 3}, 22)}};
+    g.inputs = {static_input("x", {2, 3, 4, 5}), static_input("v", {2, 3}), static_input("s", {2, 3, 7}),
+                static_input("u", {2, 3, 2, 2, 2})};
+    for (const auto& [name, in, out] : {std::tuple{"bn4", "x", "y"}, {"bn2", "v", "w"}, {"bn3", "s", "t"}, {"bn5", "u", "z"}})
+        g.nodes.push_back(add_bn(g, name, in, out, {2.0f, 1.0f, 0.5f}, {1.0f, 0.0f, -1.0f}, {0.5f, 1.0f, 0.0f},
+                                 {3.0f, 0.5f, 1.0f}, 1e-3f));
+    g.outputs = {output("y"), output("w"), output("t"), output("z")};
+    const std::map<std::string, Tensor> in{{"x", random_tensor({2, 3, 4, 5}, 21)},
+                                           {"v", random_tensor({2, 3}, 22)},
+                                           {"s", random_tensor({2, 3, 7}, 23)},
+                                           {"u", random_tensor({2, 3, 2, 2, 2}, 24)}};
     const auto before = run_graph(g, in);
-    CHECK(fold_batchnorm(g) == 2);
-    CHECK(channel_affine_to_conv(g) == 1);   // the [2, 3] value keeps its ChannelAffine
+    CHECK(fold_batchnorm(g) == 4);
+    CHECK(channel_affine_to_conv(g) == 3);   // the 5-D value keeps its ChannelAffine
     CHECK(count_ops(g, kChannelAffine) == 1);
-    REQUIRE(count_ops(g, "Conv") == 1);
+    REQUIRE(count_ops(g, "Conv") == 3);
+    CHECK(count_ops(g, "Reshape") == 4);      // around bn2 and bn3
     for (const Node& n : g.nodes)
         if (n.op_type == "Conv") {
-            CHECK(n.name == "bn4");
             CHECK(n.attr_int("group", 1) == 3);
             CHECK(g.initializer(n.inputs[1])->shape() == Shape{3, 1, 1, 1});
         }
+    // The outputs keep their names (readers unchanged), in topological order.
+    CHECK(g.nodes.back().outputs.at(0) == "z");
     // Same values: the Conv computes x * scale + bias per channel (fp32
     // rounding of one multiply and one add either way).
+    check_same_outputs(before, run_graph(g, in));
+}
+
+TEST_CASE("conv1d_to_conv2d: a 1-D Conv becomes the equal 2-D Conv between Reshapes", "[passes]") {
+    Graph g;
+    g.inputs = {static_input("x", {2, 4, 11})};
+    g.initializers["w"] = random_tensor({6, 2, 3}, 31);
+    g.initializers["b"] = random_tensor({6}, 32);
+    g.nodes = {make_node("c1", "Conv", {"x", "w", "b"}, {"y"})};
+    g.nodes[0].attributes["strides"] = std::vector<std::int64_t>{2};
+    g.nodes[0].attributes["pads"] = std::vector<std::int64_t>{2, 1};
+    g.nodes[0].attributes["dilations"] = std::vector<std::int64_t>{2};
+    g.nodes[0].attributes["group"] = std::int64_t{2};
+    g.nodes[0].attributes[fused::kActivation] = std::string("Relu");
+    g.outputs = {output("y")};
+    const std::map<std::string, Tensor> in{{"x", random_tensor({2, 4, 11}, 33)}};
+    const auto before = run_graph(g, in);
+    CHECK(conv1d_to_conv2d(g) == 1);
+    REQUIRE(g.nodes.size() == 3);
+    CHECK(g.nodes[0].op_type == "Reshape");
+    const Node& conv = g.nodes[1];
+    CHECK(conv.op_type == "Conv");
+    CHECK(g.initializer(conv.inputs[1])->shape() == Shape{6, 2, 1, 3});
+    CHECK(conv.attr_ints("strides") == std::vector<std::int64_t>{1, 2});
+    CHECK(conv.attr_ints("pads") == std::vector<std::int64_t>{0, 2, 0, 1});
+    CHECK(conv.attr_ints("dilations") == std::vector<std::int64_t>{1, 2});
+    CHECK(conv.attr_string(fused::kActivation, "") == "Relu");
+    CHECK(g.nodes[2].op_type == "Reshape");
+    CHECK(g.nodes[2].outputs.at(0) == "y");
+    CHECK(conv1d_to_conv2d(g) == 0);   // 2-D convolutions are left alone
     check_same_outputs(before, run_graph(g, in));
 }
 

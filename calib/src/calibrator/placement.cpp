@@ -41,8 +41,8 @@ bool reads_only_activations(const Graph& graph, const Node& node) {
                         [&](const std::string& in) { return !in.empty() && graph.is_initializer(in); });
 }
 
-std::string why_no_engine(const arch::ArchSpec& arch, const Node& node, const arch::EngineSpec* engine,
-                          arch::EngineKind wanted) {
+std::string why_no_engine(const arch::ArchSpec& arch, const Graph& graph, const Node& node,
+                          const arch::EngineSpec* engine, arch::EngineKind wanted) {
     if (engine == nullptr)
         return fmt::format("no engine lists {} (engines: {})", node.op_type, [&] {
             std::string names;
@@ -57,9 +57,18 @@ std::string why_no_engine(const arch::ArchSpec& arch, const Node& node, const ar
     if (node.attr_string(fused::kActivation, "") == "LeakyRelu")
         return fmt::format("engine '{}' cannot apply the fused LeakyRelu (its output stage only clamps)",
                            engine->name);
-    if (wanted == arch::EngineKind::mac_array)
+    if (wanted == arch::EngineKind::mac_array) {
+        const std::string weight = node.inputs.size() > 1 ? node.inputs[1] : std::string("?");
+        if (const Tensor* w = graph.initializer(weight); w && w->rank() != (node.op_type == "Conv" ? 4 : 2))
+            return fmt::format("engine '{}' runs {} with a {}-D weight, but '{}' is {}-D ({})", engine->name,
+                               node.op_type, node.op_type == "Conv" ? 4 : 2, weight, w->rank(),
+                               node.op_type == "Conv" ? "1-D and 2-D convolutions are supported; 3-D are not"
+                                                      : "a batched weight");
+        if (node.op_type == "Gemm" && node.attr_int("transA", 0) != 0)
+            return fmt::format("engine '{}' cannot run a Gemm with transA = 1", engine->name);
         return fmt::format("engine '{}' needs constant weights (and a constant bias), but '{}' is computed at run time",
-                           engine->name, node.inputs.size() > 1 ? node.inputs[1] : std::string("?"));
+                           engine->name, weight);
+    }
     return fmt::format("the node reads a constant operand, which engine '{}' cannot hold", engine->name);
 }
 
@@ -120,7 +129,7 @@ NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const N
 
     const std::string reason = wanted == arch::EngineKind::host
                                    ? fmt::format("no engine kind of bitnpu executes {}", node.op_type)
-                                   : why_no_engine(arch, node, engine, wanted);
+                                   : why_no_engine(arch, graph, node, engine, wanted);
     throw UserError(fmt::format(
         "node '{}' (op {}): {}; and the host fallback is {} (set `host: {{enabled: true}}` in {} to run it in FP32)",
         node.name, node.op_type, reason, arch.host.enabled ? "enabled but does not list this op" : "off",

@@ -1,8 +1,12 @@
-// channel_affine_to_conv: a ChannelAffine on a 4-D value (the BatchNorm that
-// no producer absorbs: DenseNet's pre-activation BN after a Concat, a BN on
-// the model input) becomes the depthwise 1x1 Conv it is, y[n,c] = x[n,c] *
-// scale[c] + bias[c], which every MAC array runs (per-channel weights, bias,
-// requant) instead of the host. Other ranks keep the ChannelAffine.
+// channel_affine_to_conv: a ChannelAffine (the BatchNorm that no producer
+// absorbs: DenseNet's pre-activation BN after a Concat, a BN on the model
+// input, BatchNorm1d after a Linear) becomes the depthwise 1x1 Conv it is,
+// y[n,c] = x[n,c] * scale[c] + bias[c], which every MAC array runs
+// (per-channel weights, bias, requant) instead of the host. A 4-D value is
+// converted in place; a 2-D [N, C] or 3-D [N, C, L] value is reshaped to
+// [N, C, L, 1] around the Conv and back (Reshape only relabels the values,
+// so the output keeps its name and its readers). Other ranks keep the
+// ChannelAffine.
 #include "bitnpu/calib/passes.hpp"
 #include "pass_utils.hpp"
 
@@ -10,12 +14,14 @@ namespace bitnpu::calib {
 
 int channel_affine_to_conv(Graph& graph) {
     int changed = 0;
-    for (Node& node : graph.nodes) {
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        Node& node = graph.nodes[i];
         if (node.op_type != kChannelAffine || node.domain != kDomain || node.inputs.size() != 3) continue;
-        if (pass_utils::known_rank(graph, node.inputs[0]) != 4) continue;
+        const std::int64_t rank = pass_utils::known_rank(graph, node.inputs[0]);
         const Tensor* scale = graph.initializer(node.inputs[1]);
         const Tensor* bias = graph.initializer(node.inputs[2]);
-        if (!scale || !bias || scale->dtype() != DType::f32 || scale->rank() != 1 || bias->numel() != scale->numel())
+        if (rank < 2 || rank > 4 || !scale || !bias || scale->dtype() != DType::f32 || scale->rank() != 1 ||
+            bias->numel() != scale->numel())
             continue;
         const std::int64_t channels = scale->numel();
         const std::string weight = pass_utils::unique_name(graph, node.name + ".depthwise_weight");
@@ -26,6 +32,19 @@ int channel_affine_to_conv(Graph& graph) {
         node.attributes["group"] = channels;
         node.attributes["kernel_shape"] = std::vector<std::int64_t>{1, 1};
         ++changed;
+        if (rank == 4) continue;
+        // [N, C] or [N, C, L] -> [N, C, L, 1] -> Conv -> back to the input's shape.
+        const std::string name = node.name, input = node.inputs[0], output = node.outputs[0];
+        const std::string x4 = pass_utils::unique_name(graph, input + ".as_4d");
+        const std::string y4 = pass_utils::unique_name(graph, output + ".as_4d");
+        node.inputs[0] = x4;
+        node.outputs[0] = y4;
+        Node to_4d = pass_utils::reshape_node(graph, name + ".to_4d", input, x4, {0, 0, -1, 1});
+        Node back = pass_utils::reshape_node(graph, name + ".from_4d", y4, output,
+                                 rank == 2 ? std::vector<std::int64_t>{0, 0} : std::vector<std::int64_t>{0, 0, -1});
+        graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(back));
+        graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i), std::move(to_4d));
+        i += 2;
     }
     return changed;
 }

@@ -74,4 +74,16 @@ void erase_marked(Graph& graph, const std::vector<bool>& remove) {
     graph.nodes = std::move(kept);
 }
 
+Node reshape_node(Graph& graph, const std::string& name, const std::string& input, const std::string& output,
+                  const std::vector<std::int64_t>& shape) {
+    const std::string shape_name = unique_name(graph, name + ".shape");
+    graph.initializers[shape_name] = Tensor::from_vector<std::int64_t>({static_cast<std::int64_t>(shape.size())}, shape);
+    Node r;
+    r.name = unique_name(graph, name);
+    r.op_type = "Reshape";
+    r.inputs = {input, shape_name};
+    r.outputs = {output};
+    return r;
+}
+
 }  // namespace bitnpu::calib::pass_utils

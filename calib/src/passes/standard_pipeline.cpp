@@ -44,6 +44,7 @@ void run_standard_passes(Graph& graph) {
     fold_batchnorm(graph);
     channel_affine_to_conv(graph);
     fuse_activation(graph);
+    conv1d_to_conv2d(graph);   // after the fusions, which match a Conv's direct reader
     eliminate_dead_nodes(graph);
 }
 

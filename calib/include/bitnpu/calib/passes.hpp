@@ -20,9 +20,13 @@ int fold_batchnorm(Graph& graph);
 // Fuses Relu / Clip / LeakyRelu into a preceding Conv/Gemm/MatMul that feeds
 // only it (sets the fused:: attributes of graph.hpp).
 int fuse_activation(Graph& graph);
-// ChannelAffine on a 4-D value -> depthwise 1x1 Conv (weights = scale, bias),
-// which MAC arrays run; other ranks are left as they are.
+// ChannelAffine on a 2-D to 4-D value -> depthwise 1x1 Conv (weights =
+// scale, bias; 2-D and 3-D values reshaped to 4-D around it), which MAC
+// arrays run; other ranks are left as they are.
 int channel_affine_to_conv(Graph& graph);
+// 1-D Conv (3-D input and weight) -> the equal 2-D Conv on a [N, C, 1, L]
+// view, between Reshapes, which MAC arrays run.
+int conv1d_to_conv2d(Graph& graph);
 // Removes Identity, inference-mode Dropout and Cast to the value's own type.
 int remove_identity(Graph& graph);
 
