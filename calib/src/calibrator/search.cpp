@@ -34,7 +34,8 @@ double sqnr(const Tensor& ref, const sim::QTensor& test) {
 // A comparable score: +inf SQNR (identical) beats everything, NaN loses.
 double score(double s) { return std::isnan(s) ? -std::numeric_limits<double>::infinity() : s; }
 
-// Output types up to 16 bits get finish tables (65536 levels at most).
+// build_step_table's own bound on levels; sim::step_table_pays, checked
+// first, decides which channels get a table (the MAC kernel's rule).
 constexpr std::int64_t kMaxFinishLevels = std::int64_t{1} << 16;
 
 struct Candidate {
