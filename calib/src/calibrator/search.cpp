@@ -15,7 +15,6 @@
 #include "bitnpu/calib/batching.hpp"
 #include "bitnpu/calib/executor.hpp"
 #include "bitnpu/errors.hpp"
-#include "bitnpu/sim/datapath/quantize.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
 #include "bitnpu/sim/parallel.hpp"
 
@@ -287,18 +286,13 @@ private:
         const float scale = q.scale(0);
         const std::int64_t zero_point = q.zero_point(0);
         thread_local std::vector<std::int32_t> finished;
-        thread_local std::vector<float> dequantized;
         finished.resize(static_cast<std::size_t>(f.run));
-        dequantized.resize(static_cast<std::size_t>(f.run));
         const float* r = ref->data<float>();
         sim::SqnrSums sums;
         const std::int64_t runs = f.run == 0 ? 0 : acc.size() / f.run;
         for (std::int64_t k = 0; k < runs; ++k) {
             f.finish_run(k, acc.values.data() + k * f.run, finished.data());
-            for (std::int64_t e = 0; e < f.run; ++e)
-                dequantized[static_cast<std::size_t>(e)] =
-                    sim::dequantize(finished[static_cast<std::size_t>(e)], scale, zero_point);
-            sums.add(r + k * f.run, dequantized.data(), static_cast<std::size_t>(f.run));
+            sums.add_quantized(r + k * f.run, finished.data(), static_cast<std::size_t>(f.run), scale, zero_point);
         }
         return {sums.db()};
     }

@@ -34,17 +34,9 @@ int channel_affine_to_conv(Graph& graph) {
         ++changed;
         if (rank == 4) continue;
         // [N, C] or [N, C, L] -> [N, C, L, 1] -> Conv -> back to the input's shape.
-        const std::string name = node.name, input = node.inputs[0], output = node.outputs[0];
-        const std::string x4 = pass_utils::unique_name(graph, input + ".as_4d");
-        const std::string y4 = pass_utils::unique_name(graph, output + ".as_4d");
-        node.inputs[0] = x4;
-        node.outputs[0] = y4;
-        Node to_4d = pass_utils::reshape_node(graph, name + ".to_4d", input, x4, {0, 0, -1, 1});
-        Node back = pass_utils::reshape_node(graph, name + ".from_4d", y4, output,
-                                 rank == 2 ? std::vector<std::int64_t>{0, 0} : std::vector<std::int64_t>{0, 0, -1});
-        graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(back));
-        graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i), std::move(to_4d));
-        i += 2;
+        const std::vector<std::int64_t> back = rank == 2 ? std::vector<std::int64_t>{0, 0}
+                                                         : std::vector<std::int64_t>{0, 0, -1};
+        i = pass_utils::wrap_in_reshapes(graph, i, "4d", {0, 0, -1, 1}, back) + 1;   // past the second Reshape
     }
     return changed;
 }

@@ -39,16 +39,7 @@ int conv1d_to_conv2d(Graph& graph) {
         widen(node, "strides", 1);
         widen(node, "dilations", 1);
         widen(node, "pads", 0);
-        const std::string name = node.name, input = node.inputs[0], output = node.outputs[0];
-        const std::string x4 = pass_utils::unique_name(graph, input + ".as_2d");
-        const std::string y4 = pass_utils::unique_name(graph, output + ".as_2d");
-        node.inputs[0] = x4;
-        node.outputs[0] = y4;
-        Node to_2d = pass_utils::reshape_node(graph, name + ".to_2d", input, x4, {0, 0, 1, -1});
-        Node back = pass_utils::reshape_node(graph, name + ".from_2d", y4, output, {0, 0, -1});
-        graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(back));
-        graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i), std::move(to_2d));
-        i += 2;
+        i = pass_utils::wrap_in_reshapes(graph, i, "2d", {0, 0, 1, -1}, {0, 0, -1}) + 1;   // past the second Reshape
         ++changed;
     }
     return changed;

@@ -74,6 +74,8 @@ void erase_marked(Graph& graph, const std::vector<bool>& remove) {
     graph.nodes = std::move(kept);
 }
 
+namespace {
+
 Node reshape_node(Graph& graph, const std::string& name, const std::string& input, const std::string& output,
                   const std::vector<std::int64_t>& shape) {
     const std::string shape_name = unique_name(graph, name + ".shape");
@@ -84,6 +86,23 @@ Node reshape_node(Graph& graph, const std::string& name, const std::string& inpu
     r.inputs = {input, shape_name};
     r.outputs = {output};
     return r;
+}
+
+}  // namespace
+
+std::size_t wrap_in_reshapes(Graph& graph, std::size_t i, const std::string& tag,
+                             const std::vector<std::int64_t>& inner, const std::vector<std::int64_t>& outer) {
+    Node& node = graph.nodes[i];
+    const std::string name = node.name, input = node.inputs[0], output = node.outputs[0];
+    const std::string inner_in = unique_name(graph, input + ".as_" + tag);
+    const std::string inner_out = unique_name(graph, output + ".as_" + tag);
+    node.inputs[0] = inner_in;
+    node.outputs[0] = inner_out;
+    Node before = reshape_node(graph, name + ".to_" + tag, input, inner_in, inner);
+    Node after = reshape_node(graph, name + ".from_" + tag, inner_out, output, outer);
+    graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(after));
+    graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i), std::move(before));
+    return i + 1;
 }
 
 }  // namespace bitnpu::calib::pass_utils

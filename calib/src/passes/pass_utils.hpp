@@ -19,11 +19,14 @@ std::string unique_name(const Graph& graph, const std::string& base);
 bool known_dtype(const Graph& graph, const std::string& value, DType& dtype);
 // The rank of a value if known (graph input or value_info), else -1.
 std::int64_t known_rank(const Graph& graph, const std::string& value);
-// A Reshape node (named uniquely after `name`) of `input` to the constant
-// `shape`, added as an initializer (ONNX: 0 copies the input's dimension, -1
-// is inferred). The caller inserts the node.
-Node reshape_node(Graph& graph, const std::string& name, const std::string& input, const std::string& output,
-                  const std::vector<std::int64_t>& shape);
+// Puts graph.nodes[i] (one activation input, one output) between two
+// Reshapes: its input to `inner` before it, its output back to `outer` after
+// it (ONNX shapes: 0 copies the input's dimension, -1 is inferred). The
+// output keeps its name, so its readers are unchanged. The new nodes and
+// values are named after the node and value plus "." + tag. Returns the
+// node's new index (i + 1).
+std::size_t wrap_in_reshapes(Graph& graph, std::size_t i, const std::string& tag,
+                             const std::vector<std::int64_t>& inner, const std::vector<std::int64_t>& outer);
 // Removes the nodes whose flag is set, keeping the order of the others.
 void erase_marked(Graph& graph, const std::vector<bool>& remove);
 

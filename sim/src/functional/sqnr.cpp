@@ -22,6 +22,17 @@ void SqnrSums::add(const float* ref, const float* test, std::size_t n) {
     for (; i < n; ++i, ++count) one(count % kLanes, ref[i], test[i]);
 }
 
+void SqnrSums::add_quantized(const float* ref, const std::int32_t* q, std::size_t n, float scale,
+                             std::int64_t zero_point) {
+    constexpr std::size_t kBlock = 1024;
+    float block[kBlock];
+    for (std::size_t b = 0; b < n; b += kBlock) {
+        const std::size_t m = std::min(kBlock, n - b);
+        for (std::size_t i = 0; i < m; ++i) block[i] = dequantize(q[b + i], scale, zero_point);
+        add(ref + b, block, m);
+    }
+}
+
 double SqnrSums::db() const {
     double s = 0.0, e = 0.0;
     for (std::size_t j = 0; j < kLanes; ++j) {
@@ -41,17 +52,9 @@ double sqnr_db(const float* ref, const float* test, std::size_t n) {
 
 double sqnr_db(const float* ref, const QTensor& test) {
     SqnrSums sums;
-    const std::int32_t* q = test.values.data();
-    constexpr std::int64_t kBlock = 1024;
-    float block[kBlock];
     for_each_channel_run(test.shape, test.quant, [&](std::int64_t begin, std::int64_t end, std::int64_t c) {
-        const float scale = test.quant.scale(c);
-        const std::int64_t zero_point = test.quant.zero_point(c);
-        for (std::int64_t b = begin; b < end; b += kBlock) {
-            const std::int64_t n = std::min(kBlock, end - b);
-            for (std::int64_t i = 0; i < n; ++i) block[i] = dequantize(q[b + i], scale, zero_point);
-            sums.add(ref + b, block, static_cast<std::size_t>(n));
-        }
+        sums.add_quantized(ref + begin, test.values.data() + begin, static_cast<std::size_t>(end - begin),
+                           test.quant.scale(c), test.quant.zero_point(c));
     });
     return sums.db();
 }

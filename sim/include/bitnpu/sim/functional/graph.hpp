@@ -125,6 +125,8 @@ struct SqnrSums {
     double signal[kLanes] = {}, noise[kLanes] = {};
     std::size_t count = 0;   // elements added so far
     void add(const float* ref, const float* test, std::size_t n);
+    // The same with test = dequantize(q[i], scale, zero_point).
+    void add_quantized(const float* ref, const std::int32_t* q, std::size_t n, float scale, std::int64_t zero_point);
     double db() const;
 };
 double sqnr_db(const float* ref, const float* test, std::size_t n);
