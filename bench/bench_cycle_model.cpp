@@ -20,10 +20,10 @@
 #include <string>
 
 #include "bitnpu/arch/load.hpp"
-#include "bitnpu/calib/calibrator.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
-#include "bitnpu/calib/samples.hpp"
+#include "bitnpu/calibrator/calibrator.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/calibrator/samples.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
 
 using namespace bitnpu;
@@ -54,7 +54,7 @@ Workload make_workload(const std::string& model, const std::string& config) {
     calib::run_standard_passes(graph);
     const auto calib_data = calib::load_sample_file(dir + "/data/calib_500.npy", graph);
     calib::CalibOptions options;
-    options.policy = "max";
+    options.policy = calib::PolicyKind::max;
     options.samples = 64;
     options.search_samples = 16;
     options.threads = 1;

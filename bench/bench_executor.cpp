@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <random>
 
-#include "bitnpu/calib/executor.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
 
 using namespace bitnpu::calib;
 

@@ -16,6 +16,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
 
+#include "bitnpu/sim/functional/mac_fast.hpp"
 #include "bitnpu/sim/functional/mac_layer.hpp"
 
 using namespace bitnpu;

@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "bitnpu/calib/executor.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 
 using namespace bitnpu::calib;

@@ -4,6 +4,9 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(BITNPU_INSTALL_TARGETS bitnpu_arch bitnpu_sim bitnpu_calib)
+foreach(role ${BITNPU_CALIB_ROLES})
+  list(APPEND BITNPU_INSTALL_TARGETS bitnpu_${role})
+endforeach()
 if(TARGET bitnpu_systemc)
   list(APPEND BITNPU_INSTALL_TARGETS bitnpu_systemc)
 endif()
@@ -12,8 +15,11 @@ install(TARGETS ${BITNPU_INSTALL_TARGETS}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-foreach(component arch sim calib)
+foreach(component arch sim)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${component}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endforeach()
+foreach(role ${BITNPU_CALIB_ROLES})
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/calib/${role}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 install(EXPORT bitnpuTargets NAMESPACE bitnpu:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bitnpu)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/bitnpuConfig.cmake.in

@@ -1,4 +1,4 @@
-// One accumulation step of NUMERICS.md as a combinational module: acc + p,
+// One accumulation step (numerics.md "MAC step 4: accumulate"), combinational: acc + p,
 // saturated (SATURATE=1) or wrapped (SATURATE=0) to ACC_BITS. Used where the
 // rule sits on a read path (bias post-add, the int1 PE's output); the MAC PE
 // calls bitnpu_rtl_pkg::acc_rule directly inside its clocked block.

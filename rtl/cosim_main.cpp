@@ -5,7 +5,8 @@
 //         [--tiles-per-layer N]
 // The second form cuts every MAC layer of a calibrated zoo model into tiles
 // and compares the RTL with the functional model's output tensors.
-// Exit status: 0 all outputs equal, 1 mismatches, 2 bad input.
+// Exit status (tools/support/cli_main.hpp): 0 all outputs equal, 1 mismatches
+// (or an internal error), 2 bad input ("error: ...").
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "bench/cosim_run.hpp"
 #include "bench/zoo_tiles.hpp"
 #include "bitnpu/errors.hpp"
+#include "cli_main.hpp"
 
 namespace {
 
@@ -54,19 +56,10 @@ int main(int argc, char** argv) {
     app.add_option("--image-count", z.images, "--zoo: how many of the images")->capture_default_str();
     app.add_option("--tiles-per-layer", z.tiles_per_layer, "--zoo: at most this many tiles per layer (0: all)")
         ->capture_default_str();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
-    }
-    o.directed = !no_directed;
-    z.arch_path = o.arch_path;
-    z.max_reported = o.max_reported;
-    try {
+    return bitnpu::cli::run_cli(app, argc, argv, [&] {
+        o.directed = !no_directed;
+        z.arch_path = o.arch_path;
+        z.max_reported = o.max_reported;
         return z.model_path.empty() ? run_random(o) : run_zoo(z);
-    } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 2;
-    }
+    });
 }

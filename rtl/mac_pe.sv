@@ -1,6 +1,6 @@
 // Output-stationary MAC processing element. Every cycle with a valid operand
 // pair it adds p = w * xz (xz = x - zx, formed at the array edge) to its own
-// accumulator with the NUMERICS.md rule (bitnpu_rtl_pkg::acc_rule), and
+// accumulator (numerics.md "MAC step 4: accumulate": bitnpu_rtl_pkg::acc_rule), and
 // forwards the activation (and its valid bit) to the right and the weight
 // downwards through registers. The PE's inputs are all registers, so its
 // logic is evaluated once per clock edge in simulation.

@@ -15,7 +15,9 @@
 //   y_valid  ROWS cycles, y_row = 0..ROWS-1, y = COLS outputs of that row.
 // Latency: with start on the first beat (edge s), row r is out at edge
 // s + K + COLS + r + 3, the whole tile at s + K + ROWS + COLS + 2.
-module npu_tile #(
+module npu_tile
+  import bitnpu_rtl_pkg::*;
+#(
     parameter int ROWS = 4,
     parameter int COLS = 4,
     parameter int BNN = 0,
@@ -27,11 +29,11 @@ module npu_tile #(
     parameter int ACC_BITS = 24,
     parameter int SATURATE = 1,
     parameter int BIAS_POST = 0,  // 1: accumulate from 0, add bias[j] (acc rule) on drain
-    parameter int RQ_KIND = 1,
+    parameter int RQ_KIND = REQUANT_MULTIPLIER,  // or REQUANT_SHIFTER
     parameter int MULT_BITS = 16,
     parameter int SHIFT_BITS = 5,
     parameter int ALLOW_LEFT = 0,
-    parameter int ROUNDING = 2,
+    parameter int ROUNDING = ROUND_HALF_UP,  // ROUND_* (bitnpu_rtl_pkg)
     parameter int Y_BITS = 16,
     // Derived port widths (not meant to be overridden).
     parameter int AW = (BNN != 0) ? CHUNK : A_BITS,

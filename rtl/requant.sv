@@ -1,8 +1,8 @@
-// Requantization unit of one output channel (NUMERICS.md steps 5 and 6),
-// two pipeline stages (latency 2, one result per cycle):
+// Requantization unit of one output channel (numerics.md "MAC step 5: requantize"
+// and numerics.md "MAC step 6: clamp"), two pipeline stages (latency 2, one result per cycle):
 //   stage 1  registers acc and the channel's registers
-//   stage 2  KIND = 1 (multiplier): scaled = acc * mult (exact), n = shift
-//            KIND = 0 (shifter):    scaled = acc, n = shift; a negative shift
+//   stage 2  KIND = REQUANT_MULTIPLIER: scaled = acc * mult (exact), n = shift
+//            KIND = REQUANT_SHIFTER:    scaled = acc, n = shift; a negative shift
 //            (ALLOW_LEFT = 1) is a left shift by -shift saturated to ACC_BITS
 //            (the accumulator width, RequantRegisters::dst_bits) and n = 0;
 //            y = clamp(round_shift(scaled, n, ROUNDING) + zy, lo, hi), registered
@@ -12,13 +12,17 @@
 // SHIFT_BITS+1 two's complement value in [0, 2^SHIFT_BITS - 1] (and down to
 // -(2^SHIFT_BITS - 1) with ALLOW_LEFT). zy, lo, hi are Y_BITS signed; lo/hi
 // carry the output type's range narrowed by a fused ReLU / ReLU6 clamp.
-module requant #(
+// KIND and ROUNDING take the codes of bitnpu_rtl_pkg (REQUANT_*, ROUND_*);
+// REQUANT_GEMMLOWP and REQUANT_FLOAT32 are not implemented.
+module requant
+  import bitnpu_rtl_pkg::*;
+#(
     parameter int ACC_BITS = 24,
-    parameter int KIND = 1,
+    parameter int KIND = REQUANT_MULTIPLIER,
     parameter int MULT_BITS = 16,
     parameter int SHIFT_BITS = 5,
     parameter int ALLOW_LEFT = 0,
-    parameter int ROUNDING = 2,
+    parameter int ROUNDING = ROUND_HALF_UP,
     parameter int Y_BITS = 16
 ) (
     input  logic                         clk,
@@ -32,7 +36,7 @@ module requant #(
     output logic                         out_valid,
     output logic signed [    Y_BITS-1:0] y
 );
-  localparam int PW = (KIND == 1) ? ACC_BITS + MULT_BITS + 1 : ACC_BITS;
+  localparam int PW = (KIND == REQUANT_MULTIPLIER) ? ACC_BITS + MULT_BITS + 1 : ACC_BITS;
   localparam int TW = ((PW > Y_BITS) ? PW : Y_BITS) + 1;
 
   // ---- stage 1: register the inputs ----
@@ -60,7 +64,7 @@ module requant #(
   assign shift_negative = shift_1[SHIFT_BITS];
 
   generate
-    if (KIND == 1) begin : g_mult
+    if (KIND == REQUANT_MULTIPLIER) begin : g_mult
       assign scaled = PW'(acc_1) * $signed({1'b0, mult_1});
       assign n = shift_negative ? '0 : shift_1[SHIFT_BITS-1:0];
     end else if (ALLOW_LEFT != 0) begin : g_shift_left

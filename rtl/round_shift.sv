@@ -1,14 +1,16 @@
-// round_shift(x, n, mode) of NUMERICS.md for n >= 0, combinational.
+// round_shift(x, n, mode) of numerics.md "Rounding modes" for n >= 0, combinational.
 // x is X_BITS two's complement, n is unsigned. The result x / 2^n rounded by
 // ROUNDING always fits X_BITS.
-//   ROUNDING: 0 floor, 1 trunc, 2 half_up, 3 half_away, 4 half_even
-//   (the order of bitnpu::arch::RoundingMode).
+//   ROUNDING: ROUND_FLOOR, ROUND_TRUNC, ROUND_HALF_UP, ROUND_HALF_AWAY or
+//   ROUND_HALF_EVEN (bitnpu_rtl_pkg: the codes of bitnpu::arch::RoundingMode).
 // Shifts of X_BITS + 1 or more leave |x| / 2^n < 1/2, so no tie is possible:
 // floor gives -1 for negative x, every other mode 0.
-module round_shift #(
+module round_shift
+  import bitnpu_rtl_pkg::*;
+#(
     parameter int X_BITS = 32,
     parameter int N_BITS = 5,
-    parameter int ROUNDING = 2
+    parameter int ROUNDING = ROUND_HALF_UP
 ) (
     input  logic signed [X_BITS-1:0] x,
     input  logic        [N_BITS-1:0] n,
@@ -39,16 +41,16 @@ module round_shift #(
     rem = xw & mask;
     half = (n == '0) ? '0 : (one_w <<< (n - 1'b1));
     unique case (ROUNDING)
-      0: round_up = 1'b0;
-      1: round_up = negative && (rem != '0);
-      2: round_up = (rem >= half);
-      3: round_up = negative ? (rem > half) : (rem >= half);
-      default: round_up = (rem > half) || ((rem == half) && q[0]);
+      ROUND_FLOOR: round_up = 1'b0;
+      ROUND_TRUNC: round_up = negative && (rem != '0);
+      ROUND_HALF_UP: round_up = (rem >= half);
+      ROUND_HALF_AWAY: round_up = negative ? (rem > half) : (rem >= half);
+      default: round_up = (rem > half) || ((rem == half) && q[0]);  // ROUND_HALF_EVEN
     endcase
     if (n == '0) begin
       y = x;
     end else if (big_shift) begin
-      y = (ROUNDING == 0 && negative) ? '1 : '0;
+      y = (ROUNDING == ROUND_FLOOR && negative) ? '1 : '0;
     end else begin
       y = X_BITS'(q + (round_up ? one_w : '0));
     end

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Independent check of bitnpu's FP32 executor against ONNX Runtime: runs every
 # zoo model (models/*.onnx) on the first 100 Fashion-MNIST test images through
-# `npusim --fp32` and through ONNX Runtime (scripts/ort/ort_run.js), then
+# `npusim fp32` and through ONNX Runtime (scripts/ort/ort_run.js), then
 # requires every logit to agree within |a-b| <= 1e-4 * max(|b|, 1) and every
 # top-1 prediction to be identical (docs/ort.md says why this rule).
 #
@@ -38,7 +38,7 @@ mkdir -p "$OUT"
 status=0
 for model in "${models[@]}"; do
   name=$(basename "$model" .onnx)
-  "$NPUSIM" --fp32 "$model" --input "$X" --output-dir "$OUT/$name.exec" --threads 2 >/dev/null
+  "$NPUSIM" fp32 "$model" --input "$X" --output-dir "$OUT/$name.exec" --threads 2 >/dev/null
   node scripts/ort/ort_run.js --model "$model" --input "$X" --output "$OUT/$name.ort.npy" --threads 1
   printf '%-10s ' "$name"
   "$COMPARE" "$OUT/$name.exec/logits.npy" "$OUT/$name.ort.npy" --labels "$Y" || status=1

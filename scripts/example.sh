@@ -17,5 +17,5 @@ echo
 echo
 # The calibrated program on the SystemC cycle model: cycles, utilization and
 # stalls per layer (bit-identical outputs to the functional model).
-"$build"/tools/npusim --cycle --arch configs/npu.yaml --ctable out/cnn.ctable.yaml models/cnn.onnx \
+"$build"/tools/npusim cycle --arch configs/npu.yaml --ctable out/cnn.ctable.yaml models/cnn.onnx \
   --input data/test_100_x.npy --output-dir out/cnn_cycle --report out/cnn.cycle.json

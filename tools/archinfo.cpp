@@ -11,6 +11,7 @@
 
 #include "bitnpu/arch/derived.hpp"
 #include "bitnpu/arch/load.hpp"
+#include "cli_main.hpp"
 
 using namespace bitnpu::arch;
 using json = nlohmann::ordered_json;
@@ -171,15 +172,7 @@ int main(int argc, char** argv) {
     bool as_json = false;
     app.add_option("file", file, "architecture YAML file")->required();
     app.add_flag("--json", as_json, "print JSON instead of a table");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::cerr << "error: " << e.what() << "\n" << app.help();
-        return 2;
-    }
-    try {
+    return bitnpu::cli::run_cli(app, argc, argv, [&] {
         const ArchSpec spec = load_arch(file);
         if (as_json) {
             std::cout << arch_json(spec).dump(2) << "\n";
@@ -187,8 +180,5 @@ int main(int argc, char** argv) {
             print_text(spec);
         }
         return 0;
-    } catch (const bitnpu::UserError& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 2;
-    }
+    });
 }

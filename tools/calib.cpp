@@ -12,13 +12,14 @@
 #include <iostream>
 
 #include "bitnpu/arch/load.hpp"
-#include "bitnpu/calib/calibrator.hpp"
-#include "bitnpu/calib/evaluate.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
-#include "bitnpu/calib/report.hpp"
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/calibrator/calibrator.hpp"
+#include "bitnpu/calibrator/evaluate.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/calibrator/report.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
+#include "cli_main.hpp"
 
 namespace {
 
@@ -74,13 +75,10 @@ int run(const Options& opt) {
     CalibOptions options;
     if (!opt.ctable_in.empty()) {
         start = read_ctable(opt.ctable_in);
-        if (!start->model.hash.empty() && start->model.hash != graph.content_hash)
-            throw UserError(fmt::format("{}: the CTable was made for model '{}' (hash {}), not for {} (hash {})",
-                                        opt.ctable_in, start->model.name, start->model.hash, opt.model,
-                                        graph.content_hash));
+        check_made_for_model(*start, opt.ctable_in, opt.model, graph.content_hash);
         options.start_from = &*start;
     }
-    options.policy = opt.policy;
+    options.policy = parse_calib_policy(opt.policy);
     options.policy_options.percentile = opt.percentile;
     options.samples = opt.samples;
     options.samples_required = opt.samples_explicit;
@@ -148,21 +146,10 @@ int main(int argc, char** argv) {
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
-    try {
-        app.parse(argc, argv);
+    return bitnpu::cli::run_cli(app, argc, argv, [&] {
         if (opt.eval_data.empty() != opt.eval_labels.empty())
             throw CLI::ValidationError("--eval-data and --eval-labels go together");
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
-    opt.samples_explicit = app.count("--samples") > 0;
-    try {
+        opt.samples_explicit = app.count("--samples") > 0;
         return run(opt);
-    } catch (const UserError& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "internal error: " << e.what() << "\n";
-        return 1;
-    }
+    });
 }

@@ -1,13 +1,22 @@
-// npusim: runs an ONNX model on bitnpu's simulators.
-//   npusim --fp32 model.onnx --input x.npy [--input name=y.npy]
-//          [--images DIR [--preprocess spec.yaml]] --output-dir out/ [--threads N]
-//   npusim --arch A.yaml --ctable T.yaml model.onnx --input x.npy --output-dir out/ [--raw]
-//   npusim --cycle --arch A.yaml --ctable T.yaml model.onnx --input x.npy [--report r.json] [--vcd w.vcd]
+// npusim: runs an ONNX model on bitnpu's simulators. One subcommand per mode,
+// each accepting only the flags it uses:
+//   npusim fp32  MODEL (--input x.npy [--input name=y.npy] | --images DIR [--preprocess spec.yaml])
+//                --output-dir out/ [--threads N]
+//   npusim run   --arch A.yaml --ctable T.yaml MODEL --input x.npy --output-dir out/ [--raw] [--threads N]
+//   npusim cycle --arch A.yaml --ctable T.yaml MODEL --input x.npy [--report r.json] [--vcd w.vcd]
+//                [--output-dir out/ [--raw]]
+// The old spellings still work, with the same checks: `npusim --fp32 MODEL ...`
+// (fp32), `npusim --cycle ...` (cycle), `npusim --arch ... MODEL ...` (run).
+// A flag of another mode is an error (exit 2), never silently ignored.
 // Writes one .npy per graph output (bit-accurate: the dequantized values;
 // --raw adds the integers as NAME.raw.npy). Each mode is its own function.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -16,27 +25,30 @@
 #include <nlohmann/json.hpp>
 
 #include "bitnpu/arch/load.hpp"
-#include "bitnpu/calib/batching.hpp"
-#include "bitnpu/calib/calibrator.hpp"
-#include "bitnpu/calib/ctable.hpp"
-#include "bitnpu/calib/executor.hpp"
+#include "bitnpu/fp32/batching.hpp"
+#include "bitnpu/compile/program.hpp"
+#include "bitnpu/ctable/ctable.hpp"
+#include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/parallel.hpp"
+#include "cli_main.hpp"
 
 namespace {
 
 using namespace bitnpu::calib;
 using bitnpu::UserError;
 
+enum class Mode { fp32, run, cycle };
+
 struct Options {
-    std::string fp32_model;
-    std::string model;            // bit-accurate and cycle modes
+    std::string fp32_model;       // old spelling: --fp32 MODEL
+    std::string model;
     std::string arch, ctable, report, vcd;
-    bool cycle = false;
+    bool cycle = false;           // old spelling: --cycle
     bool raw = false;
     std::vector<std::string> inputs;  // "path" or "name=path"
     std::string images_dir;
@@ -120,14 +132,14 @@ void write_outputs(const Options& opt, const Graph& graph, const std::map<std::s
 }
 
 int run_fp32(const Options& opt) {
-    Graph graph = load_onnx(opt.fp32_model);
+    Graph graph = load_onnx(opt.model);
     run_standard_passes(graph);
     const auto inputs = gather_inputs(opt, graph);
     ExecutorOptions exec_options;
     exec_options.threads = opt.threads;
     const Executor exec(graph, exec_options);
     const auto outputs = run_batched(exec, inputs, fixed_batch(graph));
-    std::cout << "npusim fp32: " << opt.fp32_model << " (" << graph.nodes.size() << " nodes after passes, opset "
+    std::cout << "npusim fp32: " << opt.model << " (" << graph.nodes.size() << " nodes after passes, opset "
               << graph.opset << ")\n";
     for (const auto& [name, t] : inputs) std::cout << "  input " << name << ": " << shape_to_string(t.shape()) << "\n";
     write_outputs(opt, graph, outputs);
@@ -144,8 +156,6 @@ struct BitAccurate {
 };
 
 BitAccurate load_bit_accurate(const Options& opt) {
-    if (opt.model.empty() || opt.arch.empty() || opt.ctable.empty())
-        throw UserError("bit-accurate mode needs the model, --arch and --ctable (or use --fp32 MODEL)");
     BitAccurate b;
     b.arch = bitnpu::arch::load_arch(opt.arch);
     b.graph = load_onnx(opt.model);
@@ -242,6 +252,117 @@ int run_cycle(const Options& opt) {
     return 0;
 }
 
+// The command line. Every mode takes the model and its inputs (--input,
+// --images, --preprocess); the flags below belong to some modes only.
+struct ModeFlag {
+    const char* flag;
+    bool fp32, run, cycle;
+};
+constexpr ModeFlag kModeFlags[] = {
+    {"--arch", false, true, true},  {"--ctable", false, true, true}, {"--raw", false, true, true},
+    {"--threads", true, true, false}, {"--report", false, false, true}, {"--vcd", false, false, true},
+};
+
+const char* mode_name(Mode m) {
+    switch (m) {
+        case Mode::fp32: return "fp32";
+        case Mode::run: return "run";
+        case Mode::cycle: return "cycle";
+    }
+    return "?";
+}
+
+bool applies(const ModeFlag& f, Mode m) { return m == Mode::fp32 ? f.fp32 : m == Mode::run ? f.run : f.cycle; }
+
+bool applies(const char* flag, Mode m) {
+    for (const ModeFlag& f : kModeFlags)
+        if (std::strcmp(f.flag, flag) == 0) return applies(f, m);
+    return true;
+}
+
+// "--vcd applies only to the cycle mode (npusim cycle ...)"
+std::string misplaced(const ModeFlag& f) {
+    std::vector<std::string> modes;
+    for (Mode m : {Mode::fp32, Mode::run, Mode::cycle})
+        if (applies(f, m)) modes.push_back(mode_name(m));
+    return fmt::format("{} applies only to the {} mode{} (npusim {} ...)", f.flag, fmt::join(modes, " and "),
+                       modes.size() > 1 ? "s" : "", fmt::join(modes, "|"));
+}
+
+// Declares npusim's options on cmd (the top-level app: all of them, for the
+// old spellings; a subcommand: those of `mode` in its help, the others
+// hidden so that check_command_line can name the mode they belong to).
+void add_options(CLI::App& cmd, Options& opt, const std::optional<Mode>& mode) {
+    const std::string group = mode ? "Options" : "Options of the old spelling (npusim [--fp32 MODEL | --cycle] ...)";
+    auto place = [&](CLI::Option* o, const char* flag) {
+        o->group(mode && !applies(flag, *mode) ? "" : group);
+    };
+    cmd.add_option("model", opt.model, mode ? "ONNX model" : "ONNX model for the bit-accurate / cycle modes")
+        ->check(CLI::ExistingFile)
+        ->group(group);
+    place(cmd.add_option("--arch", opt.arch, "Architecture YAML")->check(CLI::ExistingFile), "--arch");
+    place(cmd.add_option("--ctable", opt.ctable, "CTable from calib")->check(CLI::ExistingFile), "--ctable");
+    place(cmd.add_flag("--raw", opt.raw, "Also write the raw integer outputs (NAME.raw.npy)"), "--raw");
+    place(cmd.add_option("--report", opt.report, "Write the cycle report as JSON"), "--report");
+    place(cmd.add_option("--vcd", opt.vcd, "Write a VCD waveform (engine busy, DMA active, tile index)"), "--vcd");
+    cmd.add_option("--input", opt.inputs, "Input tensor (.npy or .pb): PATH for the next model input, or NAME=PATH")
+        ->group(group);
+    cmd.add_option("--images", opt.images_dir, "Directory of images for the next model input (sorted by name)")
+        ->group(group);
+    cmd.add_option("--preprocess", opt.preprocess_spec, "YAML file with a preprocess: section for --images")
+        ->check(CLI::ExistingFile)
+        ->group(group);
+    cmd.add_option("--output-dir", opt.output_dir,
+                   mode == Mode::cycle ? "Directory for one .npy per graph output (optional)"
+                                       : "Directory for one .npy per graph output")
+        ->group(group);
+    place(cmd.add_option("--threads", opt.threads, "Threads (0: all cores)")->check(CLI::NonNegativeNumber),
+          "--threads");
+}
+
+// The mode the command line selects, after rejecting every flag that does
+// not apply to it and checking the mode has what it needs.
+Mode check_command_line(const CLI::App& app, Options& opt) {
+    const std::vector<CLI::App*> subs = app.get_subcommands();
+    const CLI::App& cmd = subs.empty() ? app : *subs.front();
+    Mode mode = Mode::run;
+    if (!subs.empty()) {
+        for (const CLI::Option* o : app.get_options())
+            if (o->count() > 0 && o != app.get_help_ptr())
+                throw CLI::ValidationError(fmt::format("{} goes after the subcommand (npusim {} {} ...)", o->get_name(),
+                                                       cmd.get_name(), o->get_name()));
+        mode = cmd.get_name() == "fp32" ? Mode::fp32 : cmd.get_name() == "cycle" ? Mode::cycle : Mode::run;
+    } else if (app.count("--fp32") > 0) {
+        if (opt.cycle) throw CLI::ValidationError("--fp32 and --cycle select different modes (npusim fp32|cycle ...)");
+        if (!opt.model.empty())
+            throw CLI::ValidationError("--fp32 MODEL names the model; '" + opt.model + "' would be a second one");
+        mode = Mode::fp32;
+        opt.model = opt.fp32_model;
+    } else if (opt.cycle) {
+        mode = Mode::cycle;
+    } else if (app.count_all() == 0) {
+        throw CLI::ValidationError("give a mode: npusim fp32|run|cycle ... (npusim --help)");
+    }
+    for (const ModeFlag& f : kModeFlags)
+        if (cmd.count(f.flag) > 0 && !applies(f, mode)) throw CLI::ValidationError(misplaced(f));
+
+    if (mode == Mode::fp32 && opt.model.empty())
+        throw CLI::ValidationError("npusim fp32 needs the model (npusim fp32 MODEL ...)");
+    if (mode != Mode::fp32 && (opt.model.empty() || opt.arch.empty() || opt.ctable.empty()))
+        throw CLI::ValidationError(fmt::format(
+            "the {} mode needs the model, --arch and --ctable (npusim {} --arch A.yaml --ctable T.yaml MODEL ...)",
+            mode == Mode::run ? "bit-accurate" : "cycle", mode_name(mode)));
+    if (opt.inputs.empty() && opt.images_dir.empty())
+        throw CLI::ValidationError("give the model's inputs with --input or --images");
+    if (!opt.preprocess_spec.empty() && opt.images_dir.empty())
+        throw CLI::ValidationError("--preprocess applies only with --images");
+    if (mode != Mode::cycle && opt.output_dir.empty())
+        throw CLI::ValidationError(fmt::format("npusim {} needs --output-dir", mode_name(mode)));
+    if (opt.raw && opt.output_dir.empty())
+        throw CLI::ValidationError("--raw needs --output-dir (it adds NAME.raw.npy there)");
+    return mode;
+}
+
 }  // namespace
 
 // libsystemc owns main() and calls sc_main; npusim has its own main, so this
@@ -251,42 +372,30 @@ int sc_main(int, char**) { return 0; }
 int main(int argc, char** argv) {
     CLI::App app{"npusim: run an ONNX model on bitnpu's simulators"};
     Options opt;
-    app.add_option("--fp32", opt.fp32_model, "Run this ONNX model on the FP32 reference executor")
-        ->check(CLI::ExistingFile);
-    app.add_option("model", opt.model, "ONNX model for the bit-accurate / cycle modes")->check(CLI::ExistingFile);
-    app.add_option("--arch", opt.arch, "Architecture YAML (bit-accurate and cycle modes)")->check(CLI::ExistingFile);
-    app.add_option("--ctable", opt.ctable, "CTable from calib (bit-accurate and cycle modes)")->check(CLI::ExistingFile);
-    app.add_flag("--cycle", opt.cycle, "Run the SystemC cycle model and print cycles per layer");
-    app.add_flag("--raw", opt.raw, "Also write the raw integer outputs (NAME.raw.npy)");
-    app.add_option("--report", opt.report, "Cycle mode: write the cycle report as JSON");
-    app.add_option("--vcd", opt.vcd, "Cycle mode: write a VCD waveform (engine busy, DMA active, tile index)");
-    app.add_option("--input", opt.inputs, "Input tensor (.npy or .pb): PATH for the next model input, or NAME=PATH");
-    app.add_option("--images", opt.images_dir, "Directory of images for the next model input (sorted by name)");
-    app.add_option("--preprocess", opt.preprocess_spec, "YAML file with a preprocess: section for --images")
-        ->check(CLI::ExistingFile);
-    app.add_option("--output-dir", opt.output_dir, "Directory for one .npy per graph output");
-    app.add_option("--threads", opt.threads, "Executor threads (0: all cores)")->check(CLI::NonNegativeNumber);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
-    }
-    try {
-        if (opt.inputs.empty() && opt.images_dir.empty()) throw UserError("give the model's inputs with --input or --images");
+    app.add_option("--fp32", opt.fp32_model, "Old spelling of: npusim fp32 MODEL")
+        ->check(CLI::ExistingFile)
+        ->group("Options of the old spelling (npusim [--fp32 MODEL | --cycle] ...)");
+    app.add_flag("--cycle", opt.cycle, "Old spelling of: npusim cycle")
+        ->group("Options of the old spelling (npusim [--fp32 MODEL | --cycle] ...)");
+    add_options(app, opt, std::nullopt);
+    app.require_subcommand(0, 1);
+    add_options(*app.add_subcommand("fp32", "Run the model on the FP32 reference executor"), opt, Mode::fp32);
+    add_options(*app.add_subcommand("run", "Run the calibrated model bit-accurately (sim/functional)"), opt, Mode::run);
+    add_options(*app.add_subcommand("cycle", "Run the calibrated model on the SystemC cycle model: cycles per layer"),
+                opt, Mode::cycle);
+    // After the subcommands: they would inherit it.
+    app.footer(
+        "Modes: npusim fp32 | run | cycle ... (npusim MODE --help lists each one's options).\n"
+        "Old spellings: npusim --fp32 MODEL ... (fp32), npusim --cycle ... (cycle),\n"
+        "               npusim --arch ... MODEL ... (run).");
+    return bitnpu::cli::run_cli(app, argc, argv, [&] {
+        const Mode mode = check_command_line(app, opt);
         setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
-        if (!opt.fp32_model.empty()) {
-            if (opt.output_dir.empty()) throw UserError("--fp32 needs --output-dir");
-            return run_fp32(opt);
+        switch (mode) {
+            case Mode::fp32: return run_fp32(opt);
+            case Mode::cycle: return run_cycle(opt);
+            case Mode::run: break;
         }
-        if (opt.cycle) return run_cycle(opt);
-        if (opt.output_dir.empty()) throw UserError("bit-accurate mode needs --output-dir");
         return run_bit_accurate(opt);
-    } catch (const UserError& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "internal error (please report): " << e.what() << "\n";
-        return 1;
-    }
+    });
 }

@@ -130,7 +130,7 @@ void forbid_foreign_requant_keys(const MapReader& map, RequantKind kind) {
 RoundingMode default_rounding(RequantKind kind) {
     switch (kind) {
         case RequantKind::gemmlowp: return RoundingMode::half_away;   // what TFLite's RoundingDivideByPOT does
-        case RequantKind::float32: return RoundingMode::half_even;    // NUMERICS.md: round_half_even of the fp32 product
+        case RequantKind::float32: return RoundingMode::half_even;    // numerics.md "float32": round_half_even of the fp32 product
         case RequantKind::shifter:
         case RequantKind::multiplier: break;
     }

@@ -1,5 +1,5 @@
 // Names and ranges of the shared vocabulary (types.hpp). The ranges are
-// NUMERICS.md's "Value types" table.
+// the table of numerics.md "Value types".
 #include "bitnpu/arch/types.hpp"
 
 #include <array>
@@ -19,17 +19,23 @@ constexpr NameTable<ValueType, 8> kValueTypes{{
     {ValueType::int4, "int4"}, {ValueType::uint4, "uint4"}, {ValueType::int8, "int8"},
     {ValueType::uint8, "uint8"}, {ValueType::int16, "int16"},
 }};
-constexpr NameTable<RoundingMode, 5> kRoundingModes{{
-    {RoundingMode::floor, "floor"}, {RoundingMode::trunc, "trunc"},
-    {RoundingMode::half_up, "half_up"}, {RoundingMode::half_away, "half_away"},
-    {RoundingMode::half_even, "half_even"},
+// RoundingMode and RequantKind: from their X-macro lists in types.hpp (the
+// one table of their codes, shared with the RTL); the spelling is the
+// enumerator.
+#define BITNPU_COUNT_(name, code) +1
+#define BITNPU_ROUNDING_ROW_(name, code) {RoundingMode::name, #name},
+#define BITNPU_REQUANT_ROW_(name, code) {RequantKind::name, #name},
+constexpr NameTable<RoundingMode, 0 BITNPU_ROUNDING_MODES(BITNPU_COUNT_)> kRoundingModes{{
+    BITNPU_ROUNDING_MODES(BITNPU_ROUNDING_ROW_)
 }};
 constexpr NameTable<Overflow, 2> kOverflows{{{Overflow::saturate, "saturate"}, {Overflow::wrap, "wrap"}}};
 constexpr NameTable<BiasStage, 2> kBiasStages{{{BiasStage::preload, "preload"}, {BiasStage::post, "post"}}};
-constexpr NameTable<RequantKind, 4> kRequantKinds{{
-    {RequantKind::shifter, "shifter"}, {RequantKind::multiplier, "multiplier"},
-    {RequantKind::gemmlowp, "gemmlowp"}, {RequantKind::float32, "float32"},
+constexpr NameTable<RequantKind, 0 BITNPU_REQUANT_KINDS(BITNPU_COUNT_)> kRequantKinds{{
+    BITNPU_REQUANT_KINDS(BITNPU_REQUANT_ROW_)
 }};
+#undef BITNPU_COUNT_
+#undef BITNPU_ROUNDING_ROW_
+#undef BITNPU_REQUANT_ROW_
 constexpr NameTable<EngineKind, 3> kEngineKinds{{
     {EngineKind::mac_array, "mac_array"}, {EngineKind::vector, "vector"}, {EngineKind::host, "host"},
 }};

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bitnpu/arch/derived.hpp"
+#include "bitnpu/arch/lut_ops.hpp"
 #include "known_ops.hpp"
 #include "suggest.hpp"
 
@@ -14,11 +15,6 @@ namespace bitnpu::arch::detail {
 namespace {
 
 const std::vector<std::string> kMacOps = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
-// Nonlinear functions of one input that a vector engine evaluates through a
-// lookup table (NUMERICS.md "Lookup table").
-const std::vector<std::string> kLutOps = {"Celu",     "Elu",     "Erf",       "Exp",      "Gelu",
-                                          "HardSigmoid", "HardSwish", "LeakyRelu", "Log", "Mish",
-                                          "Selu",     "Sigmoid", "Softplus",  "Softsign", "Tanh"};
 
 constexpr int kMaxDimension = 65536;
 
@@ -283,7 +279,11 @@ void check_top_level(const Checker& c, const ArchSpec& spec) {
 }  // namespace
 
 bool is_mac_op(const std::string& op) { return contains(kMacOps, op); }
-bool needs_lut(const std::string& op) { return contains(kLutOps, op); }
+// The lookup-table ops' table (bitnpu/arch/lut_ops.hpp), `needs_lut` column.
+bool needs_lut(const std::string& op) {
+    const LutOp* row = find_lut_op(op);
+    return row != nullptr && row->needs_lut;
+}
 
 void validate(const ArchSpec& spec, const SourceMap& sources, const std::string& origin) {
     const Checker c(sources, origin);

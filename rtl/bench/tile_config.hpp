@@ -26,11 +26,14 @@ struct TileParams {
     int acc_bits = 24;
     int saturate = 1;
     int bias_post = 0;     // bias.stage post: added (acc rule) after the last product
-    int rq_kind = 1;       // 0 shifter, 1 multiplier (arch::RequantKind order)
+    // RQ_KIND and ROUNDING carry the codes of arch::RequantKind and
+    // arch::RoundingMode: the localparams REQUANT_* / ROUND_* of
+    // rtl/bitnpu_rtl_pkg.sv, generated from the same table (types.hpp).
+    int rq_kind = static_cast<int>(arch::RequantKind::multiplier);   // shifter or multiplier
     int mult_bits = 16;
     int shift_bits = 5;
     int allow_left = 0;
-    int rounding = 2;      // arch::RoundingMode order
+    int rounding = static_cast<int>(arch::RoundingMode::half_up);
     int y_bits = 16;       // signed output container
 
     bool operator==(const TileParams& o) const;

@@ -6,11 +6,11 @@
 #include <set>
 
 #include "bitnpu/arch/load.hpp"
-#include "bitnpu/calib/calibrator.hpp"
-#include "bitnpu/calib/ctable.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/compile/program.hpp"
+#include "bitnpu/ctable/ctable.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 #include "cosim_run.hpp"
 #include "layer_tiles.hpp"

@@ -4,6 +4,11 @@
 //
 //   variant_params OUT.cmake VARIANT=CONFIG.yaml[@ENGINE[,activation=T][,array=RxC]] ...
 // writes, per variant, set(BITNPU_RTL_PARAMS_<VARIANT> -GROWS=.. ...).
+// Verilator's -G takes literals only, so -GROUNDING and -GRQ_KIND carry the
+// numeric codes of arch::RoundingMode / arch::RequantKind (TileParams: the
+// enumerators' values); in the RTL the same codes are the package
+// localparams ROUND_* / REQUANT_*, which rtl/gen/rtl_codes.cpp writes from
+// the same table (the X-macro lists of arch/include/bitnpu/arch/types.hpp).
 #include <fstream>
 #include <iostream>
 #include <string>

@@ -1,4 +1,4 @@
-// types.hpp against NUMERICS.md's "Value types" table, written out here
+// types.hpp against the table of numerics.md "Value types", written out here
 // independently of arch/src/types.cpp.
 #include <catch2/catch.hpp>
 
@@ -17,7 +17,7 @@ struct TypeRow {
     std::int64_t restricted_min;        // min with restricted = true
 };
 
-// NUMERICS.md: int8 [-128,127], uint8 [0,255], int4 [-8,7], uint4 [0,15],
+// numerics.md "Value types": int8 [-128,127], uint8 [0,255], int4 [-8,7], uint4 [0,15],
 // int2 ternary {-1,0,1}, int1 binary {-1,+1}, uint1 {0,1}, int16 two's complement.
 const TypeRow kTable[] = {
     {"int1", ValueType::int1, 1, true, -1, 1, -1},

@@ -9,9 +9,9 @@
 #include <cmath>
 #include <random>
 
-#include "calibrator/bias_correction.hpp"
-#include "calibrator/input_moments.hpp"
-#include "calibrator/weight_clipping.hpp"
+#include "calibrator/src/bias_correction.hpp"
+#include "calibrator/src/input_moments.hpp"
+#include "bitnpu/quant/weight_clipping.hpp"
 
 namespace {
 
@@ -221,7 +221,7 @@ TEST_CASE("calibrator: weight clipping with input moments lowers the output erro
             std::vector<double> d(static_cast<std::size_t>(K));
             for (std::int64_t k = 0; k < K; ++k) {
                 const float v = w[c * K + k];
-                d[k] = v - calib::fake_quantize(v, q.channel(static_cast<std::size_t>(c)));
+                d[k] = v - calib::fake_quantize(v, calib::channel_quant(q, static_cast<std::size_t>(c)));
             }
             for (std::int64_t i = 0; i < K; ++i)
                 for (std::int64_t j = 0; j < K; ++j) e += d[i] * smooth.h[i * K + j] * d[j];

@@ -8,10 +8,10 @@
 #include <random>
 
 #include "bitnpu/arch/load.hpp"
-#include "bitnpu/calib/batching.hpp"
-#include "bitnpu/calib/calibrator.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/fp32/batching.hpp"
+#include "bitnpu/calibrator/calibrator.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
 #include "onnx_model_builder.hpp"
 
@@ -64,7 +64,7 @@ Run calibrate_and_run(const std::string& path, const calib::Tensor& x) {
     calib::Graph graph = calib::load_onnx(path);
     calib::run_standard_passes(graph);
     calib::CalibOptions options;
-    options.policy = "max";
+    options.policy = calib::PolicyKind::max;
     options.samples = kN;
     options.threads = 1;
     const auto source = calib::make_array_source({{"x", x}});
@@ -175,7 +175,7 @@ TEST_CASE("calibrator: a bias too large for the bias register is saturated and r
     calib::Graph graph = calib::load_onnx(file.path());
     calib::run_standard_passes(graph);
     calib::CalibOptions options;
-    options.policy = "max";
+    options.policy = calib::PolicyKind::max;
     options.samples = 8;
     const auto source = calib::make_array_source({{"x", calib::Tensor::from_vector<float>({8, 1, 2, 2}, xs)}});
     const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
@@ -201,7 +201,7 @@ TEST_CASE("calibrator: a pool whose 1/N a shifter cannot realize is reported", "
     std::vector<float> xs(8 * 2 * 49);
     for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(i % 11) - 5.0f;
     calib::CalibOptions options;
-    options.policy = "max";
+    options.policy = calib::PolicyKind::max;
     options.samples = 8;
     const auto source = calib::make_array_source({{"x", calib::Tensor::from_vector<float>({8, 2, 7, 7}, xs)}});
     auto warnings_for = [&](const char* config) {

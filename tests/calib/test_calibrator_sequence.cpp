@@ -9,10 +9,10 @@
 #include <random>
 
 #include "bitnpu/arch/load.hpp"
-#include "bitnpu/calib/calibrator.hpp"
-#include "bitnpu/calib/executor.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/calibrator/calibrator.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
 #include "onnx_model_builder.hpp"
 

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "bitnpu/calib/ctable.hpp"
+#include "bitnpu/ctable/ctable.hpp"
 #include "bitnpu/errors.hpp"
 
 using namespace bitnpu;

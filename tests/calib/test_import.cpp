@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "bitnpu/arch/hash.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
 #include "onnx_model_builder.hpp"
 
 using namespace bitnpu::calib;

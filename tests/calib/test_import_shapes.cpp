@@ -1,9 +1,9 @@
 // Shape inference (calib/shape_inference.hpp) on imported models.
 #include <catch2/catch.hpp>
 
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
-#include "bitnpu/calib/shape_inference.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/fp32/shape_inference.hpp"
 #include "onnx_model_builder.hpp"
 
 using namespace bitnpu::calib;

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "bitnpu/calib/executor.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
-#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/frontend/passes.hpp"
 
 using namespace bitnpu::calib;
 namespace fs = std::filesystem;

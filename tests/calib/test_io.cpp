@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 #include "onnx_model_builder.hpp"
 

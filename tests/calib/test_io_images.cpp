@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 #include "onnx_model_builder.hpp"
 

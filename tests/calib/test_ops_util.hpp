@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "bitnpu/calib/executor.hpp"
+#include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/errors.hpp"
 
 namespace bitnpu::calib::test {

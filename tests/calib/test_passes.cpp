@@ -1,8 +1,8 @@
 // Graph passes: structure after each pass, and results equal before/after.
 #include <catch2/catch.hpp>
 
-#include "bitnpu/calib/passes.hpp"
-#include "bitnpu/calib/shape_inference.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/fp32/shape_inference.hpp"
 #include "test_passes_util.hpp"
 
 using namespace bitnpu::calib;

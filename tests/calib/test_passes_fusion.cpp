@@ -4,7 +4,7 @@
 #include <limits>
 #include <tuple>
 
-#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/frontend/passes.hpp"
 #include "test_passes_util.hpp"
 
 using namespace bitnpu::calib;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <random>
 
-#include "bitnpu/calib/executor.hpp"
-#include "bitnpu/calib/graph.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/graph/graph.hpp"
 
 namespace bitnpu::test {
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "bitnpu/calib/policies.hpp"
+#include "bitnpu/quant/policies.hpp"
 #include "bitnpu/errors.hpp"
 
 using namespace bitnpu;
@@ -76,7 +76,10 @@ double optimal_gaussian_clip(int levels) {
 TEST_CASE("policies: names and factory", "[policies]") {
     const auto names = policy_names();
     CHECK(names == std::vector<std::string>{"max", "percentile", "kld", "l1", "l2", "mse"});
-    for (const auto& n : names) CHECK(make_policy(n)->name() == n);
+    for (const auto& n : names) CHECK(make_policy(n)->name() == policy_name(parse_policy(n)));
+    CHECK(parse_policy("mse") == PolicyKind::l2);
+    CHECK(make_policy("mse")->name() == std::string("l2"));  // the CTable records the canonical name
+    for (PolicyKind k : kAllPolicies) CHECK(parse_policy(policy_name(k)) == k);
     CHECK_THROWS_WITH(make_policy("entropy"), Contains("entropy") && Contains("max, percentile, kld, l1, l2, mse"));
     CHECK_THROWS_AS(make_policy("percentile", PolicyOptions{0.0}), UserError);
     CHECK_THROWS_AS(make_policy("percentile", PolicyOptions{100.5}), UserError);

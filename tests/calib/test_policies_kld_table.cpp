@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "policies/policy_util.hpp"
+#include "quant/src/policies/policy_util.hpp"
 
 using namespace bitnpu::calib::policy_detail;
 

@@ -1,11 +1,11 @@
 // Scale, zero-point and multiplier derivation (scale.hpp), checked against
-// the formulas of NUMERICS.md written out here.
+// the formulas of numerics.md "Quantization of real values" written out here.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
-#include "bitnpu/calib/scale.hpp"
-#include "bitnpu/calib/statistics.hpp"
+#include "bitnpu/quant/scale.hpp"
+#include "bitnpu/quant/statistics.hpp"
 #include "bitnpu/errors.hpp"
 
 using namespace bitnpu;

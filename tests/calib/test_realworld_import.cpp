@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "bitnpu/calib/executor.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
 #include "onnx_model_builder.hpp"
 
 using namespace bitnpu::calib;

@@ -5,7 +5,7 @@
 // writes for the pattern.
 #include <cstring>
 
-#include "bitnpu/calib/passes.hpp"
+#include "bitnpu/frontend/passes.hpp"
 #include "test_passes_util.hpp"
 
 using namespace bitnpu::test;

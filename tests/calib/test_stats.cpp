@@ -7,7 +7,7 @@
 #include <random>
 #include <thread>
 
-#include "bitnpu/calib/statistics.hpp"
+#include "bitnpu/calibrator/stats_collector.hpp"
 #include "bitnpu/errors.hpp"
 
 using namespace bitnpu;

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "bitnpu/calib/graph.hpp"
+#include "bitnpu/graph/graph.hpp"
 #include "bitnpu/errors.hpp"
 
 using namespace bitnpu::calib;

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "bitnpu/calib/executor.hpp"
-#include "bitnpu/calib/onnx_import.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
 
 namespace fs = std::filesystem;
 using namespace bitnpu::calib;

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "bitnpu/calib/ctable.hpp"
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/ctable/ctable.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "cli_runner.hpp"
 
 using namespace bitnpu::testing;

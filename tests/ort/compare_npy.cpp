@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "bitnpu/calib/tensor_io.hpp"
+#include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 
 using bitnpu::UserError;

@@ -1,8 +1,12 @@
-// Test harness: one requant unit per rounding mode (0..4) on shared inputs,
-// so a single verilated model checks every mode of NUMERICS.md.
-module requant_all_modes #(
+// Test harness: one requant unit per rounding mode on shared inputs, so a
+// single verilated model checks every mode of numerics.md "Rounding modes". Lane m (out_valid[m],
+// y[m*Y_BITS +: Y_BITS]) runs rounding mode MODES[m];
+// tests/rtl/requant/test_requant.cpp lists the same lanes (kLaneModes).
+module requant_all_modes
+  import bitnpu_rtl_pkg::*;
+#(
     parameter int ACC_BITS = 24,
-    parameter int KIND = 1,
+    parameter int KIND = REQUANT_MULTIPLIER,
     parameter int MULT_BITS = 16,
     parameter int SHIFT_BITS = 5,
     parameter int ALLOW_LEFT = 0,
@@ -19,6 +23,7 @@ module requant_all_modes #(
     output logic        [          4:0] out_valid,
     output logic        [ 5*Y_BITS-1:0] y
 );
+  localparam int MODES[5] = '{ROUND_FLOOR, ROUND_TRUNC, ROUND_HALF_UP, ROUND_HALF_AWAY, ROUND_HALF_EVEN};
   genvar m;
   generate
     for (m = 0; m < 5; m++) begin : g_mode
@@ -28,7 +33,7 @@ module requant_all_modes #(
           .MULT_BITS(MULT_BITS),
           .SHIFT_BITS(SHIFT_BITS),
           .ALLOW_LEFT(ALLOW_LEFT),
-          .ROUNDING(m),
+          .ROUNDING(MODES[m]),
           .Y_BITS(Y_BITS)
       ) u_requant (
           .clk(clk),

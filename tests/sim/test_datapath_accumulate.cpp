@@ -1,4 +1,5 @@
-// Saturation, wrap-around and the accumulator (NUMERICS.md step 4).
+// Saturation, wrap-around and the accumulator (numerics.md "Saturation and wrap",
+// numerics.md "MAC step 4: accumulate").
 #include <catch2/catch.hpp>
 
 #include <algorithm>

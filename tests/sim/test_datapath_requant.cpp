@@ -1,4 +1,5 @@
-// The four requant units and derive_requant (NUMERICS.md step 5).
+// The four requant units and derive_requant (numerics.md "Requantization units",
+// numerics.md "Deriving registers").
 #include <catch2/catch.hpp>
 
 #include <cfenv>

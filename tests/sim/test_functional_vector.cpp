@@ -1,9 +1,12 @@
-// Vector-engine layers against values computed by hand from NUMERICS.md
-// "Vector engine units", and against scalar references on random data.
+// Vector-engine layers against values computed by hand from
+// numerics.md "Vector engine units", and against the reference layers of
+// sim/reference on random data.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <optional>
 #include <random>
+#include <utility>
 
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/datapath/rounding.hpp"
@@ -16,6 +19,12 @@
 #include "bitnpu/sim/functional/pool.hpp"
 #include "bitnpu/sim/functional/requantize_layer.hpp"
 #include "bitnpu/sim/functional/reshape.hpp"
+#include "bitnpu/sim/reference/add_sub.hpp"
+#include "bitnpu/sim/reference/concat.hpp"
+#include "bitnpu/sim/reference/lut.hpp"
+#include "bitnpu/sim/reference/mul.hpp"
+#include "bitnpu/sim/reference/pool.hpp"
+#include "bitnpu/sim/reference/rescale.hpp"
 #include "test_functional_util.hpp"
 
 using namespace bitnpu;
@@ -323,4 +332,211 @@ TEST_CASE("functional: broadcast runs visit the same operand elements as broadca
         REQUIRE(ja == ia);
         REQUIRE(jb == ib);
     }
+}
+
+namespace {
+
+// A random shape of rank 1..4 and its broadcast partner (each dimension kept,
+// set to 1, or dropped from the front).
+std::pair<Shape, Shape> broadcast_pair(std::mt19937& rng, bool large) {
+    const std::size_t rank = static_cast<std::size_t>(testutil::uniform(rng, 1, 4));
+    Shape a(rank);
+    for (auto& d : a) d = testutil::uniform(rng, 1, large ? 12 : 4);
+    Shape b = a;
+    for (auto& d : b)
+        if (testutil::uniform(rng, 0, 2) == 0) d = 1;
+    const auto drop = static_cast<std::size_t>(testutil::uniform(rng, 0, static_cast<std::int64_t>(rank)));
+    b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(drop));
+    if (testutil::uniform(rng, 0, 1)) std::swap(a, b);
+    return {a, b};
+}
+
+// Values of type t, sometimes squeezed into a narrow band (the fast binary
+// layers then use their pair table).
+QTensor vector_operand(std::mt19937& rng, const Shape& shape, ValueType t, bool narrow) {
+    QTensor q = testutil::random_tensor(rng, shape, t, 0);
+    if (narrow)
+        for (auto& v : q.values) v = static_cast<std::int32_t>(v % 7);
+    return q;
+}
+
+}  // namespace
+
+TEST_CASE("reference vs fast: random Add/Sub and Mul layers with broadcasting", "[functional][vector][reference]") {
+    std::mt19937 rng(404);
+    std::int64_t compared = 0, differ = 0;
+    for (int i = 0; i < 400; ++i) {
+        const bool large = i % 4 == 3;
+        const auto [sa, sb] = broadcast_pair(rng, large);
+        const ValueType ta = testutil::uniform(rng, 0, 3) ? ValueType::int8 : ValueType::int16;
+        const ValueType tb = testutil::uniform(rng, 0, 1) ? ValueType::uint8 : ValueType::int4;
+        const QTensor a = vector_operand(rng, sa, ta, large), b = vector_operand(rng, sb, tb, large);
+        AddLayer A;
+        A.subtract = testutil::uniform(rng, 0, 1);
+        A.a_zero_point = testutil::uniform(rng, -20, 20);
+        A.b_zero_point = testutil::uniform(rng, -20, 20);
+        A.a_multiplier = testutil::uniform(rng, 0, 1 << 15);
+        A.b_multiplier = testutil::uniform(rng, 0, 1 << 15);
+        A.shift = static_cast<int>(testutil::uniform(rng, -3, 24));
+        A.rounding = static_cast<RoundingMode>(testutil::uniform(rng, 0, 4));
+        A.accumulator = {static_cast<int>(testutil::uniform(rng, 10, 40)),
+                         testutil::uniform(rng, 0, 1) ? arch::Overflow::wrap : arch::Overflow::saturate};
+        A.output_zero_point = testutil::uniform(rng, -20, 20);
+        A.clamp_lo = testutil::uniform(rng, 0, 1) ? -128 : A.output_zero_point;
+        MulLayer M;
+        M.a_zero_point = A.a_zero_point;
+        M.b_zero_point = A.b_zero_point;
+        M.accumulator = A.accumulator;
+        M.requant = testutil::random_registers(rng, A.accumulator.bits);
+        M.output_zero_point = A.output_zero_point;
+        INFO("case " << i);
+        const QTensor want_add = reference::add(A, a, b), want_mul = reference::mul(M, a, b);
+        const QTensor got_add = run_add_layer(A, a, b), got_mul = run_mul_layer(M, a, b);
+        REQUIRE(got_add.shape == want_add.shape);
+        REQUIRE(got_mul.shape == want_mul.shape);
+        CHECK(got_add.quant == want_add.quant);
+        for (std::size_t e = 0; e < want_add.values.size(); ++e) {
+            differ += got_add.values[e] != want_add.values[e];
+            differ += got_mul.values[e] != want_mul.values[e];
+        }
+        compared += 2 * want_add.size();
+    }
+    CHECK(differ == 0);
+    CHECK(compared > 20000);
+    // Shapes that do not broadcast: both refuse.
+    CHECK_THROWS_AS(reference::add(AddLayer{}, tensor({2, 3}, std::vector<std::int32_t>(6)), tensor({4}, std::vector<std::int32_t>(4))),
+                    UserError);
+}
+
+TEST_CASE("reference vs fast: random MaxPool and AveragePool layers", "[functional][vector][reference]") {
+    std::mt19937 rng(505);
+    std::int64_t compared = 0, differ = 0, refused = 0;
+    for (int i = 0; i < 300; ++i) {
+        PoolGeometry g;
+        g.global = testutil::uniform(rng, 0, 9) == 0;
+        g.kernel_h = static_cast<int>(testutil::uniform(rng, 1, 4));
+        g.kernel_w = static_cast<int>(testutil::uniform(rng, 1, 4));
+        g.stride_h = static_cast<int>(testutil::uniform(rng, 1, 3));
+        g.stride_w = static_cast<int>(testutil::uniform(rng, 1, 3));
+        g.dilation_h = static_cast<int>(testutil::uniform(rng, 1, 2));
+        g.dilation_w = static_cast<int>(testutil::uniform(rng, 1, 2));
+        g.pad_top = static_cast<int>(testutil::uniform(rng, 0, g.kernel_h - 1));
+        g.pad_bottom = static_cast<int>(testutil::uniform(rng, 0, g.kernel_h - 1));
+        g.pad_left = static_cast<int>(testutil::uniform(rng, 0, g.kernel_w - 1));
+        g.pad_right = static_cast<int>(testutil::uniform(rng, 0, g.kernel_w - 1));
+        g.ceil_mode = testutil::uniform(rng, 0, 1);
+        const Shape shape{testutil::uniform(rng, 1, 2), testutil::uniform(rng, 1, 3), testutil::uniform(rng, 1, 9),
+                          testutil::uniform(rng, 1, 9)};
+        const ValueType t = testutil::uniform(rng, 0, 1) ? ValueType::int8 : ValueType::uint8;
+        const QTensor x = testutil::random_tensor(rng, shape, t, 0);
+        INFO("case " << i);
+        CHECK(reference::output_shape(g, shape) == pool_output_shape(g, shape));
+
+        MaxPoolLayer P{g};
+        std::optional<QTensor> want_max;
+        try {
+            want_max = reference::max_pool(P, x);
+        } catch (const UserError&) {
+            ++refused;   // a window entirely in the padding: the fast layer refuses it too
+            CHECK_THROWS_AS(run_max_pool_layer(P, x), UserError);
+        }
+        if (want_max) {
+            const QTensor got = run_max_pool_layer(P, x);
+            REQUIRE(got.shape == want_max->shape);
+            CHECK(got.quant == want_max->quant);
+            differ += got.values != want_max->values;
+            compared += got.size();
+        }
+
+        AvgPoolLayer A;
+        A.geometry = g;
+        A.count_include_pad = testutil::uniform(rng, 0, 1);
+        A.input_zero_point = testutil::uniform(rng, -5, 5);
+        A.accumulator = {static_cast<int>(testutil::uniform(rng, 8, 32)),
+                         testutil::uniform(rng, 0, 1) ? arch::Overflow::wrap : arch::Overflow::saturate};
+        A.output_zero_point = testutil::uniform(rng, -10, 10);
+        // Registers for every count a window can have (the reference does not
+        // ask window_counts which it meets).
+        const std::int64_t most = g.global ? shape[2] * shape[3] : std::int64_t{g.kernel_h} * g.kernel_w;
+        for (std::int64_t n = 0; n <= most; ++n) A.registers_by_count[n] = testutil::random_registers(rng, A.accumulator.bits);
+        std::optional<QTensor> want_avg;
+        try {
+            want_avg = reference::average_pool(A, x);
+        } catch (const UserError&) {
+            CHECK_THROWS_AS(run_avg_pool_layer(A, x), UserError);
+        }
+        if (want_avg) {
+            const QTensor got = run_avg_pool_layer(A, x);
+            REQUIRE(got.shape == want_avg->shape);
+            differ += got.values != want_avg->values;
+            compared += got.size();
+        }
+    }
+    CHECK(differ == 0);
+    CHECK(compared > 5000);
+    CHECK(refused < 100);
+}
+
+TEST_CASE("reference vs fast: random Concat, LUT and Requantize layers", "[functional][vector][reference]") {
+    std::mt19937 rng(606);
+    std::int64_t differ = 0, compared = 0;
+    for (int i = 0; i < 200; ++i) {
+        INFO("case " << i);
+        // Concat: 1..4 inputs of one rank, differing along the axis; some copied (tied), some requantized.
+        const std::size_t rank = static_cast<std::size_t>(testutil::uniform(rng, 1, 4));
+        Shape base(rank);
+        for (auto& d : base) d = testutil::uniform(rng, 1, 4);
+        ConcatLayer C;
+        const int axis = static_cast<int>(testutil::uniform(rng, 0, static_cast<std::int64_t>(rank) - 1));
+        C.axis = testutil::uniform(rng, 0, 1) ? axis : axis - static_cast<int>(rank);
+        C.output_zero_point = testutil::uniform(rng, -10, 10);
+        std::vector<QTensor> parts;
+        const auto count = static_cast<std::size_t>(testutil::uniform(rng, 1, 4));
+        for (std::size_t k = 0; k < count; ++k) {
+            Shape s = base;
+            s[static_cast<std::size_t>(axis)] = testutil::uniform(rng, 1, 3);
+            parts.push_back(testutil::random_tensor(rng, s, ValueType::int8, 0));
+            ConcatInput in;
+            in.zero_point = testutil::uniform(rng, -10, 10);
+            if (testutil::uniform(rng, 0, 2)) in.requant = testutil::random_registers(rng, 32);
+            C.inputs.push_back(in);
+        }
+        std::vector<const QTensor*> inputs;
+        for (const QTensor& p : parts) inputs.push_back(&p);
+        const QTensor want_c = reference::concat(C, inputs), got_c = run_concat_layer(C, inputs);
+        REQUIRE(got_c.shape == want_c.shape);
+        differ += got_c.values != want_c.values;
+        compared += got_c.size();
+
+        // LUT: a table over a random input quantization, inputs of every code.
+        const ValueType in_type = testutil::uniform(rng, 0, 1) ? ValueType::int8 : ValueType::int4;
+        const ValueType out_type = testutil::uniform(rng, 0, 1) ? ValueType::uint8 : ValueType::int8;
+        const LutLayer L = make_lut_layer([](double v) { return std::tanh(v); },
+                                          LutQuant{0.01f * static_cast<float>(testutil::uniform(rng, 1, 20)), 0, in_type},
+                                          LutQuant{1.0f / 128, testutil::uniform(rng, -3, 3), out_type});
+        const QTensor lx = testutil::random_tensor(rng, {testutil::uniform(rng, 1, 600)}, in_type, 0);
+        const QTensor want_l = reference::lut(L, lx), got_l = run_lut_layer(L, lx);
+        CHECK(got_l.quant == want_l.quant);
+        differ += got_l.values != want_l.values;
+        compared += got_l.size();
+
+        // Requantize: per tensor, or per channel along a random axis.
+        RequantizeLayer R;
+        const Shape rs{testutil::uniform(rng, 1, 3), testutil::uniform(rng, 1, 4), testutil::uniform(rng, 1, 5)};
+        R.axis = static_cast<int>(testutil::uniform(rng, 0, 2));
+        R.input_zero_point = testutil::uniform(rng, -10, 10);
+        R.output_zero_point = testutil::uniform(rng, -10, 10);
+        const std::int64_t sets = testutil::uniform(rng, 0, 1) ? 1 : rs[static_cast<std::size_t>(R.axis)];
+        for (std::int64_t c = 0; c < sets; ++c) R.requant.push_back(testutil::random_registers(rng, 32));
+        const QTensor rx = testutil::random_tensor(rng, rs, ValueType::int16, 0);
+        const QTensor want_r = reference::rescale(R, rx), got_r = run_requantize_layer(R, rx);
+        differ += got_r.values != want_r.values;
+        compared += got_r.size();
+    }
+    CHECK(differ == 0);
+    CHECK(compared > 20000);
+    // Inputs outside the table are named by both.
+    const LutLayer L = make_lut_layer([](double v) { return v; }, LutQuant{0.5f, 0, ValueType::int8},
+                                      LutQuant{1.0f, 0, ValueType::int8});
+    CHECK_THROWS_WITH(reference::lut(L, tensor({3}, {3, 300, 5})), Catch::Contains("LUT input 300"));
 }

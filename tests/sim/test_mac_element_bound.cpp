@@ -1,9 +1,9 @@
 // The MAC kernel's per-element exactness bound and its step-table finish,
-// against a reference written per output element from NUMERICS.md: the
-// products in canonical order through datapath accumulate_all, then
-// requantize, zero-point and clamp. Narrow saturating accumulators (12..18
-// bits) make some elements saturate and leave others safe, so a layer mixes
-// the exact sum and the ordered loop inside one channel.
+// against the reference of sim/reference/mac.hpp (written per output element
+// from numerics.md "The MAC datapath": the products in canonical order, one
+// accumulate each, then requantize, zero-point and clamp). Narrow saturating
+// accumulators (12..18 bits) make some elements saturate and leave others
+// safe, so a layer mixes the exact sum and the ordered loop inside one channel.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "bitnpu/sim/datapath/accumulate.hpp"
-#include "bitnpu/sim/datapath/product.hpp"
 #include "bitnpu/sim/datapath/requant.hpp"
+#include "bitnpu/sim/functional/detail/mac_step_table.hpp"
+#include "bitnpu/sim/functional/mac_fast.hpp"
 #include "bitnpu/sim/functional/mac_layer.hpp"
+#include "bitnpu/sim/reference/mac.hpp"
 #include "test_functional_util.hpp"
 
 using namespace bitnpu;
@@ -22,61 +24,6 @@ using namespace bitnpu::sim::testutil;
 using arch::ValueType;
 
 namespace {
-
-// Steps 3-6 for one output element from its products in canonical order.
-std::int64_t reference_element(const MacLayer& L, std::int64_t oc, const std::vector<std::int64_t>& products) {
-    const std::int64_t b = L.bias.empty() ? 0 : L.bias[static_cast<std::size_t>(oc)];
-    const bool preload = L.bias_stage == arch::BiasStage::preload;
-    std::int64_t acc = accumulate_all(preload ? b : 0, products.data(), products.size(), L.accumulator);
-    if (!preload) acc = accumulate(acc, b, L.accumulator);
-    const RequantRegisters& r = L.requant.size() == 1 ? L.requant[0] : L.requant[static_cast<std::size_t>(oc)];
-    const std::int64_t y = add_zero_point_and_clamp(requantize(acc, r), L.output_zero_point, L.clamp_lo, L.clamp_hi);
-    return L.output_type == ValueType::int1 ? (y >= 0 ? 1 : -1) : y;
-}
-
-// Dense conv (groups 1) or Gemm, straight from the ONNX index space.
-std::vector<std::int32_t> reference_layer(const MacLayer& L, const QTensor& x) {
-    std::vector<std::int32_t> y;
-    std::vector<std::int64_t> products;
-    const std::int64_t c_out = L.weight_shape[0];
-    if (L.kind == MacKind::gemm) {
-        const std::int64_t K = L.weight_shape[1], rows = x.size() / K;
-        y.resize(static_cast<std::size_t>(rows * c_out));
-        for (std::int64_t m = 0; m < rows; ++m)
-            for (std::int64_t o = 0; o < c_out; ++o) {
-                products.clear();
-                for (std::int64_t k = 0; k < K; ++k)
-                    products.push_back(product(L.weights[o * K + k] - L.weight_zero_point, x.values[m * K + k],
-                                               L.input_zero_point));
-                y[m * c_out + o] = static_cast<std::int32_t>(reference_element(L, o, products));
-            }
-        return y;
-    }
-    const std::int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3], KH = L.weight_shape[2], KW = L.weight_shape[3];
-    const ConvGeometry& g = L.geometry;
-    const std::int64_t OH = (H + g.pad_top + g.pad_bottom - KH) / g.stride_h + 1;
-    const std::int64_t OW = (W + g.pad_left + g.pad_right - KW) / g.stride_w + 1;
-    y.resize(static_cast<std::size_t>(x.shape[0] * c_out * OH * OW));
-    for (std::int64_t n = 0; n < x.shape[0]; ++n)
-        for (std::int64_t oc = 0; oc < c_out; ++oc)
-            for (std::int64_t oy = 0; oy < OH; ++oy)
-                for (std::int64_t ox = 0; ox < OW; ++ox) {
-                    products.clear();
-                    for (std::int64_t c = 0; c < C; ++c)
-                        for (std::int64_t ky = 0; ky < KH; ++ky)
-                            for (std::int64_t kx = 0; kx < KW; ++kx) {
-                                const std::int64_t iy = oy * g.stride_h - g.pad_top + ky;
-                                const std::int64_t ix = ox * g.stride_w - g.pad_left + kx;
-                                const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-                                const std::int64_t xv =
-                                    inside ? x.values[((n * C + c) * H + iy) * W + ix] : L.input_zero_point;
-                                const std::int64_t wv = L.weights[((oc * C + c) * KH + ky) * KW + kx];
-                                products.push_back(product(wv - L.weight_zero_point, xv, L.input_zero_point));
-                            }
-                    y[((n * c_out + oc) * OH + oy) * OW + ox] = static_cast<std::int32_t>(reference_element(L, oc, products));
-                }
-    return y;
-}
 
 // Activations mostly near the zero-point with a few large ones, as after a
 // ReLU: most elements' sum |p_k| stays small while the channel bound
@@ -157,7 +104,7 @@ TEST_CASE("element bound: narrow saturating layers match the per-element referen
         const RandomLayer t = saturating_layer(rng, i % 2 ? MacKind::conv : MacKind::gemm, false);
         const MacLayer& L = t.layer;
         INFO("layer " << i << " acc " << L.accumulator.bits << " K " << reduction_length(L));
-        const std::vector<std::int32_t> want = reference_layer(L, t.input);
+        const std::vector<std::int32_t> want = reference::mac(L, t.input).values;
         for (MacPath path : {MacPath::automatic, MacPath::exact_double, MacPath::ordered}) {
             MacStats one_thread;
             for (int threads : {1, 3}) {
@@ -225,7 +172,7 @@ TEST_CASE("step tables: large layers (tables built and reused) match the referen
         if (i % 4 == 3) L.accumulator = {static_cast<int>(uniform(rng, 12, 32)), arch::Overflow::wrap};
         if (i % 4 == 2) L.accumulator.bits = 32;   // the common case: every channel exact
         INFO("layer " << i << " out " << arch::to_string(L.output_type) << " kind " << int(L.requant[0].kind));
-        const std::vector<std::int32_t> want = reference_layer(L, t.input);
+        const std::vector<std::int32_t> want = reference::mac(L, t.input).values;
         const PreparedMacLayer prepared = prepare_mac_layer(L);
         // The first run builds the tables, the second reuses them; threads differ.
         MacStats stats;

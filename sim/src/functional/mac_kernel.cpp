@@ -1,14 +1,17 @@
-// Whole-layer execution of a MAC layer: im2col, then per output element
-// either an exact sum (float/double GEMM or XNOR/popcount; safe for the whole
-// channel, or for this element by its own bound) finished by the accumulator
-// rule and requant (directly or by the channel's step table), or the ordered
-// per-element loop. docs/functional.md explains why the exact paths give the
-// same bits as the ordered loop.
+// Whole-layer execution of a MAC layer (mac_fast.hpp): im2col, then per
+// output element either an exact sum (float/double GEMM or XNOR/popcount; safe
+// for the whole channel, or for this element by its own bound) finished by the
+// accumulator rule and requant (directly or by the channel's step table), or
+// the ordered per-element loop. docs/functional.md explains why the exact
+// paths give the same bits as the ordered loop. The same kernel emits the raw
+// accumulators instead (steps 1-4 only) for mac_accumulators.hpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 
 // GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512
 // transpose intrinsics (a self-initialized __m512 in avx512fintrin.h).
@@ -18,7 +21,9 @@
 #pragma GCC diagnostic pop
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/datapath/product.hpp"
-#include "bitnpu/sim/functional/mac_layer.hpp"
+#include "bitnpu/sim/functional/detail/mac_step_table.hpp"
+#include "bitnpu/sim/functional/mac_accumulators.hpp"
+#include "bitnpu/sim/functional/mac_fast.hpp"
 #include "bitnpu/sim/parallel.hpp"
 
 namespace bitnpu::sim {
@@ -295,9 +300,33 @@ void finish_channel(const MacChannel& ch, const MacStepTable* table, BlockSums<S
         finish_for<std::int64_t>(ch.registers)(ch, sums.total + r * P, P, dst, stride);
 }
 
+// The accumulators of one channel from its exact sums (steps 3-4: the bias at
+// its stage, the accumulator rule), for mac_accumulators.
+template <class S, class Out>
+void accumulate_channel(const MacChannel& ch, const S* sums, std::int64_t pixels, Out* dst, std::int64_t stride) {
+    for (std::int64_t p = 0; p < pixels; ++p)
+        dst[p * stride] = static_cast<Out>(mac_accumulate_exact(ch, static_cast<std::int64_t>(sums[p])));
+}
+
+// Channel r of a block from its exact sums: the finished outputs (Acc =
+// false; by the step table when there is one) or the accumulators (Acc).
+template <bool Acc, class S, class Out>
+void emit_channel(const MacChannel& ch, const MacStepTable* table, BlockSums<S> sums, std::int64_t r,
+                  std::int64_t P, Out* dst, std::int64_t stride) {
+    if constexpr (Acc) {
+        if (sums.one_chunk)
+            accumulate_channel(ch, sums.one_chunk + r * P, P, dst, stride);
+        else
+            accumulate_channel(ch, sums.total + r * P, P, dst, stride);
+    } else {
+        finish_channel(ch, table, sums, r, P, dst, stride);
+    }
+}
+
 // Element bounds of one channel: risky[p] = 1 where sum_k |p_k| + |b_q| could
-// leave the accumulator's range (NUMERICS.md step 4: only there may the
-// ordered loop differ from the exact sum). Returns the number of risky elements.
+// leave the accumulator's range (numerics.md "MAC step 4: accumulate": only
+// there may the ordered loop differ from the exact sum). Returns the number of
+// risky elements.
 template <class S>
 std::int64_t mark_risky(const S* bound, std::int64_t P, const MacChannel& ch, std::uint8_t* risky) {
     const std::uint64_t b = magnitude(ch.bias);
@@ -332,12 +361,13 @@ const MacStepTable* channel_table(const Context& c, std::int64_t oc, const MacCh
 }
 
 // Exact sums (and element bounds) of a float or double engine, then the
-// finish of every exact channel; marks the elements the ordered loop owes.
-template <class T>
+// finish (or, with Acc, the accumulators) of every exact channel; marks the
+// elements the ordered loop owes.
+template <bool Acc, class Out, class T>
 void finish_gemm_block(const Context& c, const std::vector<T>& weights, const std::vector<T>& col,
                        const std::vector<T>& abs_col, std::int64_t col_offset, std::int64_t n, std::int64_t first,
                        std::int64_t rows, bool any_bound, RowMatrix<T>& part, RowMatrix<T>& abs_part, Scratch& s,
-                       QTensor& out, MacStats& stats) {
+                       Out* out, MacStats& stats) {
     const std::int64_t P = c.d.pixels;
     const BlockSums<T> sums = gemm_sums<T, false>(c, weights, col.data() + col_offset, first, rows, part, s.sums);
     BlockSums<T> bounds;
@@ -349,9 +379,9 @@ void finish_gemm_block(const Context& c, const std::vector<T>& weights, const st
         const MacChannel ch = mac_channel(c.layer, oc);
         // Conv output [n, oc, p]; Gemm output [p, oc]. Risky elements get an
         // exact-sum value here too, overwritten by the ordered loop.
-        std::int32_t* dst = out.values.data() + (c.d.gemm ? oc : (n * c.d.c_out + oc) * P);
-        const MacStepTable* table = channel_table(c, oc, ch);
-        finish_channel(ch, table, sums, r, P, dst, c.d.gemm ? c.d.c_out : 1);
+        Out* dst = out + (c.d.gemm ? oc : (n * c.d.c_out + oc) * P);
+        const MacStepTable* table = Acc ? nullptr : channel_table(c, oc, ch);
+        emit_channel<Acc>(ch, table, sums, r, P, dst, c.d.gemm ? c.d.c_out : 1);
         if (c.plan.exact_ok[i]) {
             stats.exact_channel += P;
             if (table) stats.by_table += P;
@@ -364,9 +394,11 @@ void finish_gemm_block(const Context& c, const std::vector<T>& weights, const st
     }
 }
 
-// Output channels [oc0, oc1) (within group g) of batch n.
+// Output channels [oc0, oc1) (within group g) of batch n: their outputs, or
+// with Acc their accumulators.
+template <bool Acc, class Out>
 void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int64_t g, std::int64_t oc0,
-               std::int64_t oc1, QTensor& out, MacStats& stats) {
+               std::int64_t oc1, Out* out, MacStats& stats) {
     const MacLayer& layer = c.layer;
     const std::int64_t K = c.d.k, P = c.d.pixels, col_offset = g * K * P;
     const std::int64_t first = g * c.d.channels_per_group + oc0, rows = oc1 - oc0;
@@ -383,21 +415,21 @@ void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int
     if (any_bound) s.risky.assign(static_cast<std::size_t>(rows * P), 0);
     if (any_exact) {
         if (c.plan.engine == MacPath::exact_float) {
-            finish_gemm_block(c, c.prep.weights_f, col.f, col.fa, col_offset, n, first, rows, any_bound, s.part_f,
-                              s.abs_part_f, s, out, stats);
+            finish_gemm_block<Acc>(c, c.prep.weights_f, col.f, col.fa, col_offset, n, first, rows, any_bound, s.part_f,
+                                   s.abs_part_f, s, out, stats);
         } else if (c.plan.engine == MacPath::exact_double) {
-            finish_gemm_block(c, c.prep.weights_d, col.d, col.da, col_offset, n, first, rows, any_bound, s.part_d,
-                              s.abs_part_d, s, out, stats);
+            finish_gemm_block<Acc>(c, c.prep.weights_d, col.d, col.da, col_offset, n, first, rows, any_bound, s.part_d,
+                                   s.abs_part_d, s, out, stats);
         } else {   // XNOR: channel-level exactness only (plan.element_bound is all false)
             exact_sums_xnor(c, col.i.data() + col_offset, first, rows, s.sums);
             for (std::int64_t r = 0; r < rows; ++r) {
                 const std::int64_t oc = first + r;
                 if (!c.plan.exact_ok[static_cast<std::size_t>(oc)]) continue;
-                std::int32_t* dst = out.values.data() + (c.d.gemm ? oc : (n * c.d.c_out + oc) * P);
+                Out* dst = out + (c.d.gemm ? oc : (n * c.d.c_out + oc) * P);
                 const MacChannel ch = mac_channel(layer, oc);
-                const MacStepTable* table = channel_table(c, oc, ch);
-                finish_channel(ch, table, BlockSums<std::int64_t>{s.sums.data(), nullptr}, r, P, dst,
-                               c.d.gemm ? c.d.c_out : 1);
+                const MacStepTable* table = Acc ? nullptr : channel_table(c, oc, ch);
+                emit_channel<Acc>(ch, table, BlockSums<std::int64_t>{s.sums.data(), nullptr}, r, P, dst,
+                                  c.d.gemm ? c.d.c_out : 1);
                 stats.exact_channel += P;
                 if (table) stats.by_table += P;
             }
@@ -424,8 +456,10 @@ void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int
                                                       : !c.plan.exact_ok[i];
             if (!owed) continue;
             const std::int64_t index = c.d.gemm ? p * c.d.c_out + oc : (n * c.d.c_out + oc) * P + p;
-            out.values[static_cast<std::size_t>(index)] =
-                static_cast<std::int32_t>(mac_output_element(layer, oc, s.row.data()));
+            if constexpr (Acc)
+                out[index] = static_cast<Out>(mac_accumulate(layer, oc, s.row.data()));
+            else
+                out[index] = static_cast<std::int32_t>(mac_output_element(layer, oc, s.row.data()));
         }
     }
 }
@@ -444,9 +478,9 @@ MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath request
     plan.element_bound.assign(static_cast<std::size_t>(c_out), false);
     if (requested == MacPath::ordered) return plan;
 
-    // NUMERICS.md step 4: an exact sum is the ordered result when no partial
-    // sum in any order can leave the range (sum |p_k| + |b_q| fits), or always
-    // for wrap (modular arithmetic does not care about order).
+    // numerics.md "MAC step 4: accumulate": an exact sum is the ordered result
+    // when no partial sum in any order can leave the range (sum |p_k| + |b_q|
+    // fits), or always for wrap (modular arithmetic does not care about order).
     for (std::int64_t oc = 0; oc < c_out; ++oc) {
         const std::uint64_t b =
             layer.bias.empty() ? 0 : static_cast<std::uint64_t>(std::llabs(layer.bias[static_cast<std::size_t>(oc)]));
@@ -482,15 +516,29 @@ MacPlan plan_mac(const MacLayer& layer, const QTensor& x, MacPath requested) {
     return plan_mac(prep, x, requested);
 }
 
-QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacOptions& options) {
+namespace {
+
+// Column buffers reused across runs: the calling thread's (workers only read
+// them), and one per worker thread for the image-parallel split.
+ColBuffers& caller_columns() {
+    thread_local ColBuffers buffers;
+    return buffers;
+}
+ColBuffers& image_columns() {
+    thread_local ColBuffers buffers;
+    return buffers;
+}
+
+// The whole layer into out (out_shape's layout): the finished outputs, or
+// with Acc the accumulators. The caller checked x against the layer.
+template <bool Acc, class Out>
+void run_kernel(const PreparedMacLayer& prep, const QTensor& x, const Shape& out_shape, const MacOptions& options,
+                Out* out) {
     const MacLayer& layer = *prep.layer;
-    const Shape out_shape = mac_output_shape(layer, x.shape);
-    if (element_count(x.shape) != x.size()) throw UserError("MAC layer input values do not match its shape");
     const MacPlan plan = plan_mac(prep, x, options.path);
     if (options.stats) *options.stats = MacStats{};
-    QTensor out(out_shape, per_tensor(layer.output_type, 1.0f, layer.output_zero_point));
     const GemmDims d = gemm_dims(layer, out_shape);
-    if (d.pixels == 0 || d.channels_per_group == 0) return out;
+    if (d.pixels == 0 || d.channels_per_group == 0) return;
     const Context c{prep, layer, x, plan, d};
 
     const bool any_bound = std::find(plan.element_bound.begin(), plan.element_bound.end(), true) != plan.element_bound.end();
@@ -539,19 +587,17 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
     if (options.threads > 1 && d.batches >= options.threads) {
         std::vector<MacStats> image_stats(static_cast<std::size_t>(d.batches));
         parallel_for(d.batches, options.threads, [&](std::int64_t n) {
-            thread_local ColBuffers image_buffers;
-            ColBuffers& own = image_buffers;
+            ColBuffers& own = image_columns();
             grow_columns(own);
             for (std::int64_t g = 0; g < d.groups; ++g) fill_columns(own, n, g);
             for (std::int64_t g = 0; g < d.groups; ++g)
-                run_block(c, own, n, g, 0, d.channels_per_group, out, image_stats[static_cast<std::size_t>(n)]);
+                run_block<Acc>(c, own, n, g, 0, d.channels_per_group, out, image_stats[static_cast<std::size_t>(n)]);
         });
         sum_stats(image_stats);
-        return out;
+        return;
     }
     // The caller thread's buffers, reused across runs (workers only read them).
-    thread_local ColBuffers caller_buffers;
-    ColBuffers& col = caller_buffers;   // a plain reference: workers must see the caller's buffers
+    ColBuffers& col = caller_columns();   // a plain reference: workers must see the caller's buffers
     grow_columns(col);
     const std::int64_t blocks = std::max<std::int64_t>(1, std::min<std::int64_t>(options.threads, d.channels_per_group));
     // One stats slot per task, summed in task order: the same totals for any thread count.
@@ -560,17 +606,96 @@ QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacO
         parallel_for(d.groups, options.threads, [&](std::int64_t g) { fill_columns(col, n, g); });
         parallel_for(d.groups * blocks, options.threads, [&](std::int64_t i) {
             const std::int64_t g = i / blocks, b = i % blocks;
-            run_block(c, col, n, g, d.channels_per_group * b / blocks, d.channels_per_group * (b + 1) / blocks, out,
-                      task_stats[static_cast<std::size_t>(i)]);
+            run_block<Acc>(c, col, n, g, d.channels_per_group * b / blocks, d.channels_per_group * (b + 1) / blocks,
+                           out, task_stats[static_cast<std::size_t>(i)]);
         });
     }
     sum_stats(task_stats);
+}
+
+}  // namespace
+
+QTensor run_mac_layer(const PreparedMacLayer& prep, const QTensor& x, const MacOptions& options) {
+    const MacLayer& layer = *prep.layer;
+    const Shape out_shape = mac_output_shape(layer, x.shape);
+    if (element_count(x.shape) != x.size()) throw UserError("MAC layer input values do not match its shape");
+    QTensor out(out_shape, per_tensor(layer.output_type, 1.0f, layer.output_zero_point));
+    run_kernel<false>(prep, x, out_shape, options, out.values.data());
     return out;
 }
 
 QTensor run_mac_layer(const MacLayer& layer, const QTensor& x, const MacOptions& options) {
     const PreparedMacLayer prep = prepare_mac_layer(layer);
     return run_mac_layer(prep, x, options);
+}
+
+template <class T>
+MacAccumulators<T> mac_accumulators(const PreparedMacLayer& prep, const QTensor& x, const MacOptions& options) {
+    const MacLayer& layer = *prep.layer;
+    if (std::is_same_v<T, std::int32_t> && layer.accumulator.bits > 32)
+        throw std::invalid_argument("mac_accumulators<int32_t>: a " + std::to_string(layer.accumulator.bits) +
+                                    "-bit accumulator does not fit int32");
+    MacAccumulators<T> acc;
+    acc.shape = mac_output_shape(layer, x.shape);
+    if (element_count(x.shape) != x.size()) throw UserError("MAC layer input values do not match its shape");
+    acc.values.assign(static_cast<std::size_t>(element_count(acc.shape)), 0);
+    run_kernel<true>(prep, x, acc.shape, options, acc.values.data());
+    return acc;
+}
+
+template <class T>
+MacAccumulators<T> mac_accumulators(const MacLayer& layer, const QTensor& x, const MacOptions& options) {
+    const PreparedMacLayer prep = prepare_mac_layer(layer);
+    return mac_accumulators<T>(prep, x, options);
+}
+
+template MacAccumulators<std::int32_t> mac_accumulators(const PreparedMacLayer&, const QTensor&, const MacOptions&);
+template MacAccumulators<std::int64_t> mac_accumulators(const PreparedMacLayer&, const QTensor&, const MacOptions&);
+template MacAccumulators<std::int32_t> mac_accumulators(const MacLayer&, const QTensor&, const MacOptions&);
+template MacAccumulators<std::int64_t> mac_accumulators(const MacLayer&, const QTensor&, const MacOptions&);
+
+// Weight-side data: float/double copies of w - z_w, per-channel sum |w - z_w|,
+// packed int1 bits and per-tap weight sums for the XNOR engine, an empty
+// step-table cache.
+PreparedMacLayer prepare_mac_layer(const MacLayer& layer) {
+    validate(layer);
+    PreparedMacLayer prep;
+    prep.layer = &layer;
+    prep.step_tables = std::make_shared<MacStepTableCache>(output_channels(layer));
+    const std::int64_t c_out = output_channels(layer), K = reduction_length(layer);
+    prep.weights_f.resize(layer.weights.size());
+    prep.weights_d.resize(layer.weights.size());
+    prep.abs_weight_sum.assign(static_cast<std::size_t>(c_out), 0);
+    for (std::size_t i = 0; i < layer.weights.size(); ++i) {
+        const std::int64_t w = layer.weights[i] - layer.weight_zero_point;
+        prep.weights_f[i] = static_cast<float>(w);   // exact: |w| < 2^24 for every type
+        prep.weights_d[i] = static_cast<double>(w);
+        prep.abs_weight_sum[i / static_cast<std::size_t>(std::max<std::int64_t>(K, 1))] += static_cast<std::uint64_t>(std::llabs(w));
+        prep.max_abs_weight = std::max<std::int64_t>(prep.max_abs_weight, std::llabs(w));
+    }
+    if (is_binary_layer(layer)) {
+        prep.words = (K + 63) / 64;
+        prep.weight_bits.assign(static_cast<std::size_t>(c_out * prep.words), 0);
+        std::vector<std::int8_t> row(static_cast<std::size_t>(K));
+        for (std::int64_t oc = 0; oc < c_out; ++oc) {
+            for (std::int64_t k = 0; k < K; ++k) {
+                const std::int32_t w = layer.weights[static_cast<std::size_t>(oc * K + k)];
+                if (w != 1 && w != -1) throw UserError("int1 layer has a weight other than -1/+1");
+                row[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(w);
+            }
+            pack_binary(row.data(), static_cast<std::size_t>(K), prep.weight_bits.data() + oc * prep.words);
+        }
+        if (layer.kind == MacKind::conv) {
+            const std::int64_t taps = layer.weight_shape[2] * layer.weight_shape[3];
+            prep.tap_weight_sums.assign(static_cast<std::size_t>(c_out * taps), 0);
+            for (std::size_t i = 0; i < layer.weights.size(); ++i) {
+                const auto k = static_cast<std::int64_t>(i) % K;
+                prep.tap_weight_sums[static_cast<std::size_t>((static_cast<std::int64_t>(i) / K) * taps + k % taps)] +=
+                    layer.weights[i];
+            }
+        }
+    }
+    return prep;
 }
 
 }  // namespace bitnpu::sim

@@ -32,7 +32,7 @@ arch::ValueRange QuantParams::range() const { return arch::value_range(type, res
 bool operator==(const QuantParams& a, const QuantParams& b) {
     auto same_bits = [](float x, float y) { return std::memcmp(&x, &y, sizeof x) == 0; };
     return a.type == b.type && a.axis == b.axis && a.restricted == b.restricted && a.zero_points == b.zero_points &&
-           std::equal(a.scales.begin(), a.scales.end(), b.scales.begin(), b.scales.end(), same_bits);
+           a.exponents == b.exponents && std::equal(a.scales.begin(), a.scales.end(), b.scales.begin(), b.scales.end(), same_bits);
 }
 
 QuantParams per_tensor(arch::ValueType type, float scale, std::int64_t zero_point) {

@@ -3,6 +3,7 @@
 // shift, the accumulator extremes, and random registers.
 #include <catch2/catch.hpp>
 
+#include <iterator>
 #include <memory>
 #include <random>
 
@@ -15,6 +16,10 @@ namespace {
 
 using bitnpu::arch::RequantKind;
 using bitnpu::arch::RoundingMode;
+
+// The rounding mode of each lane of requant_all_modes (its MODES[m]).
+constexpr RoundingMode kLaneModes[] = {RoundingMode::floor, RoundingMode::trunc, RoundingMode::half_up,
+                                       RoundingMode::half_away, RoundingMode::half_even};
 
 struct Sample {
     std::int64_t acc, mult;
@@ -43,10 +48,10 @@ public:
         tick();
         tick();
         int bad = 0;
-        for (int m = 0; m < 5; ++m) {
+        for (int m = 0; m < int(std::size(kLaneModes)); ++m) {
             bitnpu::sim::RequantRegisters r;
             r.kind = kind_;
-            r.rounding = RoundingMode(m);
+            r.rounding = kLaneModes[m];
             r.multiplier = kind_ == RequantKind::multiplier ? s.mult : 1;
             r.shift = s.shift;
             r.dst_bits = acc_bits_;
@@ -56,7 +61,7 @@ public:
             const std::int64_t got = sext((top_->y[16 * m / 32] >> (16 * m % 32)) & 0xffffu, 16);
             if (got != want) {
                 ++bad;
-                UNSCOPED_INFO("mode " << m << " acc=" << s.acc << " M=" << s.mult << " shift=" << s.shift
+                UNSCOPED_INFO("mode " << bitnpu::arch::to_string(kLaneModes[m]) << " acc=" << s.acc << " M=" << s.mult << " shift=" << s.shift
                                       << " zy=" << s.zy << " [" << s.lo << "," << s.hi << "]: want " << want
                                       << " got " << got);
             }

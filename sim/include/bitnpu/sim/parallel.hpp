@@ -1,7 +1,7 @@
 // The one thread pool of bitnpu: the simulator's and the FP32 executor's
 // kernels and the calibrator's passes all run their parallel loops here.
 //
-// Both loops below give results that never depend on the thread count: item
+// parallel_for gives results that never depend on the thread count: item
 // i always runs the same code on the same data and items write disjoint
 // outputs (the caller's side of the contract).
 //
@@ -142,15 +142,17 @@ inline std::int64_t worker_count(std::int64_t count, int threads) {
     return std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count));
 }
 
-// Static split: worker t runs items [count*t/w, count*(t+1)/w) in order.
-// For items of equal cost.
+// How parallel_for hands items to workers.
+enum class Schedule {
+    blocks,   // worker t runs items [count*t/w, count*(t+1)/w) in order: items of equal cost
+    dynamic,  // workers take the next item from a shared counter: items of unequal cost
+              // (per-tensor policy searches, per-channel clipping, kernel tasks)
+};
+
+namespace detail {
+
 template <class Fn>
-void parallel_for(std::int64_t count, int threads, Fn&& fn) {
-    const std::int64_t workers = worker_count(count, threads);
-    if (workers == 1) {
-        for (std::int64_t i = 0; i < count; ++i) fn(i);
-        return;
-    }
+void run_blocks(std::int64_t count, std::int64_t workers, Fn& fn) {
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
     const std::function<void(int)> part = [&](int t) {
         try {
@@ -164,16 +166,9 @@ void parallel_for(std::int64_t count, int threads, Fn&& fn) {
         if (e) std::rethrow_exception(e);
 }
 
-// Dynamic split: workers take the next item from a shared counter. For items
-// of unequal cost (per-tensor policy searches, per-channel clipping). The
-// first exception stops the remaining items and is rethrown.
+// The first exception stops the remaining items and is rethrown.
 template <class Fn>
-void parallel_for_dynamic(std::int64_t count, int threads, Fn&& fn) {
-    const std::int64_t workers = worker_count(count, threads);
-    if (workers == 1) {
-        for (std::int64_t i = 0; i < count; ++i) fn(i);
-        return;
-    }
+void run_dynamic(std::int64_t count, std::int64_t workers, Fn& fn) {
     std::atomic<std::int64_t> next{0};
     std::exception_ptr error;
     std::mutex error_mutex;
@@ -190,6 +185,24 @@ void parallel_for_dynamic(std::int64_t count, int threads, Fn&& fn) {
     };
     WorkerPool::instance().run(static_cast<int>(workers), part);
     if (error) std::rethrow_exception(error);
+}
+
+}  // namespace detail
+
+// The one parallel loop: fn(i) for i in [0, count) on up to `threads`
+// workers of the pool (count first, then threads, everywhere). With one
+// worker the items run in order on the caller.
+template <class Fn>
+void parallel_for(std::int64_t count, int threads, Fn&& fn, Schedule schedule = Schedule::blocks) {
+    const std::int64_t workers = worker_count(count, threads);
+    if (workers == 1) {
+        for (std::int64_t i = 0; i < count; ++i) fn(i);
+        return;
+    }
+    if (schedule == Schedule::blocks)
+        detail::run_blocks(count, workers, fn);
+    else
+        detail::run_dynamic(count, workers, fn);
 }
 
 }  // namespace bitnpu::sim

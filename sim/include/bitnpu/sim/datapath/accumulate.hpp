@@ -1,5 +1,5 @@
-// The accumulator (NUMERICS.md step 4): wrap modulo 2^bits, or saturate after
-// every addition in the canonical order.
+// The accumulator (numerics.md "MAC step 4: accumulate"): wrap modulo 2^bits,
+// or saturate after every addition in the canonical order.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +24,8 @@ inline std::int64_t accumulate(std::int64_t acc, std::int64_t p, const Accumulat
 
 // acc = start; for k in 0..n-1: acc = accumulate(acc, products[k]). For
 // saturate this is the ordered loop unless sum(|p|) + |start| fits, in which
-// case the exact sum is returned (the fast path NUMERICS.md allows). For wrap
+// case the exact sum is returned (the fast path that
+// numerics.md "MAC step 4: accumulate" allows). For wrap
 // the sum is taken modulo 2^64 and wrapped once (wrapping commutes with
 // addition). start should already lie in the accumulator's range (it is the
 // preloaded bias); if it does not, it is first saturated or wrapped into it.

@@ -1,5 +1,5 @@
-// gemmlowp / TFLite fixed-point arithmetic, bit for bit (NUMERICS.md
-// requant kind "gemmlowp"). Names follow gemmlowp's fixedpoint.h and
+// gemmlowp / TFLite fixed-point arithmetic, bit for bit (the requant kind of
+// numerics.md "gemmlowp"). Names follow gemmlowp's fixedpoint.h and
 // TFLite's kernels/internal/common.h and quantization_util.cc.
 // Inline: the gemmlowp requant unit runs once per output element.
 #pragma once

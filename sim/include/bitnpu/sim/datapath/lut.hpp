@@ -1,4 +1,4 @@
-// Lookup tables for vector-engine nonlinearities (NUMERICS.md "Lookup table"):
+// Lookup tables for vector-engine nonlinearities (numerics.md "Lookup table"):
 // T[q] = clamp(round_half_even(f(s_x (q - z_x)) / s_y) + z_y, lo, hi).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Products of the MAC datapath (NUMERICS.md step 2) for every type pair,
+// Products of the MAC datapath (numerics.md "MAC step 2: product") for every type pair,
 // including int1 XNOR/popcount and uint1 AND/popcount dot products on packed
 // 64-bit words.
 #pragma once

@@ -1,5 +1,7 @@
-// Float <-> integer at the edges of the quantized graph (NUMERICS.md
-// "Quantization of real values"): q = clamp(round_half_even(x / s) + z, qmin, qmax).
+// Float <-> integer at the edges of the quantized graph
+// (numerics.md "Float and integer at the graph edges", the arithmetic of
+// numerics.md "Quantization of real values"):
+// q = clamp(round_half_even(x / s) + z, qmin, qmax).
 //
 // round_half_even(double) is also the final rounding of the float32 requant
 // unit and of lookup-table entries: the one definition of "round a real to

@@ -1,10 +1,11 @@
-// Requantization units (NUMERICS.md step 5-6) and the derivation of their
-// register values from a real multiplier m = s_w * s_x / s_y.
+// Requantization units (numerics.md "Requantization units") and the derivation of their
+// register values from a real multiplier m = s_w * s_x / s_y (numerics.md "Deriving registers").
 #pragma once
 
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "bitnpu/arch/arch_spec.hpp"
@@ -42,8 +43,80 @@ struct ShiftRange {
 };
 ShiftRange legal_shift_range(const arch::RequantSpec& spec);
 
+// The four units, one function each (requantize() dispatches on r.kind).
+// "Inputs" are the register values the unit is built for (the legal ranges
+// of arch::requant_limits, what derive_requant produces); "Assumptions" are
+// what the function needs to compute its rule exactly, checked by assert
+// (compiled out in Release builds).
 namespace detail {
 
+// shifter: a barrel shifter, no multiplier (M = 1, m' = 2^-shift).
+//   Inputs:      acc        the accumulator, an int64 (in hardware a dst_bits
+//                           two's complement value).
+//                shift      right shift in [0, 2^shift_bits - 1]; with
+//                           allow_left_shift also [-(2^shift_bits - 1), -1], a
+//                           left shift by -shift saturated to dst_bits. Any int
+//                           is computed exactly.
+//                rounding   any arch::RoundingMode (right shifts only).
+//                dst_bits   the accumulator width; multiplier is unused (1).
+//   Assumptions: 2 <= dst_bits <= 64.
+//   Result:      round_shift(acc, shift, rounding, dst_bits); always fits int64.
+//   RTL:         rtl/requant.sv, KIND = REQUANT_SHIFTER (ACC_BITS = dst_bits,
+//                ALLOW_LEFT = 1 for left shifts).
+inline std::int64_t requantize_shifter(std::int64_t acc, const RequantRegisters& r) {
+    assert(r.dst_bits >= 2 && r.dst_bits <= 64);
+    return saturate_signed(round_shift(acc, r.shift, r.rounding, r.dst_bits), 64);
+}
+
+// multiplier: an unsigned integer multiplier M and a right shift
+// (m' = M * 2^-shift).
+//   Inputs:      acc        the accumulator, an int64.
+//                multiplier M in [0, 2^multiplier_bits - 1], multiplier_bits <= 32.
+//                shift      right shift in [0, 2^shift_bits - 1] (a negative
+//                           one is taken as the shifter's saturated left shift).
+//                rounding   any arch::RoundingMode.
+//                dst_bits   the accumulator width (for negative shifts).
+//   Assumptions: 0 <= M <= 2^32, so acc * M is exact in 128 bits;
+//                2 <= dst_bits <= 64.
+//   Result:      round_shift(acc * M, shift, rounding, dst_bits), saturated to int64.
+//   RTL:         rtl/requant.sv, KIND = REQUANT_MULTIPLIER.
+inline std::int64_t requantize_multiplier(std::int64_t acc, const RequantRegisters& r) {
+    assert(r.multiplier >= 0 && r.multiplier <= (std::int64_t(1) << 32));
+    assert(r.dst_bits >= 2 && r.dst_bits <= 64);
+    return saturate_signed(round_shift(int128(acc) * r.multiplier, r.shift, r.rounding, r.dst_bits), 64);
+}
+
+// gemmlowp: TFLite's MultiplyByQuantizedMultiplier (m' = M * 2^(shift - 31)).
+//   Inputs:      acc        the accumulator, an int64; saturated to int32 first
+//                           (TFLite's accumulator is int32).
+//                multiplier Q31 M in [0, 2^31 - 1] (QuantizeMultiplier gives
+//                           [2^30, 2^31) or 0; a negative m gives a negative M,
+//                           as in TFLite).
+//                shift      TFLite's exponent, positive = left, in [-31, 30].
+//                rounding   ignored: fixed by TFLite's arithmetic.
+//   Assumptions: M fits int32; -31 <= shift <= 31.
+//   Result:      MultiplyByQuantizedMultiplier(saturate_signed(acc, 32), M, shift),
+//                an int32 value.
+//   RTL:         code REQUANT_GEMMLOWP; rtl/requant.sv does not implement it.
+inline std::int64_t requantize_gemmlowp(std::int64_t acc, const RequantRegisters& r) {
+    assert(r.multiplier >= std::numeric_limits<std::int32_t>::min() &&
+           r.multiplier <= std::numeric_limits<std::int32_t>::max());
+    assert(r.shift >= -31 && r.shift <= 31);
+    return gemmlowp::MultiplyByQuantizedMultiplier(std::int32_t(saturate_signed(acc, 32)),
+                                                   std::int32_t(r.multiplier), r.shift);
+}
+
+// float32: one fp32 multiply by an fp32 scale, then round half to even.
+//   Inputs:      acc        the accumulator, an int64 (fp32(acc) is exact for
+//                           |acc| <= 2^24, rounded to nearest even beyond).
+//                scale      float_scale, any fp32: derive_requant gives fp32(m) > 0
+//                           (0 when m is too small); other values follow IEEE
+//                           fp32 (a NaN product gives 0, +-inf saturate).
+//                rounding   ignored: always half_even.
+//   Assumptions: none to check (the product is rounded in the default
+//                round-to-nearest fp environment, as ONNX Runtime's is).
+//   Result:      round_half_even(fp32(fp32(acc) * scale)), saturated to int64.
+//   RTL:         code REQUANT_FLOAT32; rtl/requant.sv does not implement it.
 inline std::int64_t requantize_float32(std::int64_t acc, float scale) {
     // The product must be rounded to fp32 before the final rounding. A lone
     // multiply cannot be contracted into an FMA, and the empty asm makes the
@@ -70,19 +143,14 @@ inline std::int64_t requantize_float32(std::int64_t acc, float scale) {
 //              (TFLite's accumulator is int32: a wider acc saturates to int32 first)
 //  float32:    round_half_even(fp32(fp32(acc) * float_scale)), saturating to int64
 // Results beyond int64 saturate to int64 (the later clamp gives the same
-// output as clamping the exact value).
+// output as clamping the exact value). Inputs and assumptions of each kind:
+// detail::requantize_<kind> above.
 inline std::int64_t requantize(std::int64_t acc, const RequantRegisters& r) {
     switch (r.kind) {
-        case arch::RequantKind::shifter:
-            return saturate_signed(round_shift(acc, r.shift, r.rounding, r.dst_bits), 64);
-        case arch::RequantKind::multiplier:
-            assert(r.multiplier >= 0 && r.multiplier <= (std::int64_t(1) << 32));
-            return saturate_signed(round_shift(int128(acc) * r.multiplier, r.shift, r.rounding, r.dst_bits), 64);
-        case arch::RequantKind::gemmlowp:
-            return gemmlowp::MultiplyByQuantizedMultiplier(std::int32_t(saturate_signed(acc, 32)),
-                                                           std::int32_t(r.multiplier), r.shift);
-        case arch::RequantKind::float32:
-            return detail::requantize_float32(acc, r.float_scale);
+        case arch::RequantKind::shifter: return detail::requantize_shifter(acc, r);
+        case arch::RequantKind::multiplier: return detail::requantize_multiplier(acc, r);
+        case arch::RequantKind::gemmlowp: return detail::requantize_gemmlowp(acc, r);
+        case arch::RequantKind::float32: return detail::requantize_float32(acc, r.float_scale);
     }
     return 0;
 }

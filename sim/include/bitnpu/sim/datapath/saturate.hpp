@@ -46,7 +46,7 @@ inline std::int64_t clamp(__int128 x, std::int64_t lo, std::int64_t hi) {
 
 // Clamp to a value type's range (restricted: symmetric signed range, see
 // arch::value_range). int1 has no zero: values >= 0 map to +1 and values < 0
-// to -1 (sign binarization, sign(0) = +1), see docs/numerics.md.
+// to -1 (sign binarization, sign(0) = +1), see numerics.md "Saturation and wrap".
 std::int64_t saturate_to(__int128 x, arch::ValueType t, bool restricted = false);
 
 }  // namespace bitnpu::sim

@@ -1,4 +1,4 @@
-// Elementwise Add / Sub on a vector engine (NUMERICS.md "Vector engine units"):
+// Elementwise Add / Sub on a vector engine (numerics.md "Add and Sub"):
 // acc = (a - z_a) * M_a +/- (b - z_b) * M_b at accumulator width,
 // y = clamp(round_shift(acc, sh, mode) + z_y, lo, hi). One shared shift.
 #pragma once

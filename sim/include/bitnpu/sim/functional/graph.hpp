@@ -14,6 +14,7 @@
 #include "bitnpu/sim/functional/concat.hpp"
 #include "bitnpu/sim/functional/host_layer.hpp"
 #include "bitnpu/sim/functional/lut_layer.hpp"
+#include "bitnpu/sim/functional/mac_fast.hpp"
 #include "bitnpu/sim/functional/mac_layer.hpp"
 #include "bitnpu/sim/functional/mul.hpp"
 #include "bitnpu/sim/functional/pool.hpp"

@@ -15,16 +15,21 @@ using Shape = std::vector<std::int64_t>;
 
 std::int64_t element_count(const Shape& shape);
 
-// Real value of q: scale[c] * (q - zero_point[c]) (NUMERICS.md). One entry
-// per tensor, or one per index along `axis` (per-channel, e.g. weights).
+// How a tensor's integers encode reals: scale[c] * (q - zero_point[c])
+// (numerics.md "Quantization of real values"). One entry per tensor
+// (axis < 0), or one per index along `axis` (per channel, e.g. weights).
+// The one quantization-parameter type of bitnpu: the calibrator chooses
+// them (calib/quant), the lowering hands them to the simulator, and the
+// CTable stores them (CTableTensor, its file form, adds policy and SQNR).
 struct QuantParams {
     arch::ValueType type = arch::ValueType::int8;
+    bool restricted = false;      // symmetric signed range, e.g. int8 in [-127, 127]
     std::vector<float> scales{1.0f};
     std::vector<std::int64_t> zero_points{0};
-    int axis = 1;                 // channel axis when per-channel
-    bool restricted = false;      // symmetric signed range, e.g. int8 in [-127, 127]
+    std::vector<int> exponents;   // power-of-two scales (scale = 2^-exponent): the shifter's; else empty
+    int axis = -1;                // channel axis when per channel; -1: per tensor
 
-    bool per_channel() const { return scales.size() > 1 || zero_points.size() > 1; }
+    bool per_channel() const { return axis >= 0; }
     float scale(std::int64_t channel) const;
     std::int64_t zero_point(std::int64_t channel) const;
     // [qmin, qmax] of the type (restricted range applied).

@@ -1,0 +1,69 @@
+// The calibrator: FP32 statistics over the calibration set, candidate scales
+// from every policy, a per-layer search judged by the bit-accurate
+// simulator (in topological order, with the already-quantized upstream in
+// place), and the resulting CTable. docs/calibrator.md walks through it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bitnpu/arch/arch_spec.hpp"
+#include "bitnpu/ctable/ctable.hpp"
+#include "bitnpu/graph/graph.hpp"
+#include "bitnpu/compile/lowering.hpp"
+#include "bitnpu/compile/program.hpp"
+#include "bitnpu/compile/placement.hpp"
+#include "bitnpu/quant/policies.hpp"
+#include "bitnpu/calibrator/samples.hpp"
+
+namespace bitnpu::calib {
+
+struct CalibOptions {
+    // The policy for every tensor; empty ("auto"): each layer tries every
+    // policy (kAllPolicies) and the bit-accurate simulator picks.
+    std::optional<PolicyKind> policy;
+    PolicyOptions policy_options;
+    std::int64_t samples = 500;          // calibration samples to use
+    bool samples_required = false;       // true: fewer available samples is an error
+    std::int64_t batch = 64;             // executor batch while collecting statistics
+    std::int64_t search_samples = 64;    // the slice the search and SQNR figures use
+    int threads = 0;                     // 0: all cores
+    bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
+    const CTable* start_from = nullptr;  // refine: keep its tensors, calibrate the rest
+    std::function<void(const std::string& stage, std::int64_t done, std::int64_t total)> progress;
+};
+
+// "auto" -> empty, otherwise parse_policy(name) (UserError for an unknown name).
+std::optional<PolicyKind> parse_calib_policy(const std::string& name);
+// "auto" or the policy's canonical name.
+std::string calib_policy_name(const std::optional<PolicyKind>& policy);
+
+struct LayerSummary {
+    std::string node, op, engine, precision, policy;
+    double scale = 0.0;                  // output scale
+    double ideal = 0.0, realized = 0.0;  // m and m' of the first channel (0 when none)
+    double max_rel_error = 0.0;          // max |m' - m| / m over channels
+    std::optional<double> sqnr_db;       // output vs FP32 on the search slice
+};
+
+struct CalibResult {
+    CTable table;
+    std::vector<LayerSummary> layers;
+    QuantizationPlan plan;
+    std::int64_t samples_used = 0;
+    // What the hardware cannot represent as asked (e.g. saturated bias
+    // registers), in words a user can act on; also in the JSON report.
+    std::vector<std::string> warnings;
+    double seconds_statistics = 0.0, seconds_search = 0.0, seconds_total = 0.0;
+};
+
+// graph: after run_standard_passes. Shapes are inferred here from the first
+// sample. Throws UserError for bad data (empty, NaN/Inf, wrong shapes,
+// too few samples) and for graphs the arch cannot run.
+CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSource& samples,
+                      const CalibOptions& options);
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,228 @@
+// The calibration driver (calibrator.hpp): statistics, candidate scales,
+// the per-layer search, the CTable.
+#include "bitnpu/calibrator/calibrator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bitnpu/arch/derived.hpp"
+#include "bitnpu/fp32/batching.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/fp32/shape_inference.hpp"
+#include "bitnpu/calibrator/stats_collector.hpp"
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/parallel.hpp"
+#include "search.hpp"
+
+namespace bitnpu::calib {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::int64_t samples_to_use(const SampleSource& samples, const CalibOptions& options) {
+    const std::int64_t available = samples.size();
+    if (available == 0) throw UserError("the calibration data holds no samples");
+    if (options.samples <= 0) throw UserError(fmt::format("--samples must be positive, got {}", options.samples));
+    if (available < options.samples && options.samples_required)
+        throw UserError(fmt::format("asked for {} calibration samples but the data holds only {}", options.samples,
+                                    available));
+    return std::min(available, options.samples);
+}
+
+int resolved_threads(const CalibOptions& options) {
+    return sim::resolve_threads(options.threads);
+}
+
+// Streams the samples through the FP32 executor in batches; memory holds one
+// batch per worker and the fixed-size statistics. Workers take every
+// `workers`-th batch with their own collector; the collectors merge exactly
+// (integer counts on a fixed power-of-two grid, min/max), so the statistics
+// do not depend on the number of workers.
+std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const SampleSource& samples,
+                                                      std::int64_t count, const QuantizationPlan& plan,
+                                                      const CalibOptions& options) {
+    std::set<std::string> names;
+    for (const auto& [tensor, root] : plan.tied_to) names.insert(root);
+    StatsOptions stats_options;
+    stats_options.histograms =
+        !options.policy || make_policy(*options.policy, options.policy_options)->needs_histograms();
+    const std::int64_t fixed = fixed_batch(graph);   // a fixed-batch model takes exactly its batch
+    const std::int64_t batch = fixed > 0 ? fixed : std::max<std::int64_t>(1, options.batch);
+    const std::int64_t batches = (count + batch - 1) / batch;
+    const int workers = static_cast<int>(std::min<std::int64_t>(resolved_threads(options), batches));
+
+    std::vector<std::unique_ptr<StatsCollector>> collectors;
+    for (int w = 0; w < workers; ++w) collectors.push_back(std::make_unique<StatsCollector>(stats_options, names));
+    std::mutex progress_mutex;
+    std::int64_t done = 0;
+    sim::parallel_for(workers, workers, [&](std::int64_t w) {
+        // One worker: the executor's own kernels use the threads instead.
+        const Executor executor(graph, {workers == 1 ? resolved_threads(options) : 1});
+        StatsCollector& collector = *collectors[static_cast<std::size_t>(w)];
+        for (std::int64_t b = w; b < batches; b += workers) {
+            const std::int64_t begin = b * batch;
+            const std::int64_t n = std::min(batch, count - begin);
+            const Feed feed = samples.batch(begin, n);
+            check_feed(graph, feed, begin, "calibration data");
+            executor.run(feed, collector.observer());
+            if (options.progress) {
+                std::lock_guard<std::mutex> lock(progress_mutex);
+                done += n;
+                options.progress("statistics", done, count);
+            }
+        }
+    });
+    for (int w = 1; w < workers; ++w) collectors[0]->merge(*collectors[static_cast<std::size_t>(w)]);
+    const std::vector<std::string> bad = collectors[0]->non_finite_tensors();
+    if (!bad.empty())
+        throw UserError(fmt::format("the FP32 model produces NaN or Inf in tensor '{}' on the calibration data; "
+                                    "check the input preprocessing",
+                                    bad.front()));
+    return collectors[0]->stats();
+}
+
+CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibOptions& options,
+                    std::int64_t samples) {
+    CTable t;
+    t.model = {graph.name, graph.source_path, graph.content_hash};
+    t.arch = {arch.name, arch.content_hash};
+    t.settings.policy = calib_policy_name(options.policy);
+    t.settings.samples = samples;
+    t.settings.seed = 0;
+    t.settings.flags["search_samples"] = std::to_string(options.search_samples);
+    t.settings.flags["bias_correction"] = options.bias_correction ? "true" : "false";
+    if (!options.policy || *options.policy == PolicyKind::percentile)
+        t.settings.flags["percentile"] = fmt::format("{}", options.policy_options.percentile);
+    if (options.start_from) t.settings.flags["refined_from"] = options.start_from->model.name;
+    return t;
+}
+
+LayerSummary summarize(const CTableLayer& layer, const CTable& table) {
+    LayerSummary s;
+    s.node = layer.node;
+    s.op = layer.op;
+    s.engine = layer.engine;
+    s.precision = layer.precision.weight
+                      ? fmt::format("{}x{}", arch::to_string(*layer.precision.weight),
+                                    arch::to_string(layer.precision.activation))
+                      : std::string(arch::to_string(layer.precision.activation));
+    if (const CTableTensor* out = layer.outputs.empty() ? nullptr : table.find_tensor(layer.outputs[0])) {
+        s.policy = out->policy;
+        s.scale = out->scale.empty() ? 0.0 : out->scale[0];
+    }
+    if (!layer.requant.empty()) {
+        s.ideal = layer.requant[0].ideal;
+        s.realized = layer.requant[0].realized;
+        for (const CTableRequant& r : layer.requant)
+            if (r.ideal > 0) s.max_rel_error = std::max(s.max_rel_error, std::abs(r.realized - r.ideal) / r.ideal);
+    }
+    s.sqnr_db = layer.sqnr_db;
+    return s;
+}
+
+// Layers whose integer biases sit at the bias register's bounds: the bias
+// b / (s_w s_x) did not fit bias.bits and was saturated (silently wrong
+// outputs otherwise).
+std::vector<std::string> bias_saturation_warnings(const CTable& table, const arch::ArchSpec& arch) {
+    std::vector<std::string> out;
+    for (const CTableLayer& layer : table.layers) {
+        if (layer.bias.empty() || !layer.bias_bits) continue;
+        const arch::ValueRange range = arch::signed_range(*layer.bias_bits);
+        const auto saturated = std::count_if(layer.bias.begin(), layer.bias.end(),
+                                             [&](std::int64_t b) { return b == range.min || b == range.max; });
+        if (saturated == 0) continue;
+        out.push_back(fmt::format("node '{}': {} of {} biases saturate the {}-bit bias register of engine '{}' (the "
+                                  "bias is large against s_w * s_x); the layer's output is off by the clipped "
+                                  "amount. A wider `bias.bits` in {} avoids it",
+                                  layer.node, saturated, layer.bias.size(), *layer.bias_bits, layer.engine,
+                                  arch.source_path.empty() ? std::string("the arch YAML") : arch.source_path));
+    }
+    return out;
+}
+
+// Layers whose requant unit cannot come close to the ideal multiplier: a
+// shifter realizes only powers of two, so a pool's 1/N or a rescale by 0.7
+// is off by up to a factor sqrt(2); the outputs carry that gain error.
+constexpr double kRequantErrorWarning = 0.01;
+std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>& layers) {
+    std::vector<std::string> out;
+    for (const LayerSummary& l : layers) {
+        if (l.max_rel_error <= kRequantErrorWarning) continue;
+        out.push_back(fmt::format("node '{}' ({} on engine '{}'): the requant unit realizes the multiplier only to "
+                                  "within {:.1f}% (ideal m = {:.6g}, realized m' = {:.6g} on the first channel), so the "
+                                  "layer's outputs are scaled off by up to that much (a shifter realizes only powers "
+                                  "of two; a multiplier unit is bounded by its bits and shift range)",
+                                  l.node, l.op, l.engine, 100.0 * l.max_rel_error, l.ideal, l.realized));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<PolicyKind> parse_calib_policy(const std::string& name) {
+    if (name == "auto") return std::nullopt;
+    return parse_policy(name);
+}
+
+std::string calib_policy_name(const std::optional<PolicyKind>& policy) {
+    return policy ? policy_name(*policy) : "auto";
+}
+
+CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSource& samples,
+                      const CalibOptions& options) {
+    const auto start = Clock::now();
+    if (options.policy) make_policy(*options.policy, options.policy_options);  // validates the percentile
+    CalibResult result;
+    result.samples_used = whole_batches(samples_to_use(samples, options), fixed_batch(graph));
+    if (result.samples_used > samples.size())
+        throw UserError(fmt::format("the model takes batches of {} samples but the calibration data holds only {}",
+                                    fixed_batch(graph), samples.size()));
+
+    // Shapes for one sample; every lowering rule that needs a shape reads it.
+    const Feed first = samples.batch(0, std::max<std::int64_t>(1, std::min(fixed_batch(graph), samples.size())));
+    check_feed(graph, first, 0, "calibration data");
+    std::map<std::string, Shape> input_shapes;
+    for (const auto& [name, t] : first) input_shapes[name] = t.shape();
+    infer_shapes(graph, input_shapes);
+
+    result.plan = plan_quantization(graph, arch);
+    const auto stats = collect_statistics(graph, samples, result.samples_used, result.plan, options);
+    result.seconds_statistics = seconds_since(start);
+
+    const auto search_start = Clock::now();
+    const std::int64_t slice = whole_batches(
+        std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
+    Lowering lowering(graph, arch, result.plan);
+    lowering.set_threads(resolved_threads(options));
+    SearchResult search = search_activation_quant(lowering, stats, samples.batch(0, slice), options);
+    result.seconds_search = seconds_since(search_start);
+
+    CTable& table = result.table;
+    table = table_header(graph, arch, options, result.samples_used);
+    for (const std::string& tensor : result.plan.order) {
+        const std::string& root = result.plan.root(tensor);
+        CTableTensor t = ctable_tensor(search.quant.at(root), search.policy[root]);
+        if (search.tensor_sqnr.count(tensor)) t.sqnr_db = search.tensor_sqnr.at(tensor);
+        table.tensors[tensor] = std::move(t);
+    }
+    lowering.lower_graph(search.quant, &table.layers);
+    for (CTableLayer& layer : table.layers)
+        if (!layer.outputs.empty() && search.tensor_sqnr.count(layer.outputs[0]))
+            layer.sqnr_db = search.tensor_sqnr.at(layer.outputs[0]);
+    for (const CTableLayer& layer : table.layers) result.layers.push_back(summarize(layer, table));
+    result.warnings = bias_saturation_warnings(table, arch);
+    for (std::string& w : requant_error_warnings(result.layers)) result.warnings.push_back(std::move(w));
+    result.seconds_total = seconds_since(start);
+    return result;
+}
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,75 @@
+// Calibration reports (report.hpp).
+#include "bitnpu/calibrator/report.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace bitnpu::calib {
+namespace {
+
+std::string sqnr_text(const std::optional<double>& s) {
+    if (!s) return "-";
+    if (std::isinf(*s)) return "inf";
+    return fmt::format("{:.2f}", *s);
+}
+
+std::string multiplier_text(double m) { return m > 0 ? fmt::format("{:.6g}", m) : std::string("-"); }
+
+}  // namespace
+
+std::string format_layer_table(const CalibResult& result) {
+    std::size_t name_width = 5;
+    for (const LayerSummary& l : result.layers) name_width = std::max(name_width, l.node.size());
+    name_width = std::min<std::size_t>(name_width, 40);
+    std::string out = fmt::format("{:<{}}  {:<17} {:<8} {:<11} {:<10} {:>11} {:>11} {:>11} {:>9}\n", "layer",
+                                  name_width, "op", "engine", "precision", "policy", "scale", "m", "m'", "SQNR dB");
+    for (const LayerSummary& l : result.layers)
+        out += fmt::format("{:<{}}  {:<17} {:<8} {:<11} {:<10} {:>11.5g} {:>11} {:>11} {:>9}\n",
+                           l.node.substr(0, name_width), name_width, l.op, l.engine, l.precision,
+                           l.policy.empty() ? "-" : l.policy, l.scale, multiplier_text(l.ideal),
+                           multiplier_text(l.realized), sqnr_text(l.sqnr_db));
+    return out;
+}
+
+std::string format_top1(const Top1& t) {
+    return fmt::format("top-1 on {} samples: FP32 {:.2f}%, bit-accurate {:.2f}%, drop {:.2f} pp\n", t.samples,
+                       t.fp32(), t.sim(), t.drop_pp() + 0.0);  // + 0.0 turns -0.0 into 0.0
+}
+
+std::string report_json(const CalibResult& result, const std::optional<Top1>& top1) {
+    nlohmann::ordered_json j;
+    const CTable& t = result.table;
+    j["model"] = {{"name", t.model.name}, {"path", t.model.path}, {"hash", t.model.hash}};
+    j["arch"] = {{"name", t.arch.name}, {"hash", t.arch.hash}};
+    j["settings"] = {{"policy", t.settings.policy}, {"samples", result.samples_used}};
+    j["timing_seconds"] = {{"statistics", result.seconds_statistics},
+                           {"search", result.seconds_search},
+                           {"total", result.seconds_total}};
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (const LayerSummary& l : result.layers) {
+        nlohmann::ordered_json e = {{"layer", l.node}, {"op", l.op},        {"engine", l.engine},
+                                    {"precision", l.precision}, {"policy", l.policy}, {"scale", l.scale}};
+        if (l.ideal > 0) {
+            e["ideal_multiplier"] = l.ideal;
+            e["realized_multiplier"] = l.realized;
+            e["max_relative_multiplier_error"] = l.max_rel_error;
+        }
+        if (l.sqnr_db && std::isfinite(*l.sqnr_db)) e["sqnr_db"] = *l.sqnr_db;
+        layers.push_back(e);
+    }
+    j["layers"] = layers;
+    j["warnings"] = result.warnings;
+    if (top1) {
+        j["evaluation"] = {{"samples", top1->samples},
+                           {"fp32_top1", top1->fp32()},
+                           {"bit_accurate_top1", top1->sim()},
+                           {"drop_pp", top1->drop_pp()},
+                           {"seconds_fp32", top1->seconds_fp32},
+                           {"seconds_bit_accurate", top1->seconds_sim}};
+    }
+    return j.dump(2) + "\n";
+}
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,428 @@
+// The per-layer scale search (search.hpp).
+#include "search.hpp"
+
+#include "bias_correction.hpp"
+#include "fp32_walk.hpp"
+#include "input_moments.hpp"
+
+#include <cmath>
+#include <exception>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bitnpu/fp32/batching.hpp"
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/functional/graph.hpp"
+#include "bitnpu/sim/functional/mac_accumulators.hpp"
+#include "bitnpu/sim/parallel.hpp"
+
+namespace bitnpu::calib {
+namespace {
+
+sim::FloatTensor to_float_tensor(const Tensor& t) {
+    return {t.shape(), std::vector<float>(t.data<float>(), t.data<float>() + t.numel())};
+}
+
+double sqnr(const Tensor& ref, const sim::QTensor& test) {
+    if (test.size() != ref.numel()) throw std::logic_error("search: simulated and FP32 tensors differ in size");
+    return sim::sqnr_db(ref.data<float>(), test);
+}
+
+// A comparable score: +inf SQNR (identical) beats everything, NaN loses.
+double score(double s) { return std::isnan(s) ? -std::numeric_limits<double>::infinity() : s; }
+
+struct Candidate {
+    std::string policy;
+    QuantParams params;
+};
+
+bool same(const QuantParams& a, const QuantParams& b) {
+    return a.type == b.type && a.scales == b.scales && a.zero_points == b.zero_points;
+}
+
+class Search {
+public:
+    Search(Lowering& lowering, const std::map<std::string, TensorStats>& stats, const CalibOptions& options)
+        : graph_(lowering.graph()), plan_(lowering.plan()), stats_(stats), options_(options), lowering_(lowering),
+          batch_(fixed_batch(lowering.graph())) {
+        if (options.policy) {
+            policies_.push_back(make_policy(*options.policy, options.policy_options));
+        } else {
+            for (PolicyKind kind : kAllPolicies) policies_.push_back(make_policy(kind, options.policy_options));
+        }
+        run_options_.threads =
+            sim::resolve_threads(options.threads);
+    }
+
+    SearchResult run(const Feed& slice) {
+        walk_.emplace(graph_, slice, batch_, run_options_.threads);
+        const std::vector<std::vector<std::string>> released = released_after_node();
+        precompute_candidates();
+        for (const ValueInfo& in : graph_.inputs)
+            if (plan_.tied_to.count(in.name)) choose_input(in.name);
+        for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+            walk_->run_node(i);
+            if (plan_.placement[i].role != NodeRole::shape) choose_node(i);
+            for (const std::string& name : released[i]) {
+                walk_->release(name);
+                values_.erase(name);
+            }
+            if (options_.progress) options_.progress("search", static_cast<std::int64_t>(i + 1),
+                                                     static_cast<std::int64_t>(graph_.nodes.size()));
+        }
+        return std::move(result_);
+    }
+
+private:
+    // released[i]: the values nothing reads after node i (the search reads a
+    // value at its producer and at its readers, as the FP32 model does).
+    std::vector<std::vector<std::string>> released_after_node() const {
+        std::map<std::string, std::size_t> last;
+        for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+            for (const std::string& in : graph_.nodes[i].inputs)
+                if (!in.empty() && !graph_.initializer(in)) last[in] = i;
+            for (const std::string& out : graph_.nodes[i].outputs)
+                if (!out.empty()) last[out] = i;
+        }
+        std::vector<std::vector<std::string>> released(graph_.nodes.size());
+        for (const auto& [name, i] : last) released[i].push_back(name);
+        return released;
+    }
+
+    // The FP32 value the search compares a quantized tensor against, or
+    // nullptr for tensors that are not quantized (shape arithmetic).
+    const Tensor* reference(const std::string& name) {
+        if (!plan_.tied_to.count(name)) return nullptr;
+        const Tensor* t = walk_->find(name);
+        return t && t->dtype() == DType::f32 ? t : nullptr;
+    }
+    const Tensor& required_reference(const std::string& name) {
+        const Tensor* t = reference(name);
+        if (!t) throw std::logic_error("search: no FP32 value of tensor '" + name + "'");
+        return *t;
+    }
+
+    // Every root's candidates depend only on its statistics: compute them
+    // all up front, one tensor per task (the entropy and error searches cost
+    // milliseconds per tensor). A failure is kept and raised when the search
+    // reaches that tensor, so the error reported is the first in graph order.
+    void precompute_candidates() {
+        std::vector<std::string> roots;
+        for (const auto& [tensor, root] : plan_.tied_to)
+            if (tensor == root) roots.push_back(root);
+        std::vector<std::vector<Candidate>> lists(roots.size());
+        std::vector<std::exception_ptr> errors(roots.size());
+        sim::parallel_for(static_cast<std::int64_t>(roots.size()), run_options_.threads, [&](std::int64_t r) {
+            try {
+                lists[static_cast<std::size_t>(r)] = make_candidates(roots[static_cast<std::size_t>(r)]);
+            } catch (...) {
+                errors[static_cast<std::size_t>(r)] = std::current_exception();
+            }
+        }, sim::Schedule::dynamic);
+        for (std::size_t r = 0; r < roots.size(); ++r) {
+            if (errors[r]) candidate_errors_[roots[r]] = errors[r];
+            else candidates_[roots[r]] = std::move(lists[r]);
+        }
+    }
+
+    const std::vector<Candidate>& candidates(const std::string& root) {
+        if (auto e = candidate_errors_.find(root); e != candidate_errors_.end()) std::rethrow_exception(e->second);
+        auto it = candidates_.find(root);
+        if (it == candidates_.end()) it = candidates_.emplace(root, make_candidates(root)).first;
+        return it->second;
+    }
+
+    std::vector<Candidate> make_candidates(const std::string& root) const {
+        if (options_.start_from)
+            if (const CTableTensor* t = options_.start_from->find_tensor(root))
+                return {{t->policy.empty() ? "ctable" : t->policy, quant_params(*t)}};
+        auto st = stats_.find(root);
+        if (st == stats_.end() || st->second.count == 0)
+            throw UserError(fmt::format("no finite FP32 values were observed for tensor '{}'", root));
+        std::vector<Candidate> out;
+        for (const auto& policy : policies_) {
+            QuantParams p = candidate_params(st->second, *policy, plan_.constraints.at(root));
+            const bool duplicate = std::any_of(out.begin(), out.end(), [&](const Candidate& c) { return same(c.params, p); });
+            if (!duplicate) out.push_back({policy->name(), std::move(p)});
+        }
+        return out;
+    }
+
+    void record(const std::string& root, const Candidate& c) {
+        result_.quant[root] = c.params;
+        result_.policy[root] = c.policy;
+    }
+
+    void choose_input(const std::string& name) {
+        const Tensor& ref = required_reference(name);
+        double best = -std::numeric_limits<double>::infinity();
+        for (const Candidate& c : candidates(name)) {
+            const sim::QTensor q = sim::quantize_tensor(to_float_tensor(ref), c.params);
+            const double s = score(sqnr(ref, q));
+            if (s > best || !result_.quant.count(name)) {
+                best = s;
+                record(name, c);
+                values_[name] = q;
+                result_.tensor_sqnr[name] = s;
+            }
+        }
+    }
+
+    // Runs node i bit-accurately on the slice with the given parameters.
+    sim::GraphResult run_node_quantized(std::size_t i, const ActivationQuant& quant) const {
+        const sim::QuantGraph g = lowering_.lower_single(i, quant);
+        std::vector<const sim::QTensor*> inputs;
+        for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(&values_.at(in));
+        sim::GraphResult r;
+        r.raw_outputs = run_raw_batched(g, inputs, batch_, run_options_);
+        return r;
+    }
+
+    // A MAC layer's accumulators do not depend on its output quantization:
+    // compute them once (sim::mac_accumulators), then finish each candidate
+    // with the layer's own per-element rule (sim::AccumulatorFinisher). Only
+    // for accumulators that fit int32, the storage of QTensor values.
+    std::optional<sim::MacAccumulators<std::int32_t>> mac_accumulators(std::size_t i) {
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
+        if (layer.accumulator.bits > 32) return std::nullopt;
+        sim::MacOptions mac_options;
+        mac_options.threads = run_options_.threads;
+        return sim::mac_accumulators<std::int32_t>(layer, values_.at(lowering_.activation_inputs(i).at(0)),
+                                                   mac_options);
+    }
+
+    // Steps 5-6 of MAC layer i under one output quantization, as a function
+    // of the accumulator value (step tables where they pay, sim::mac_finish
+    // elsewhere: sim::AccumulatorFinisher).
+    struct MacFinisher {
+        sim::QuantGraph graph;   // node i lowered with the candidate's parameters
+        sim::AccumulatorFinisher finisher;
+
+        const sim::QuantParams& output_quant() const {
+            return graph.tensors.at(static_cast<std::size_t>(graph.outputs.at(0))).quant;
+        }
+    };
+
+    MacFinisher mac_finisher(std::size_t i, const sim::Shape& acc_shape, const ActivationQuant& quant,
+                             int threads) const {
+        sim::QuantGraph g = lowering_.lower_single(i, quant);
+        sim::AccumulatorFinisher finisher(std::get<sim::MacLayer>(g.nodes.at(0).params), acc_shape, threads);
+        return {std::move(g), std::move(finisher)};
+    }
+
+    // The layer's output: the accumulators finished in place.
+    sim::GraphResult finish_mac(const MacFinisher& f, sim::MacAccumulators<std::int32_t> acc) const {
+        sim::QTensor out;
+        out.shape = std::move(acc.shape);
+        out.quant = f.output_quant();
+        out.values = std::move(acc.values);
+        f.finisher.finish(out.values.data(), out.values.data(), run_options_.threads);
+        sim::GraphResult r;
+        r.raw_outputs.push_back(std::move(out));
+        return r;
+    }
+
+    // output_sqnrs(i, finish_mac(f, acc)) without materializing the output:
+    // the same pairs go into the same sums in the same order, so the SQNR has
+    // the same bits. One thread (the candidates run in parallel).
+    std::vector<std::optional<double>> mac_sqnrs(std::size_t i, const sim::MacAccumulators<std::int32_t>& acc,
+                                                 const MacFinisher& f) {
+        const Tensor* ref = reference(graph_.nodes[i].outputs.at(0));
+        if (!ref) return {std::nullopt};
+        const sim::QuantParams& q = f.output_quant();
+        if (q.per_channel()) return output_sqnrs(i, finish_mac(f, acc));
+        if (ref->numel() != static_cast<std::int64_t>(acc.values.size()))
+            throw std::logic_error("search: simulated and FP32 tensors differ in size");
+        const float scale = q.scale(0);
+        const std::int64_t zero_point = q.zero_point(0);
+        const std::int64_t run = f.finisher.run_length();
+        thread_local std::vector<std::int32_t> finished;
+        finished.resize(static_cast<std::size_t>(run));
+        const float* r = ref->data<float>();
+        sim::SqnrSums sums;
+        for (std::int64_t k = 0; k < f.finisher.runs(); ++k) {
+            f.finisher.finish_run(k, acc.values.data() + k * run, finished.data());
+            sums.add_quantized(r + k * run, finished.data(), static_cast<std::size_t>(run), scale, zero_point);
+        }
+        return {sums.db()};
+    }
+
+    // The SQNR of each non-empty output of node i against its FP32 value
+    // (nullopt where the output is not quantized).
+    std::vector<std::optional<double>> output_sqnrs(std::size_t i, const sim::GraphResult& r) {
+        std::vector<std::optional<double>> out;
+        std::size_t k = 0;
+        for (const std::string& name : graph_.nodes[i].outputs) {
+            if (name.empty()) continue;
+            const Tensor* ref = reference(name);
+            out.push_back(ref ? std::optional<double>(sqnr(*ref, r.raw_outputs.at(k))) : std::nullopt);
+            ++k;
+        }
+        return out;
+    }
+
+    static double total_score(const std::vector<std::optional<double>>& sqnrs) {
+        double total = 0;
+        for (const auto& s : sqnrs)
+            if (s) total += score(*s);
+        return total;
+    }
+
+    void keep_outputs(std::size_t i, sim::GraphResult& r, const std::vector<std::optional<double>>& sqnrs) {
+        std::size_t k = 0;
+        for (const std::string& out : graph_.nodes[i].outputs) {
+            if (out.empty()) continue;
+            if (sqnrs.at(k)) result_.tensor_sqnr[out] = *sqnrs[k];
+            values_[out] = std::move(r.raw_outputs.at(k));
+            ++k;
+        }
+    }
+
+    // Sets node i's input moments from the FP32 slice, so its weight
+    // clipping minimizes the layer-output error (input_moments.hpp).
+    void set_moments(std::size_t i) {
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
+        InputMoments m = input_moments(layer, required_reference(lowering_.activation_inputs(i).at(0)), run_options_.threads);
+        if (m.k > 0) lowering_.set_input_moments(graph_.nodes[i].name, std::move(m));
+    }
+
+    // Sets node i's bias correction from the slice, with the quantized
+    // upstream in place (bias_correction.hpp). The output quantization must
+    // be recorded (any candidate: the correction is taken before requant).
+    void correct_bias(std::size_t i) {
+        CTableLayer record;
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant, &record);
+        const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
+        const std::string input = lowering_.activation_inputs(i).at(0);
+        lowering_.set_bias_correction(graph_.nodes[i].name,
+                                      bias_correction(layer, lowering_.mac_weight(i), record.weight_scale,
+                                                      required_reference(input), values_.at(input),
+                                                      run_options_.threads));
+    }
+
+    void choose_node(std::size_t i) {
+        const Node& node = graph_.nodes[i];
+        const bool mac = plan_.placement[i].role == NodeRole::mac;
+        const bool correct = mac && options_.bias_correction;
+        std::vector<std::string> free_roots;
+        for (const std::string& out : node.outputs)
+            if (!out.empty() && plan_.root(out) == out) free_roots.push_back(out);
+        if (free_roots.empty()) {
+            if (mac) set_moments(i);
+            if (correct) correct_bias(i);
+            sim::GraphResult r = run_node_quantized(i, result_.quant);
+            keep_outputs(i, r, output_sqnrs(i, r));
+            return;
+        }
+        // Candidate k of every free output is tried together (nodes with
+        // several outputs are rare and host-run).
+        std::vector<std::vector<Candidate>> per_output;
+        std::size_t count = 0;
+        for (const std::string& root : free_roots) {
+            per_output.push_back(candidates(root));
+            count = std::max(count, per_output.back().size());
+        }
+        std::optional<sim::MacAccumulators<std::int32_t>> acc;
+        if (mac) {
+            for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][0]);
+            set_moments(i);
+            if (correct) correct_bias(i);
+        }
+        if (plan_.placement[i].role == NodeRole::mac && free_roots.size() == 1) {
+            record(free_roots[0], per_output[0][0]);
+            acc = mac_accumulators(i);
+        }
+        // The candidates are independent: each is judged on a worker with its
+        // own copy of the activation quantization. The lowering's weight
+        // cache is warm (mac_accumulators / correct_bias lowered the node)
+        // and the FP32 references are fetched first, so the workers only
+        // read shared state. The winner is picked in candidate order, as a
+        // sequential loop would.
+        std::vector<ActivationQuant> quants(count, result_.quant);
+        std::vector<std::vector<std::size_t>> picks(count);
+        for (std::size_t k = 0; k < count; ++k)
+            for (std::size_t o = 0; o < free_roots.size(); ++o) {
+                picks[k].push_back(std::min(k, per_output[o].size() - 1));
+                quants[k][free_roots[o]] = per_output[o][picks[k].back()].params;
+            }
+        if (!acc) lowering_.lower_single(i, quants[0]);   // warms the weight cache (multi-output MAC nodes)
+        for (const std::string& out : node.outputs)
+            if (!out.empty()) reference(out);
+        // MAC candidates are scored without their outputs (mac_sqnrs); only
+        // the winner's are materialized.
+        std::vector<std::optional<sim::GraphResult>> runs(count);
+        std::vector<char> judged(count, 0);
+        std::vector<double> scores(count, 0.0);
+        std::vector<std::vector<std::optional<double>>> sqnrs(count);
+        std::vector<std::optional<MacFinisher>> finishers(count);
+        std::vector<std::optional<UserError>> errors(count);
+        sim::parallel_for(static_cast<std::int64_t>(count), run_options_.threads, [&](std::int64_t t) {
+            const auto k = static_cast<std::size_t>(t);
+            try {
+                if (acc) {
+                    finishers[k] = mac_finisher(i, acc->shape, quants[k], 1);
+                    sqnrs[k] = mac_sqnrs(i, *acc, *finishers[k]);
+                } else {
+                    runs[k] = run_node_quantized(i, quants[k]);
+                    sqnrs[k] = output_sqnrs(i, *runs[k]);
+                }
+                scores[k] = total_score(sqnrs[k]);
+                judged[k] = 1;
+            } catch (const UserError& e) {
+                errors[k] = e;
+            }
+        }, sim::Schedule::dynamic);
+        double best = -std::numeric_limits<double>::infinity();
+        std::optional<std::size_t> winner;
+        std::optional<UserError> first_error;
+        for (std::size_t k = 0; k < count; ++k) {
+            if (errors[k] && !first_error) first_error = errors[k];
+            if (judged[k] && (!winner || scores[k] > best)) {
+                best = scores[k];
+                winner = k;
+            }
+        }
+        if (!winner) throw *first_error;
+        for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][picks[*winner][o]]);
+        sim::GraphResult kept = acc ? finish_mac(*finishers[*winner], std::move(*acc)) : std::move(*runs[*winner]);
+        keep_outputs(i, kept, sqnrs[*winner]);
+    }
+
+    const Graph& graph_;
+    const QuantizationPlan& plan_;
+    const std::map<std::string, TensorStats>& stats_;
+    const CalibOptions& options_;
+    Lowering& lowering_;
+    std::int64_t batch_;   // the model's fixed batch (0: any): graph runs go in chunks of it
+    std::vector<std::unique_ptr<Policy>> policies_;
+    sim::RunOptions run_options_;
+    std::optional<Fp32Walk> walk_;   // the FP32 model on the slice, node by node
+    std::map<std::string, std::vector<Candidate>> candidates_;   // per root
+    std::map<std::string, std::exception_ptr> candidate_errors_;
+    std::map<std::string, sim::QTensor> values_;
+    SearchResult result_;
+};
+
+}  // namespace
+
+QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c) {
+    ScaleOptions options;
+    options.mode = c.zero_point ? ScaleMode::asymmetric : ScaleMode::symmetric;
+    options.power_of_two = c.power_of_two;
+    const ClipRange observed{std::min(stats.min, 0.0), std::max(stats.max, 0.0)};
+    const arch::ValueType type = activation_type_for(observed, c.type, c.unsigned_ok);
+    const ClipRange range = policy.choose(stats, grid_for(type, c.restricted), options.mode);
+    return activation_params(range, type, c.restricted, options);
+}
+
+SearchResult search_activation_quant(Lowering& lowering, const std::map<std::string, TensorStats>& stats,
+                                     const Feed& slice, const CalibOptions& options) {
+    return Search(lowering, stats, options).run(slice);
+}
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,33 @@
+// The per-layer scale search (private to the calibrator).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "bitnpu/calibrator/calibrator.hpp"
+#include "bitnpu/quant/statistics.hpp"
+
+namespace bitnpu::calib {
+
+struct SearchResult {
+    ActivationQuant quant;                        // per root tensor
+    std::map<std::string, std::string> policy;    // per root tensor: the policy that won
+    std::map<std::string, double> tensor_sqnr;    // per quantized tensor, on the slice
+};
+
+// For every root tensor in topological order: candidate parameters from each
+// policy (or the one asked for), each judged by running the producing node
+// bit-accurately on the slice with the already-chosen upstream in place;
+// the candidate with the highest output SQNR against FP32 wins (ties: the
+// earlier policy in kAllPolicies order).
+// lowering: the graph, arch and plan to search over; the search sets its
+// bias corrections (CalibOptions::bias_correction), and its weight cache and
+// corrections are reused by the caller's final lowering.
+// slice: the graph inputs on the samples the search judges on.
+SearchResult search_activation_quant(Lowering& lowering, const std::map<std::string, TensorStats>& stats,
+                                     const Feed& slice, const CalibOptions& options);
+
+// Candidate parameters of one tensor from one policy, within the constraints.
+QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c);
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,94 @@
+// Lowering: graph IR + activation quantization + arch -> sim::QuantGraph,
+// the integer program the bit-accurate simulator runs. Every integer
+// parameter (quantized weights and biases, requant registers, clamps, lookup
+// tables) is derived here from scales with sim/datapath and scale.hpp, so
+// the simulated result is what the silicon computes. The CTable's per-layer
+// records are produced alongside, from the same values.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bitnpu/arch/arch_spec.hpp"
+#include "bitnpu/ctable/ctable.hpp"
+#include "bitnpu/graph/graph.hpp"
+#include "bitnpu/compile/placement.hpp"
+#include "bitnpu/quant/scale.hpp"
+#include "bitnpu/quant/weight_clipping.hpp"
+#include "bitnpu/sim/functional/graph.hpp"
+
+namespace bitnpu::calib {
+
+// Quantization of every activation tensor, by tensor name (tied tensors
+// carry their root's parameters).
+using ActivationQuant = std::map<std::string, QuantParams>;
+
+
+struct LoweredNode {
+    sim::QuantNode node;        // tensor ids refer to the graph being built
+    CTableLayer record;
+};
+
+// A MAC node's weights as lowered: they depend only on the weights, the
+// engine and the node's recorded layer or input moments, not on the
+// activation quantization, so the search's many lowerings of a node share
+// them (Lowering's cache, dropped when a setter changes their inputs).
+struct LoweredWeights {
+    QuantParams params;                    // the weight quantization
+    Shape shape;                           // the MAC layout: [out channels, ...]
+    std::vector<std::int32_t> quantized;   // the integer weights in that layout
+};
+
+class Lowering {
+public:
+    // graph must have been through run_standard_passes and infer_shapes.
+    Lowering(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan);
+
+    // The whole graph. Every quantized tensor must have parameters in `quant`.
+    sim::QuantGraph lower_graph(const ActivationQuant& quant, std::vector<CTableLayer>* records = nullptr) const;
+
+    // A graph of one node (by index in graph.nodes), whose inputs are the
+    // node's quantized activation inputs and outputs its outputs: the
+    // calibrator's search runs candidates through it.
+    sim::QuantGraph lower_single(std::size_t node_index, const ActivationQuant& quant,
+                                 CTableLayer* record = nullptr) const;
+
+    // The quantized activation inputs a node reads, in QuantNode input order.
+    std::vector<std::string> activation_inputs(std::size_t node_index) const;
+
+    // Bias correction: a float delta per output channel added to a MAC
+    // node's float bias before it is quantized (set by the calibrator).
+    void set_bias_correction(const std::string& node, std::vector<double> delta);
+    // A CTable's record of a layer: its weight scales and biases (b_q)
+    // replace the derived ones, so a CTable reproduces the calibrated program
+    // (data-aware clipping and bias correction cannot be re-derived without
+    // the calibration data).
+    void set_recorded_layer(const CTableLayer& layer);
+    // Worker threads for the weight clipping (default 1; results do not depend on it).
+    void set_threads(int threads);
+    // Input moments for a MAC node's weight clipping (drops its cached
+    // weight quantization, so the next lowering re-derives it).
+    void set_input_moments(const std::string& node, InputMoments moments);
+    // A MAC node's weight as float, [C_out, C_in/g, kH, kW] (Conv) or [N, K]
+    // (Gemm/MatMul, transB and alpha applied): what the bias correction reads.
+    Tensor mac_weight(std::size_t node_index) const;
+
+    const QuantizationPlan& plan() const { return plan_; }
+    const Graph& graph() const { return graph_; }
+
+private:
+    LoweredNode lower_node(std::size_t node_index, const ActivationQuant& quant,
+                           const std::map<std::string, int>& tensor_ids) const;
+
+    const Graph& graph_;
+    const arch::ArchSpec& arch_;
+    const QuantizationPlan& plan_;
+    mutable std::map<std::string, LoweredWeights> weight_cache_;
+    std::map<std::string, std::vector<double>> bias_delta_;
+    std::map<std::string, CTableLayer> recorded_;
+    std::map<std::string, InputMoments> input_moments_;
+    int threads_ = 1;
+};
+
+}  // namespace bitnpu::calib

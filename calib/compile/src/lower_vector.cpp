@@ -1,0 +1,255 @@
+// Lowering of vector-engine ops (numerics.md "Vector engine units"):
+// Add/Sub with two multipliers and one shared shift, Mul, pooling, Concat,
+// and lookup tables built from the executor's own FP32 kernel of the op.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/quantize.hpp"
+#include "bitnpu/sim/datapath/requant.hpp"
+#include "lower_ops.hpp"
+
+namespace bitnpu::calib::lowering {
+namespace {
+
+// The vector unit's requant as an integer multiplier + shift. Units whose
+// kind has no such registers (float32, gemmlowp) are modelled with a 16-bit
+// multiplier and 6-bit shift for the elementwise ops (docs/calibrator.md).
+arch::RequantSpec integer_requant(const arch::EngineSpec& e) {
+    arch::RequantSpec spec = e.requant;
+    if (spec.kind == arch::RequantKind::float32 || spec.kind == arch::RequantKind::gemmlowp) {
+        spec.kind = arch::RequantKind::multiplier;
+        spec.multiplier_bits = 16;
+        spec.shift_bits = 6;
+        if (e.requant.kind == arch::RequantKind::gemmlowp) spec.rounding = arch::RoundingMode::half_away;
+    }
+    return spec;
+}
+
+sim::RequantRegisters derive(const NodeContext& ctx, double m, double* realized = nullptr) {
+    const arch::EngineSpec& e = *ctx.place.engine;
+    try {
+        const sim::DerivedRequant d = sim::derive_requant(m, e.requant, e.accumulator.bits);
+        if (realized) *realized = d.realized;
+        return d.registers;
+    } catch (const std::domain_error& err) {
+        throw UserError(fmt::format("node '{}' ({}): engine '{}' cannot realize multiplier {}: {}", ctx.node.name,
+                                    ctx.node.op_type, e.name, m, err.what()));
+    }
+}
+
+// acc = (a - z_a) M_a + (b - z_b) M_b, y = round_shift(acc, sh): the larger
+// ratio fixes the shared shift with the unit's own derivation, the smaller
+// multiplier is rounded at that shift.
+sim::LayerParams lower_add(const NodeContext& ctx, CTableLayer& record) {
+    const QuantParams& a = ctx.params(ctx.node.inputs[0]);
+    const QuantParams& b = ctx.params(ctx.node.inputs[1]);
+    const QuantParams& y = ctx.params(ctx.node.outputs[0]);
+    const arch::EngineSpec& e = *ctx.place.engine;
+    const double m_a = static_cast<double>(a.scales[0]) / y.scales[0];
+    const double m_b = static_cast<double>(b.scales[0]) / y.scales[0];
+    const arch::RequantSpec spec = integer_requant(e);
+    const bool a_larger = m_a >= m_b;
+    const sim::DerivedRequant big = sim::derive_requant(std::max(m_a, m_b), spec, e.accumulator.bits);
+    int shift = big.registers.shift;
+    std::int64_t m_big = spec.kind == arch::RequantKind::shifter ? 1 : big.registers.multiplier;
+    const double small = std::min(m_a, m_b);
+    std::int64_t m_small = sim::round_half_even(std::ldexp(small, shift));
+    if (spec.kind == arch::RequantKind::shifter) {
+        // A shifter has no multiplier: both operands are scaled by powers of
+        // two (an input barrel shift), so raise the shift until the smaller
+        // ratio is a whole power of two.
+        const int small_exp = static_cast<int>(std::lround(-std::log2(small)));
+        if (small_exp > shift) {
+            m_big = std::int64_t{1} << std::min(62, small_exp - shift);
+            shift = small_exp;
+        }
+        m_small = sim::round_half_even(std::ldexp(small, shift));
+    }
+    sim::AddLayer layer;
+    layer.subtract = ctx.node.op_type == "Sub";
+    layer.a_zero_point = a.zero_points[0];
+    layer.b_zero_point = b.zero_points[0];
+    layer.a_multiplier = a_larger ? m_big : m_small;
+    layer.b_multiplier = a_larger ? m_small : m_big;
+    layer.shift = shift;
+    layer.rounding = spec.rounding;
+    layer.accumulator = {e.accumulator.bits, e.accumulator.overflow};
+    layer.output_type = y.type;
+    layer.output_zero_point = y.zero_points[0];
+    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    layer.clamp_lo = c.lo;
+    layer.clamp_hi = c.hi;
+    sim::RequantRegisters ra{spec.kind, spec.rounding, layer.a_multiplier, shift, 1.0f, e.accumulator.bits};
+    sim::RequantRegisters rb = ra;
+    rb.multiplier = layer.b_multiplier;
+    record.requant.push_back(record_requant(ra, m_a, std::ldexp(static_cast<double>(layer.a_multiplier), -shift)));
+    record.requant.push_back(record_requant(rb, m_b, std::ldexp(static_cast<double>(layer.b_multiplier), -shift)));
+    record.clamp_lo = c.lo;
+    record.clamp_hi = c.hi;
+    record.output_zero_point = layer.output_zero_point;
+    return layer;
+}
+
+sim::LayerParams lower_mul(const NodeContext& ctx, CTableLayer& record) {
+    const QuantParams& a = ctx.params(ctx.node.inputs[0]);
+    const QuantParams& b = ctx.params(ctx.node.inputs[1]);
+    const QuantParams& y = ctx.params(ctx.node.outputs[0]);
+    const arch::EngineSpec& e = *ctx.place.engine;
+    sim::MulLayer layer;
+    layer.a_zero_point = a.zero_points[0];
+    layer.b_zero_point = b.zero_points[0];
+    layer.accumulator = {e.accumulator.bits, e.accumulator.overflow};
+    const double m = static_cast<double>(a.scales[0]) * b.scales[0] / y.scales[0];
+    double realized = 0;
+    layer.requant = derive(ctx, m, &realized);
+    layer.output_type = y.type;
+    layer.output_zero_point = y.zero_points[0];
+    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    layer.clamp_lo = c.lo;
+    layer.clamp_hi = c.hi;
+    record.requant.push_back(record_requant(layer.requant, m, realized));
+    record.clamp_lo = c.lo;
+    record.clamp_hi = c.hi;
+    record.output_zero_point = layer.output_zero_point;
+    return layer;
+}
+
+sim::PoolGeometry pool_geometry(const Node& n) {
+    sim::PoolGeometry g;
+    g.global = n.op_type == "GlobalAveragePool";
+    if (g.global) return g;
+    if (n.attr_string("auto_pad", "NOTSET") != "NOTSET")
+        throw UserError(fmt::format("node '{}' ({}): auto_pad is not supported on the vector engine; export with "
+                                    "explicit pads",
+                                    n.name, n.op_type));
+    const auto kernel = n.attr_ints("kernel_shape");
+    if (kernel.size() != 2)
+        throw UserError(fmt::format("node '{}' ({}): only 2-D pooling runs on the vector engine", n.name, n.op_type));
+    const auto strides = n.attr_ints("strides", {1, 1});
+    const auto pads = n.attr_ints("pads", {0, 0, 0, 0});
+    const auto dilations = n.attr_ints("dilations", {1, 1});
+    g.kernel_h = static_cast<int>(kernel[0]);
+    g.kernel_w = static_cast<int>(kernel[1]);
+    g.stride_h = static_cast<int>(strides.at(0));
+    g.stride_w = static_cast<int>(strides.at(1));
+    g.pad_top = static_cast<int>(pads.at(0));
+    g.pad_left = static_cast<int>(pads.at(1));
+    g.pad_bottom = static_cast<int>(pads.at(2));
+    g.pad_right = static_cast<int>(pads.at(3));
+    g.dilation_h = static_cast<int>(dilations.at(0));
+    g.dilation_w = static_cast<int>(dilations.at(1));
+    g.ceil_mode = n.attr_int("ceil_mode", 0) != 0;
+    return g;
+}
+
+sim::LayerParams lower_avg_pool(const NodeContext& ctx, CTableLayer& record) {
+    const QuantParams& x = ctx.params(ctx.node.inputs[0]);
+    const QuantParams& y = ctx.params(ctx.node.outputs[0]);
+    const arch::EngineSpec& e = *ctx.place.engine;
+    sim::AvgPoolLayer layer;
+    layer.geometry = pool_geometry(ctx.node);
+    layer.count_include_pad = ctx.node.attr_int("count_include_pad", 0) != 0;
+    layer.input_zero_point = x.zero_points[0];
+    layer.accumulator = {e.accumulator.bits, e.accumulator.overflow};
+    layer.output_type = y.type;
+    layer.output_zero_point = y.zero_points[0];
+    const Shape in = ctx.shape(ctx.node.inputs[0]);
+    if (in.size() != 4)
+        throw UserError(fmt::format("node '{}' ({}): the input shape must be known (got {})", ctx.node.name,
+                                    ctx.node.op_type, shape_to_string(in)));
+    for (std::int64_t count : sim::window_counts(layer, in)) {
+        const double m = static_cast<double>(x.scales[0]) / (static_cast<double>(y.scales[0]) * count);
+        double realized = 0;
+        layer.registers_by_count[count] = derive(ctx, m, &realized);
+        record.requant.push_back(record_requant(layer.registers_by_count[count], m, realized));
+    }
+    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    layer.clamp_lo = c.lo;
+    layer.clamp_hi = c.hi;
+    record.clamp_lo = c.lo;
+    record.clamp_hi = c.hi;
+    record.output_zero_point = layer.output_zero_point;
+    return layer;
+}
+
+bool same_quant(const QuantParams& a, const QuantParams& b) {
+    return a.type == b.type && a.scales == b.scales && a.zero_points == b.zero_points;
+}
+
+sim::LayerParams lower_concat(const NodeContext& ctx, CTableLayer& record) {
+    const QuantParams& y = ctx.params(ctx.node.outputs[0]);
+    sim::ConcatLayer layer;
+    layer.axis = static_cast<int>(ctx.node.attr_int("axis", 1));
+    layer.output_type = y.type;
+    layer.output_zero_point = y.zero_points[0];
+    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    layer.clamp_lo = c.lo;
+    layer.clamp_hi = c.hi;
+    for (const std::string& in : ctx.node.inputs) {
+        const QuantParams& x = ctx.params(in);
+        sim::ConcatInput input;
+        input.zero_point = x.zero_points[0];
+        if (!same_quant(x, y)) {
+            const double m = static_cast<double>(x.scales[0]) / y.scales[0];
+            double realized = 0;
+            input.requant = derive(ctx, m, &realized);
+            record.requant.push_back(record_requant(*input.requant, m, realized));
+        }
+        layer.inputs.push_back(input);
+    }
+    record.clamp_lo = c.lo;
+    record.clamp_hi = c.hi;
+    record.output_zero_point = layer.output_zero_point;
+    return layer;
+}
+
+// T[q] = f(s_x (q - z_x)) through the executor's FP32 kernel of the node, so
+// the table computes exactly the op the FP32 reference computes.
+sim::LayerParams lower_lut(const NodeContext& ctx, CTableLayer& record) {
+    const QuantParams& x = ctx.params(ctx.node.inputs[0]);
+    const QuantParams& y = ctx.params(ctx.node.outputs[0]);
+    const arch::EngineSpec& e = *ctx.place.engine;
+    const std::int64_t codes = std::int64_t{1} << arch::bit_width(x.type);
+    if (!e.lut || e.lut->entries < codes)
+        throw UserError(fmt::format("node '{}' ({}): engine '{}' needs a lookup table of {} entries for {} inputs",
+                                    ctx.node.name, ctx.node.op_type, e.name, codes, arch::to_string(x.type)));
+    std::vector<const Tensor*> constant_inputs(ctx.node.inputs.size(), nullptr);
+    for (std::size_t i = 1; i < ctx.node.inputs.size(); ++i)
+        if (!ctx.node.inputs[i].empty()) constant_inputs[i] = ctx.graph.initializer(ctx.node.inputs[i]);
+    const Node& node = ctx.node;
+    const std::int64_t opset = ctx.graph.opset;
+    auto f = [&](double v) {
+        const Tensor in = Tensor::from_vector<float>({1}, {static_cast<float>(v)});
+        std::vector<const Tensor*> inputs = constant_inputs;
+        inputs[0] = &in;
+        return static_cast<double>(run_node(node, inputs, opset).at(0).data<float>()[0]);
+    };
+    const sim::LutQuant in{x.scales[0], x.zero_points[0], x.type};
+    const sim::LutQuant out{y.scales[0], y.zero_points[0], y.type};
+    sim::LutLayer layer = sim::make_lut_layer(f, in, out);
+    record.output_zero_point = y.zero_points[0];
+    return layer;
+}
+
+}  // namespace
+
+sim::LayerParams lower_vector(const NodeContext& ctx, CTableLayer& record) {
+    const std::string& op = ctx.node.op_type;
+    if (op == "Add" || op == "Sub") return lower_add(ctx, record);
+    if (op == "Mul") return lower_mul(ctx, record);
+    if (op == "MaxPool") {
+        if (ctx.node.outputs.size() > 1 && !ctx.node.outputs[1].empty())
+            throw UserError(fmt::format("node '{}' (MaxPool): the Indices output is not supported", ctx.node.name));
+        return sim::MaxPoolLayer{pool_geometry(ctx.node)};
+    }
+    if (op == "AveragePool" || op == "GlobalAveragePool") return lower_avg_pool(ctx, record);
+    if (op == "Concat") return lower_concat(ctx, record);
+    if (is_lut_op(op)) return lower_lut(ctx, record);
+    throw UserError(fmt::format("node '{}': op {} has no vector-engine lowering", ctx.node.name, op));
+}
+
+}  // namespace bitnpu::calib::lowering

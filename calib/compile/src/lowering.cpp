@@ -1,0 +1,188 @@
+// Lowering of a whole graph (or one node) to sim::QuantGraph; the per-role
+// rules are in lower_mac.cpp, lower_vector.cpp and lower_host.cpp.
+#include "bitnpu/compile/lowering.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "bitnpu/fp32/shape_inference.hpp"
+#include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/quantize.hpp"
+#include "lower_ops.hpp"
+
+namespace bitnpu::calib {
+
+namespace lowering {
+
+const QuantParams& NodeContext::params(const std::string& tensor) const {
+    auto root = plan.tied_to.find(tensor);
+    if (root == plan.tied_to.end())
+        throw UserError(fmt::format("node '{}': tensor '{}' is not a quantized activation", node.name, tensor));
+    auto it = quant.find(root->second);
+    if (it == quant.end())
+        throw UserError(fmt::format("node '{}': no quantization parameters for tensor '{}'", node.name, root->second));
+    return it->second;
+}
+
+const CTableLayer* NodeContext::recorded_layer() const {
+    auto it = recorded.find(node.name);
+    return it == recorded.end() ? nullptr : &it->second;
+}
+
+Shape NodeContext::shape(const std::string& tensor) const {
+    Shape s;
+    if (static_shape(graph, tensor, s)) return s;
+    return {};
+}
+
+Clamp output_clamp(const QuantParams& y, const std::string& activation, double act_min, double act_max) {
+    const AffineQuant q = channel_quant(y, 0);
+    Clamp c{q.grid.qmin, q.grid.qmax};
+    if (activation.empty()) return c;
+    if (activation == "Relu") {
+        c.lo = std::max(c.lo, q.zero_point);
+    } else if (activation == "Clip") {
+        if (std::isfinite(act_min)) c.lo = std::max(c.lo, quantize_value(act_min, q));
+        if (std::isfinite(act_max)) c.hi = std::min(c.hi, quantize_value(act_max, q));
+    } else {
+        throw UserError(fmt::format("fused activation {} cannot be expressed as an output clamp", activation));
+    }
+    return c;
+}
+
+}  // namespace lowering
+
+Lowering::Lowering(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan)
+    : graph_(graph), arch_(arch), plan_(plan) {}
+
+std::vector<std::string> Lowering::activation_inputs(std::size_t node_index) const {
+    std::vector<std::string> out;
+    for (const std::string& in : graph_.nodes.at(node_index).inputs)
+        if (!in.empty() && plan_.tied_to.count(in)) {
+            if (plan_.placement[node_index].role == NodeRole::layout && !out.empty()) break;  // shape operands
+            out.push_back(in);
+        }
+    return out;
+}
+
+void Lowering::set_bias_correction(const std::string& node, std::vector<double> delta) {
+    bias_delta_[node] = std::move(delta);
+}
+
+void Lowering::set_recorded_layer(const CTableLayer& layer) {
+    recorded_[layer.node] = layer;
+    weight_cache_.erase(layer.node);
+}
+
+void Lowering::set_threads(int threads) { threads_ = std::max(1, threads); }
+
+void Lowering::set_input_moments(const std::string& node, InputMoments moments) {
+    input_moments_[node] = std::move(moments);
+    weight_cache_.erase(node);
+}
+
+Tensor Lowering::mac_weight(std::size_t node_index) const {
+    const Node& node = graph_.nodes.at(node_index);
+    const NodePlacement& place = plan_.placement.at(node_index);
+    if (place.role != NodeRole::mac) throw std::logic_error("mac_weight: node '" + node.name + "' is not a MAC layer");
+    const ActivationQuant none;
+    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, none, weight_cache_, bias_delta_, recorded_,
+                              input_moments_, threads_};
+    return lowering::normalized_weight(ctx);
+}
+
+LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant,
+                                 const std::map<std::string, int>& tensor_ids) const {
+    const Node& node = graph_.nodes.at(index);
+    const NodePlacement& place = plan_.placement.at(index);
+    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_, bias_delta_, recorded_,
+                              input_moments_, threads_};
+    LoweredNode out;
+    CTableLayer& record = out.record;
+    record.node = node.name;
+    record.op = node.op_type;
+    record.engine = place.engine_name();
+    if (place.engine) record.precision = {place.precision.weight, ctx.params(node.outputs[0]).type};
+    else record.precision = {std::nullopt, ctx.params(node.outputs[0]).type};
+    record.inputs = node.inputs;
+    record.outputs = node.outputs;
+
+    sim::QuantNode& q = out.node;
+    q.name = node.name;
+    q.op_type = node.op_type;
+    q.engine = place.engine_name();
+    q.precision = place.precision;
+    switch (place.role) {
+        case NodeRole::mac: q.params = lowering::lower_mac(ctx, record); break;
+        case NodeRole::vector: q.params = lowering::lower_vector(ctx, record); break;
+        case NodeRole::layout: q.params = lowering::lower_layout(ctx, record); break;
+        case NodeRole::host: q.params = lowering::lower_host(ctx, record); break;
+        case NodeRole::shape: throw std::logic_error("shape nodes are not lowered");
+    }
+    for (const std::string& in : activation_inputs(index)) q.inputs.push_back(tensor_ids.at(in));
+    for (const std::string& o : node.outputs)
+        if (!o.empty()) q.outputs.push_back(tensor_ids.at(o));
+    return out;
+}
+
+namespace {
+
+int add_tensor(sim::QuantGraph& g, std::map<std::string, int>& ids, const std::string& name,
+               const QuantizationPlan& plan, const ActivationQuant& quant, const Graph& graph) {
+    auto it = ids.find(name);
+    if (it != ids.end()) return it->second;
+    sim::QuantTensorInfo info;
+    info.name = name;
+    auto q = quant.find(plan.root(name));
+    if (q == quant.end()) throw UserError(fmt::format("no quantization parameters for tensor '{}'", plan.root(name)));
+    info.quant = q->second;
+    static_shape(graph, name, info.shape);
+    const int id = static_cast<int>(g.tensors.size());
+    g.tensors.push_back(std::move(info));
+    ids[name] = id;
+    return id;
+}
+
+}  // namespace
+
+sim::QuantGraph Lowering::lower_graph(const ActivationQuant& quant, std::vector<CTableLayer>* records) const {
+    sim::QuantGraph g;
+    g.name = graph_.name;
+    std::map<std::string, int> ids;
+    for (const ValueInfo& in : graph_.inputs)
+        if (plan_.tied_to.count(in.name)) g.inputs.push_back(add_tensor(g, ids, in.name, plan_, quant, graph_));
+    for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+        if (plan_.placement[i].role == NodeRole::shape) continue;
+        for (const std::string& o : graph_.nodes[i].outputs)
+            if (!o.empty()) add_tensor(g, ids, o, plan_, quant, graph_);
+        LoweredNode lowered = lower_node(i, quant, ids);
+        g.nodes.push_back(std::move(lowered.node));
+        if (records) records->push_back(std::move(lowered.record));
+    }
+    for (const ValueInfo& out : graph_.outputs) {
+        auto it = ids.find(out.name);
+        if (it == ids.end())
+            throw UserError(fmt::format("graph output '{}' is not produced by the quantized graph", out.name));
+        g.outputs.push_back(it->second);
+    }
+    sim::validate(g);
+    return g;
+}
+
+sim::QuantGraph Lowering::lower_single(std::size_t index, const ActivationQuant& quant, CTableLayer* record) const {
+    sim::QuantGraph g;
+    g.name = graph_.nodes.at(index).name;
+    std::map<std::string, int> ids;
+    for (const std::string& in : activation_inputs(index))
+        g.inputs.push_back(add_tensor(g, ids, in, plan_, quant, graph_));
+    for (const std::string& o : graph_.nodes[index].outputs)
+        if (!o.empty()) g.outputs.push_back(add_tensor(g, ids, o, plan_, quant, graph_));
+    LoweredNode lowered = lower_node(index, quant, ids);
+    g.nodes.push_back(std::move(lowered.node));
+    if (record) *record = std::move(lowered.record);
+    return g;
+}
+
+}  // namespace bitnpu::calib

@@ -1,0 +1,241 @@
+// Placement rules: see placement.hpp.
+#include "bitnpu/compile/placement.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "bitnpu/arch/lut_ops.hpp"
+#include "bitnpu/quant/scale.hpp"
+#include "bitnpu/errors.hpp"
+
+namespace bitnpu::calib {
+namespace {
+
+bool is_mac_op(const std::string& op) { return op == "Conv" || op == "Gemm" || op == "MatMul"; }
+
+bool is_vector_op(const std::string& op) {
+    static const std::set<std::string> ops = {"Add", "Sub", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
+                                              "Concat"};
+    return ops.count(op) != 0 || is_lut_op(op);
+}
+
+bool is_float_value(const Graph& graph, const std::string& name) {
+    if (const Tensor* t = graph.initializer(name)) return t->dtype() == DType::f32;
+    auto it = graph.value_info.find(name);
+    if (it != graph.value_info.end()) return it->second.dtype == DType::f32;
+    for (const ValueInfo& v : graph.inputs)
+        if (v.name == name) return v.dtype == DType::f32;
+    return true;  // unknown: the executor produces floats for every op we quantize
+}
+
+bool host_runs(const arch::ArchSpec& arch, const std::string& op) {
+    if (!arch.host.enabled) return false;
+    return arch.host.ops.empty() ||
+           std::find(arch.host.ops.begin(), arch.host.ops.end(), op) != arch.host.ops.end();
+}
+
+// Vector ops read activations only: a constant operand (an Add of a bias
+// vector, say) would need a quantized constant the vector unit does not hold.
+bool reads_only_activations(const Graph& graph, const Node& node) {
+    return std::none_of(node.inputs.begin(), node.inputs.end(),
+                        [&](const std::string& in) { return !in.empty() && graph.is_initializer(in); });
+}
+
+std::string why_no_engine(const arch::ArchSpec& arch, const Graph& graph, const Node& node,
+                          const arch::EngineSpec* engine, arch::EngineKind wanted) {
+    if (engine == nullptr)
+        return fmt::format("no engine lists {} (engines: {})", node.op_type, [&] {
+            std::string names;
+            for (const auto& e : arch.engines) names += (names.empty() ? "" : ", ") + e.name;
+            return names;
+        }());
+    if (engine->kind != wanted)
+        return fmt::format("engine '{}' is a {} engine, but {} needs a {} engine", engine->name,
+                           arch::to_string(engine->kind), node.op_type, arch::to_string(wanted));
+    if (!engine->supports_op(node.op_type))
+        return fmt::format("engine '{}' does not list {} in its ops", engine->name, node.op_type);
+    if (node.attr_string(fused::kActivation, "") == "LeakyRelu")
+        return fmt::format("engine '{}' cannot apply the fused LeakyRelu (its output stage only clamps)",
+                           engine->name);
+    if (wanted == arch::EngineKind::mac_array) {
+        const std::string weight = node.inputs.size() > 1 ? node.inputs[1] : std::string("?");
+        if (const Tensor* w = graph.initializer(weight); w && w->rank() != (node.op_type == "Conv" ? 4 : 2))
+            return fmt::format("engine '{}' runs {} with a {}-D weight, but '{}' is {}-D ({})", engine->name,
+                               node.op_type, node.op_type == "Conv" ? 4 : 2, weight, w->rank(),
+                               node.op_type == "Conv" ? "1-D and 2-D convolutions are supported; 3-D are not"
+                                                      : "a batched weight");
+        if (node.op_type == "Gemm" && node.attr_int("transA", 0) != 0)
+            return fmt::format("engine '{}' cannot run a Gemm with transA = 1", engine->name);
+        return fmt::format("engine '{}' needs constant weights (and a constant bias), but '{}' is computed at run time",
+                           engine->name, weight);
+    }
+    return fmt::format("the node reads a constant operand, which engine '{}' cannot hold", engine->name);
+}
+
+// What a mac_array lowering needs: a constant weight of the right rank (2-D
+// convolutions, 2-D Gemm/MatMul weights), a constant bias, no transposed A.
+bool has_mac_operands(const Graph& graph, const Node& node) {
+    if (node.inputs.size() < 2) return false;
+    const Tensor* w = graph.initializer(node.inputs[1]);
+    if (!w || w->rank() != (node.op_type == "Conv" ? 4 : 2)) return false;
+    if (node.op_type == "Gemm" && node.attr_int("transA", 0) != 0) return false;
+    const bool has_bias = node.op_type != "MatMul" && node.inputs.size() > 2 && !node.inputs[2].empty();
+    return !has_bias || graph.is_initializer(node.inputs[2]);
+}
+
+// Ops that only select, repeat or rearrange values (no arithmetic): they run
+// as layout nodes, their outputs tied to their input's quantization. Pad
+// qualifies when it pads with values of the input (edge, reflect) or with 0,
+// which every activation grid holds exactly (the zero-point).
+bool moves_data_only(const Graph& graph, const Node& node) {
+    static const std::set<std::string> ops = {"Slice", "Split", "Gather", "Expand", "Tile", "DepthToSpace",
+                                              "SpaceToDepth"};
+    if (ops.count(node.op_type)) return true;
+    if (node.op_type != "Pad") return false;
+    if (node.attr_string("mode", "constant") != "constant") return true;
+    if (node.attr_float("value", 0.0f) != 0.0f) return false;   // opset < 11
+    if (node.inputs.size() < 3 || node.inputs[2].empty()) return true;
+    const Tensor* value = graph.initializer(node.inputs[2]);
+    return value && value->numel() == 1 && value->to_floats().at(0) == 0.0f;
+}
+
+bool runs_on(const arch::EngineSpec* engine, arch::EngineKind kind, const Node& node) {
+    return engine && engine->kind == kind && engine->supports_op(node.op_type);
+}
+
+NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const Node& node) {
+    const bool float_outputs = std::all_of(node.outputs.begin(), node.outputs.end(), [&](const std::string& o) {
+        return o.empty() || is_float_value(graph, o);
+    });
+    if (!float_outputs) return {NodeRole::shape, nullptr, {}};
+    if (is_layout_op(node.op_type) || moves_data_only(graph, node)) return {NodeRole::layout, nullptr, {}};
+
+    const arch::EngineSpec* engine = arch.engine_for(node.name, node.op_type);
+    arch::EngineKind wanted = arch::EngineKind::host;
+    bool fits = false;
+    if (is_mac_op(node.op_type)) {
+        wanted = arch::EngineKind::mac_array;
+        const bool constant_weight = has_mac_operands(graph, node);
+        // The output stage can clamp (Relu, Clip) but not scale negatives (LeakyRelu).
+        const bool clamp_activation = node.attr_string(fused::kActivation, "") != "LeakyRelu";
+        fits = runs_on(engine, wanted, node) && constant_weight && clamp_activation;
+    } else if (is_vector_op(node.op_type)) {
+        wanted = arch::EngineKind::vector;
+        fits = runs_on(engine, wanted, node) && reads_only_activations(graph, node);
+    }
+    if (fits && !engine->precisions.empty())
+        return {is_mac_op(node.op_type) ? NodeRole::mac : NodeRole::vector, engine, engine->precisions.front()};
+    if (host_runs(arch, node.op_type)) return {NodeRole::host, nullptr, {}};
+
+    const std::string reason = wanted == arch::EngineKind::host
+                                   ? fmt::format("no engine kind of bitnpu executes {}", node.op_type)
+                                   : why_no_engine(arch, graph, node, engine, wanted);
+    throw UserError(fmt::format(
+        "node '{}' (op {}): {}; and the host fallback is {} (set `host: {{enabled: true}}` in {} to run it in FP32)",
+        node.name, node.op_type, reason, arch.host.enabled ? "enabled but does not list this op" : "off",
+        arch.source_path.empty() ? std::string("the arch YAML") : arch.source_path));
+}
+
+bool engine_allows_unsigned(const arch::EngineSpec& e, arch::ValueType declared) {
+    const auto u = unsigned_counterpart(declared);
+    if (!u) return false;
+    return std::any_of(e.precisions.begin(), e.precisions.end(),
+                       [&](const arch::Precision& p) { return p.activation == *u; });
+}
+
+}  // namespace
+
+std::string_view to_string(NodeRole r) {
+    switch (r) {
+        case NodeRole::mac: return "mac";
+        case NodeRole::vector: return "vector";
+        case NodeRole::layout: return "layout";
+        case NodeRole::host: return "host";
+        case NodeRole::shape: return "shape";
+    }
+    return "?";
+}
+
+// The lookup-table ops' table (bitnpu/arch/lut_ops.hpp), `lowered` column.
+bool is_lut_op(const std::string& op) {
+    const arch::LutOp* row = arch::find_lut_op(op);
+    return row != nullptr && row->lowered;
+}
+
+bool is_layout_op(const std::string& op) {
+    static const std::set<std::string> ops = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity"};
+    return ops.count(op) != 0;
+}
+
+std::string NodePlacement::engine_name() const {
+    if (engine) return engine->name;
+    return std::string(to_string(role));
+}
+
+std::vector<NodePlacement> place_nodes(const Graph& graph, const arch::ArchSpec& arch) {
+    std::vector<NodePlacement> out;
+    out.reserve(graph.nodes.size());
+    for (const Node& node : graph.nodes) out.push_back(place_node(graph, arch, node));
+    return out;
+}
+
+QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arch) {
+    QuantizationPlan plan;
+    plan.placement = place_nodes(graph, arch);
+
+    auto add_root = [&](const std::string& name) {
+        plan.order.push_back(name);
+        plan.tied_to[name] = name;
+    };
+    for (const ValueInfo& in : graph.inputs)
+        if (in.dtype == DType::f32) add_root(in.name);
+
+    // Which engines read or write each root's values.
+    std::map<std::string, std::vector<const arch::EngineSpec*>> touching;
+    std::map<std::string, const arch::EngineSpec*> producer_engine;
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        const Node& node = graph.nodes[i];
+        const NodePlacement& place = plan.placement[i];
+        if (place.role == NodeRole::shape) continue;
+        const bool passes_through = place.role == NodeRole::layout || node.op_type == "MaxPool";
+        for (const std::string& out : node.outputs) {
+            if (out.empty()) continue;
+            plan.order.push_back(out);
+            const std::string& in0 = node.inputs.empty() ? out : node.inputs[0];
+            plan.tied_to[out] = passes_through && plan.tied_to.count(in0) ? plan.tied_to.at(in0) : out;
+        }
+        if (!place.engine) continue;
+        for (const std::string& in : node.inputs)
+            if (plan.tied_to.count(in)) touching[plan.root(in)].push_back(place.engine);
+        for (const std::string& out : node.outputs)
+            if (!out.empty()) {
+                touching[plan.root(out)].push_back(place.engine);
+                producer_engine.emplace(plan.root(out), place.engine);
+            }
+    }
+
+    for (const auto& [tensor, root] : plan.tied_to) {
+        if (tensor != root) continue;
+        TensorConstraints c;
+        const auto& engines = touching[root];
+        const arch::EngineSpec* owner =
+            producer_engine.count(root) ? producer_engine.at(root) : (engines.empty() ? nullptr : engines.front());
+        const arch::EngineSpec* precision_source = owner;
+        if (precision_source && !precision_source->precisions.empty())
+            c.type = precision_source->precisions.front().activation;
+        c.zero_point = !engines.empty();
+        c.unsigned_ok = !engines.empty();
+        for (const arch::EngineSpec* e : engines) {
+            c.zero_point = c.zero_point && e->zero_point.activation;
+            c.unsigned_ok = c.unsigned_ok && engine_allows_unsigned(*e, c.type);
+            c.power_of_two = c.power_of_two || needs_power_of_two_scales(*e);
+            c.restricted = c.restricted || e->restricted_range;
+        }
+        if (engines.empty()) c.zero_point = true;  // host-only tensors: FP32 either side
+        plan.constraints[root] = c;
+    }
+    return plan;
+}
+
+}  // namespace bitnpu::calib

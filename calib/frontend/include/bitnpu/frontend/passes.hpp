@@ -1,0 +1,56 @@
+// Graph passes: rewrites of the IR that keep the graph's results (up to
+// float rounding) and make it simpler to calibrate and map onto hardware.
+// Each pass returns how many nodes it changed or removed; none touches the
+// model file.
+#pragma once
+
+#include "bitnpu/graph/graph.hpp"
+
+namespace bitnpu::calib {
+
+// Evaluates nodes whose inputs are all initializers (run_node) and replaces
+// them by initializers; folds Shape of values whose shape is fully static
+// (only when no graph input has a symbolic dimension).
+int fold_constants(Graph& graph);
+// Removes nodes whose outputs reach no graph output, then unused initializers.
+int eliminate_dead_nodes(Graph& graph);
+// Folds BatchNormalization into a preceding Conv/ConvTranspose/Gemm that
+// feeds only it; any other inference-mode BN becomes bitnpu ChannelAffine.
+int fold_batchnorm(Graph& graph);
+// Fuses Relu / Clip / LeakyRelu into a preceding Conv/Gemm/MatMul that feeds
+// only it (sets the fused:: attributes of graph.hpp).
+int fuse_activation(Graph& graph);
+// ChannelAffine on a 2-D to 4-D value -> depthwise 1x1 Conv (weights =
+// scale, bias; 2-D and 3-D values reshaped to 4-D around it), which MAC
+// arrays run; other ranks are left as they are.
+int channel_affine_to_conv(Graph& graph);
+// 1-D Conv (3-D input and weight) -> the equal 2-D Conv on a [N, C, 1, L]
+// view, between Reshapes, which MAC arrays run.
+int conv1d_to_conv2d(Graph& graph);
+// Removes Identity, inference-mode Dropout and Cast to the value's own type.
+int remove_identity(Graph& graph);
+
+// Models with a symbolic (batch) input dimension: folds the shape arithmetic
+// that does not depend on it (probing two batch sizes) and Reshape targets
+// [batch, ...] into [0, ...]; records the probed shapes in value_info with
+// the varying dimensions symbolic.
+int fold_symbolic_shapes(Graph& graph);
+// ReduceMean over axes {2, 3} of a 4-D value -> GlobalAveragePool (+ Flatten
+// when keepdims=0), which vector units run.
+int canonicalize_reduce_mean(Graph& graph);
+// The nine-node LayerNorm of exports below opset 17 (ReduceMean, Sub, Pow,
+// ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta) -> one
+// LayerNormalization node over the same trailing axes.
+int fuse_layer_norm(Graph& graph);
+// MatMul(X, W[K,N]) + B[N] (constants) -> Gemm, with Reshapes to [-1, K]
+// and back when X has rank > 2 (its dims after the first must be static).
+int fuse_matmul_bias(Graph& graph);
+
+// The pipeline every tool runs after import: eliminate_dead_nodes,
+// remove_identity, shape inference (static models) or fold_symbolic_shapes
+// (models with a symbolic dimension), fold_constants, eliminate_dead_nodes,
+// fuse_layer_norm, canonicalize_reduce_mean, fuse_matmul_bias, fold_batchnorm, fuse_activation,
+// eliminate_dead_nodes.
+void run_standard_passes(Graph& graph);
+
+}  // namespace bitnpu::calib
