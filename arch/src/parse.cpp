@@ -14,7 +14,7 @@ const std::vector<std::string> kTopKeys = {"name",    "description", "clock_mhz"
 const std::vector<std::string> kEngineKeys = {"name",     "kind",       "array",       "lanes",
                                               "dataflow", "ops",        "precisions",  "accumulator",
                                               "bias",     "requant",    "zero_point",  "restricted_range",
-                                              "lut"};
+                                              "lut",      "constant_operands"};
 const std::vector<std::string> kRequantKeys = {"kind",             "multiplier_bits", "shift_bits",
                                                "allow_left_shift", "rounding",        "per_channel"};
 
@@ -222,6 +222,12 @@ EngineSpec read_engine(ParseContext& ctx, const YAML::Node& node, const std::str
         e.zero_point.weight = z.boolean("weight").value_or(false);
     }
     e.restricted_range = map.boolean("restricted_range").value_or(false);
+    if (auto constants = map.get("constant_operands")) {
+        if (e.kind != EngineKind::vector)
+            ctx.fail_at(*constants, map.path_of("constant_operands"),
+                        "applies to vector engines (a mac_array's constants are its weights and biases)");
+        e.constant_operands = map.boolean("constant_operands").value_or(true);
+    }
     if (auto lut = map.get("lut")) {
         MapReader l(ctx, *lut, map.path_of("lut"), {"entries"});
         e.lut = LutSpec{};

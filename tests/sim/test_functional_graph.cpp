@@ -194,3 +194,75 @@ TEST_CASE("functional: sqnr_db of a QTensor equals it on the dequantized values"
     const FloatTensor f = dequantize_tensor(t);
     CHECK(sqnr_db(ref.data(), t) == sqnr_db(ref.data(), f.data.data(), ref.size()));
 }
+
+namespace {
+
+// x [2, 3, 4, 4] + c [1, 3, 1, 1] on a vector engine, c a constant tensor
+// (numerics.md "Constant operands").
+QuantGraph add_constant_graph(std::mt19937& rng) {
+    QuantGraph g;
+    g.name = "add_const";
+    const QuantParams qx = per_tensor(ValueType::int8, 0.05f, 3);
+    QuantParams qc = per_tensor(ValueType::uint8, 0.02f, 100);
+    const QuantParams qy = per_tensor(ValueType::int8, 0.06f, -2);
+    g.tensors.push_back({"x", qx, {2, 3, 4, 4}});
+    QuantTensorInfo c{"c", qc, {1, 3, 1, 1}};
+    c.constant = std::vector<std::int32_t>{0, 137, 255};
+    g.tensors.push_back(c);
+    g.tensors.push_back({"y", qy, {}});
+    AddLayer add;
+    add.a_zero_point = 3;
+    add.b_zero_point = 100;
+    add.a_multiplier = 1 + static_cast<std::int64_t>(testutil::uniform(rng, 0, 30000));
+    add.b_multiplier = 1 + static_cast<std::int64_t>(testutil::uniform(rng, 0, 30000));
+    add.shift = 14;
+    add.accumulator = {32, arch::Overflow::saturate};
+    add.output_zero_point = -2;
+    QuantNode node;
+    node.name = "add";
+    node.op_type = "Add";
+    node.engine = "vec";
+    node.params = add;
+    node.inputs = {0, 1};
+    node.outputs = {2};
+    g.nodes.push_back(node);
+    g.inputs = {0};
+    g.outputs = {2};
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("functional: a constant tensor is read like an activation and equals the per-element rule",
+          "[functional][graph][constants]") {
+    std::mt19937 rng(21);
+    for (int trial = 0; trial < 20; ++trial) {
+        const QuantGraph g = add_constant_graph(rng);
+        const QTensor x = testutil::random_tensor(rng, {2, 3, 4, 4}, ValueType::int8, 3);
+        const GraphResult r = run_quantized(g, {x});
+        const AddLayer& add = std::get<AddLayer>(g.nodes[0].params);
+        const std::vector<std::int32_t>& c = *g.tensors[1].constant;
+        REQUIRE(r.raw_outputs.at(0).values.size() == x.values.size());
+        for (std::size_t i = 0; i < x.values.size(); ++i) {
+            const std::size_t channel = (i / 16) % 3;
+            INFO(i);
+            REQUIRE(r.raw_outputs[0].values[i] == add_output_element(add, x.values[i], c[channel]));
+        }
+        // The runner keeps its constants: a second run gives the same bits.
+        GraphRunner runner(g);
+        CHECK(runner.run_quantized({x}).raw_outputs.at(0).values == r.raw_outputs.at(0).values);
+        CHECK(runner.run_quantized({x}).raw_outputs.at(0).values == r.raw_outputs.at(0).values);
+    }
+}
+
+TEST_CASE("functional: validate rejects a constant with the wrong size or written by a node",
+          "[functional][graph][constants]") {
+    std::mt19937 rng(4);
+    QuantGraph wrong_size = add_constant_graph(rng);
+    wrong_size.tensors[1].constant->push_back(7);
+    CHECK_THROWS_WITH(validate(wrong_size), Catch::Matchers::Contains("constant tensor 'c' holds 4 values"));
+    QuantGraph written = add_constant_graph(rng);
+    written.nodes[0].outputs = {1};
+    written.outputs = {1};
+    CHECK_THROWS_WITH(validate(written), Catch::Matchers::Contains("writes constant tensor 'c'"));
+}

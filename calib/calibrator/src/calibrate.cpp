@@ -51,7 +51,8 @@ std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const 
                                                       std::int64_t count, const QuantizationPlan& plan,
                                                       const CalibOptions& options) {
     std::set<std::string> names;
-    for (const auto& [tensor, root] : plan.tied_to) names.insert(root);
+    for (const auto& [tensor, root] : plan.tied_to)
+        if (!plan.constants.count(root)) names.insert(root);   // constants are quantized from their values
     StatsOptions stats_options;
     stats_options.histograms =
         !options.policy || make_policy(*options.policy, options.policy_options)->needs_histograms();

@@ -61,6 +61,7 @@ public:
         walk_.emplace(graph_, slice, batch_, run_options_.threads);
         const std::vector<std::vector<std::string>> released = released_after_node();
         precompute_candidates();
+        for (const std::string& constant : plan_.constants) record(constant, candidates(constant).front());
         for (const ValueInfo& in : graph_.inputs)
             if (plan_.tied_to.count(in.name)) choose_input(in.name);
         for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -139,6 +140,7 @@ private:
         if (options_.start_from)
             if (const CTableTensor* t = options_.start_from->find_tensor(root))
                 return {{t->policy.empty() ? "ctable" : t->policy, quant_params(*t)}};
+        if (plan_.constants.count(root)) return {constant_candidate(root)};
         auto st = stats_.find(root);
         if (st == stats_.end() || st->second.count == 0)
             throw UserError(fmt::format("no finite FP32 values were observed for tensor '{}'", root));
@@ -149,6 +151,19 @@ private:
             if (!duplicate) out.push_back({policy->name(), std::move(p)});
         }
         return out;
+    }
+
+    // A constant operand is quantized like a weight: from its own values,
+    // over their whole range (max policy), so a scalar such as the 3 of
+    // x + 3 is held exactly (numerics.md "Constant operands").
+    Candidate constant_candidate(const std::string& root) const {
+        StatsOptions options;
+        options.histograms = false;
+        TensorStats stats(options);
+        stats.observe(graph_.initializer(root)->cast(DType::f32));
+        if (stats.count == 0 || stats.has_non_finite())
+            throw UserError(fmt::format("constant operand '{}' holds no finite values", root));
+        return {"constant", candidate_params(stats, *make_policy(PolicyKind::max), plan_.constraints.at(root))};
     }
 
     void record(const std::string& root, const Candidate& c) {

@@ -57,13 +57,20 @@ Clamp output_clamp(const QuantParams& y, const std::string& activation, double a
 Lowering::Lowering(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan)
     : graph_(graph), arch_(arch), plan_(plan) {}
 
-std::vector<std::string> Lowering::activation_inputs(std::size_t node_index) const {
+std::vector<std::string> Lowering::operand_inputs(std::size_t node_index) const {
     std::vector<std::string> out;
     for (const std::string& in : graph_.nodes.at(node_index).inputs)
         if (!in.empty() && plan_.tied_to.count(in)) {
             if (plan_.placement[node_index].role == NodeRole::layout && !out.empty()) break;  // shape operands
             out.push_back(in);
         }
+    return out;
+}
+
+std::vector<std::string> Lowering::activation_inputs(std::size_t node_index) const {
+    std::vector<std::string> out;
+    for (std::string& in : operand_inputs(node_index))
+        if (!plan_.constants.count(in)) out.push_back(std::move(in));
     return out;
 }
 
@@ -121,7 +128,7 @@ LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant
         case NodeRole::host: q.params = lowering::lower_host(ctx, record); break;
         case NodeRole::shape: throw std::logic_error("shape nodes are not lowered");
     }
-    for (const std::string& in : activation_inputs(index)) q.inputs.push_back(tensor_ids.at(in));
+    for (const std::string& in : operand_inputs(index)) q.inputs.push_back(tensor_ids.at(in));
     for (const std::string& o : node.outputs)
         if (!o.empty()) q.outputs.push_back(tensor_ids.at(o));
     return out;
@@ -138,7 +145,16 @@ int add_tensor(sim::QuantGraph& g, std::map<std::string, int>& ids, const std::s
     auto q = quant.find(plan.root(name));
     if (q == quant.end()) throw UserError(fmt::format("no quantization parameters for tensor '{}'", plan.root(name)));
     info.quant = q->second;
-    static_shape(graph, name, info.shape);
+    if (plan.constants.count(name)) {
+        // A constant operand: quantized once, here, with its own parameters
+        // (numerics.md "Constant operands").
+        const Tensor value = graph.initializer(name)->cast(DType::f32);
+        info.shape = value.shape();
+        const sim::FloatTensor f{value.shape(), std::vector<float>(value.data<float>(), value.data<float>() + value.numel())};
+        info.constant = sim::quantize_tensor(f, info.quant).values;
+    } else {
+        static_shape(graph, name, info.shape);
+    }
     const int id = static_cast<int>(g.tensors.size());
     g.tensors.push_back(std::move(info));
     ids[name] = id;
@@ -155,6 +171,8 @@ sim::QuantGraph Lowering::lower_graph(const ActivationQuant& quant, std::vector<
         if (plan_.tied_to.count(in.name)) g.inputs.push_back(add_tensor(g, ids, in.name, plan_, quant, graph_));
     for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
         if (plan_.placement[i].role == NodeRole::shape) continue;
+        for (const std::string& in : operand_inputs(i))
+            if (plan_.constants.count(in)) add_tensor(g, ids, in, plan_, quant, graph_);
         for (const std::string& o : graph_.nodes[i].outputs)
             if (!o.empty()) add_tensor(g, ids, o, plan_, quant, graph_);
         LoweredNode lowered = lower_node(i, quant, ids);
@@ -175,8 +193,10 @@ sim::QuantGraph Lowering::lower_single(std::size_t index, const ActivationQuant&
     sim::QuantGraph g;
     g.name = graph_.nodes.at(index).name;
     std::map<std::string, int> ids;
-    for (const std::string& in : activation_inputs(index))
-        g.inputs.push_back(add_tensor(g, ids, in, plan_, quant, graph_));
+    for (const std::string& in : operand_inputs(index)) {
+        const int id = add_tensor(g, ids, in, plan_, quant, graph_);
+        if (!plan_.constants.count(in)) g.inputs.push_back(id);
+    }
     for (const std::string& o : graph_.nodes[index].outputs)
         if (!o.empty()) g.outputs.push_back(add_tensor(g, ids, o, plan_, quant, graph_));
     LoweredNode lowered = lower_node(index, quant, ids);

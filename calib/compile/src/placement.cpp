@@ -35,11 +35,34 @@ bool host_runs(const arch::ArchSpec& arch, const std::string& op) {
            std::find(arch.host.ops.begin(), arch.host.ops.end(), op) != arch.host.ops.end();
 }
 
-// Vector ops read activations only: a constant operand (an Add of a bias
-// vector, say) would need a quantized constant the vector unit does not hold.
-bool reads_only_activations(const Graph& graph, const Node& node) {
-    return std::none_of(node.inputs.begin(), node.inputs.end(),
-                        [&](const std::string& in) { return !in.empty() && graph.is_initializer(in); });
+// The ops whose constant inputs are operands the engine must hold
+// (numerics.md "Constant operands"). A lookup-table op's extra inputs (Clip's
+// bounds, ...) are parameters of its table instead, baked in when the table
+// is built.
+bool holds_constant_operands(const std::string& op) {
+    return op == "Add" || op == "Sub" || op == "Mul" || op == "Concat";
+}
+
+bool is_constant_operand(const Graph& graph, const Node& node, std::size_t input) {
+    const std::string& in = node.inputs[input];
+    if (in.empty() || !graph.is_initializer(in)) return false;
+    return !(is_lut_op(node.op_type) && input > 0);
+}
+
+// What a vector engine can read: at least one activation (the first input
+// of a lookup-table op), and constant operands only when it holds them.
+bool has_vector_operands(const Graph& graph, const Node& node, const arch::EngineSpec& engine) {
+    bool activation = false;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        if (node.inputs[i].empty()) continue;
+        if (!is_constant_operand(graph, node, i)) {
+            activation = activation || !graph.is_initializer(node.inputs[i]);
+            continue;
+        }
+        if (!holds_constant_operands(node.op_type) || !engine.constant_operands) return false;
+        if (graph.initializer(node.inputs[i])->dtype() != DType::f32) return false;
+    }
+    return activation;
 }
 
 std::string why_no_engine(const arch::ArchSpec& arch, const Graph& graph, const Node& node,
@@ -70,7 +93,12 @@ std::string why_no_engine(const arch::ArchSpec& arch, const Graph& graph, const 
         return fmt::format("engine '{}' needs constant weights (and a constant bias), but '{}' is computed at run time",
                            engine->name, weight);
     }
-    return fmt::format("the node reads a constant operand, which engine '{}' cannot hold", engine->name);
+    if (!holds_constant_operands(node.op_type))
+        return fmt::format("engine '{}' runs {} on activations only, but the node reads a constant input",
+                           engine->name, node.op_type);
+    return fmt::format("the node reads a constant operand, which engine '{}' cannot hold (its `constant_operands` "
+                       "is false, or the constant is not float)",
+                       engine->name);
 }
 
 // What a mac_array lowering needs: a constant weight of the right rank (2-D
@@ -122,7 +150,7 @@ NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const N
         fits = runs_on(engine, wanted, node) && constant_weight && clamp_activation;
     } else if (is_vector_op(node.op_type)) {
         wanted = arch::EngineKind::vector;
-        fits = runs_on(engine, wanted, node) && reads_only_activations(graph, node);
+        fits = runs_on(engine, wanted, node) && has_vector_operands(graph, node, *engine);
     }
     if (fits && !engine->precisions.empty())
         return {is_mac_op(node.op_type) ? NodeRole::mac : NodeRole::vector, engine, engine->precisions.front()};
@@ -198,6 +226,12 @@ QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arc
         const Node& node = graph.nodes[i];
         const NodePlacement& place = plan.placement[i];
         if (place.role == NodeRole::shape) continue;
+        if (place.role == NodeRole::vector)
+            for (std::size_t k = 0; k < node.inputs.size(); ++k)
+                if (is_constant_operand(graph, node, k) && !plan.tied_to.count(node.inputs[k])) {
+                    add_root(node.inputs[k]);
+                    plan.constants.insert(node.inputs[k]);
+                }
         const bool passes_through = place.role == NodeRole::layout || node.op_type == "MaxPool";
         for (const std::string& out : node.outputs) {
             if (out.empty()) continue;

@@ -55,14 +55,35 @@ std::vector<QTensor> run_node(const QuantNode& node, const PreparedMacLayer* pre
 
 }  // namespace
 
+QTensor constant_value(const QuantTensorInfo& tensor) {
+    QTensor q;
+    q.shape = tensor.shape;
+    q.quant = tensor.quant;
+    if (tensor.constant) q.values = *tensor.constant;
+    return q;
+}
+
 void validate(const QuantGraph& graph) {
     const int count = static_cast<int>(graph.tensors.size());
     std::vector<bool> ready(graph.tensors.size(), false);
     auto check_id = [&](int id, const std::string& what) {
         if (id < 0 || id >= count) throw UserError(what + " names tensor id " + std::to_string(id) + ", which does not exist");
     };
+    for (std::size_t id = 0; id < graph.tensors.size(); ++id) {
+        const QuantTensorInfo& t = graph.tensors[id];
+        if (!t.constant) continue;
+        if (static_cast<std::int64_t>(t.constant->size()) != element_count(t.shape))
+            throw UserError("constant tensor '" + t.name + "' holds " + std::to_string(t.constant->size()) +
+                            " values but its shape holds " + std::to_string(element_count(t.shape)));
+        ready[id] = true;
+    }
+    auto check_not_constant = [&](int id, const std::string& what) {
+        const QuantTensorInfo& t = graph.tensors[static_cast<std::size_t>(id)];
+        if (t.constant) throw UserError(what + " writes constant tensor '" + t.name + "'");
+    };
     for (int id : graph.inputs) {
         check_id(id, "graph input");
+        check_not_constant(id, "graph input");
         ready[static_cast<std::size_t>(id)] = true;
     }
     for (const QuantNode& node : graph.nodes) {
@@ -83,6 +104,7 @@ void validate(const QuantGraph& graph) {
         }
         for (int id : node.outputs) {
             check_id(id, where(node));
+            check_not_constant(id, where(node));
             ready[static_cast<std::size_t>(id)] = true;
         }
     }
@@ -95,6 +117,8 @@ void validate(const QuantGraph& graph) {
 
 GraphRunner::GraphRunner(const QuantGraph& graph) : graph_(&graph) {
     validate(graph);
+    for (const QuantTensorInfo& t : graph.tensors)
+        constants_.push_back(t.constant ? std::optional<QTensor>(constant_value(t)) : std::nullopt);
     for (const QuantNode& node : graph.nodes) {
         prepared_.emplace_back();
         if (const auto* mac = std::get_if<MacLayer>(&node.params)) {
@@ -132,6 +156,8 @@ std::vector<std::optional<QTensor>> graph_input_values(const QuantGraph& graph, 
         throw UserError("graph '" + graph.name + "' takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
                         std::to_string(inputs.size()));
     std::vector<std::optional<QTensor>> values(graph.tensors.size());
+    for (std::size_t id = 0; id < graph.tensors.size(); ++id)
+        if (graph.tensors[id].constant) values[id] = constant_value(graph.tensors[id]);
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const auto id = static_cast<std::size_t>(graph.inputs[i]);
         values[id] = inputs[i];
@@ -175,6 +201,8 @@ std::vector<QTensor> GraphRunner::run_raw(const std::vector<const QTensor*>& inp
     // caller's inputs are borrowed.
     std::vector<std::optional<QTensor>> owned(graph.tensors.size());
     std::vector<const QTensor*> borrowed(graph.tensors.size(), nullptr);
+    for (std::size_t id = 0; id < constants_.size(); ++id)
+        if (constants_[id]) borrowed[id] = &*constants_[id];
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const auto id = static_cast<std::size_t>(graph.inputs[i]);
         if (inputs[i]->quant == graph.tensors[id].quant) {

@@ -70,6 +70,10 @@ struct EngineSpec {
     ZeroPointSpec zero_point;
     bool restricted_range = false;       // signed ranges symmetric, e.g. int8 in [-127,127]
     std::optional<LutSpec> lut;          // vector only
+    // vector only: the engine holds constant operands (a bias vector, the 3
+    // of x + 3, zero channel padding) in its SRAM, quantized like weights
+    // (numerics.md "Constant operands"); false: such nodes need the host.
+    bool constant_operands = true;
 
     bool supports_op(const std::string& op) const;
     bool supports_precision(const Precision& p) const;

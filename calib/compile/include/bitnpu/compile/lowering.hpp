@@ -54,7 +54,11 @@ public:
     sim::QuantGraph lower_single(std::size_t node_index, const ActivationQuant& quant,
                                  CTableLayer* record = nullptr) const;
 
-    // The quantized activation inputs a node reads, in QuantNode input order.
+    // The quantized tensors a node reads, in QuantNode input order: its
+    // activations and its constant operands (plan().constants).
+    std::vector<std::string> operand_inputs(std::size_t node_index) const;
+    // The same without the constant operands: what a caller running the node
+    // alone (lower_single) feeds it, in order.
     std::vector<std::string> activation_inputs(std::size_t node_index) const;
 
     // Bias correction: a float delta per output channel added to a MAC

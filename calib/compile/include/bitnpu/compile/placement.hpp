@@ -62,6 +62,10 @@ struct QuantizationPlan {
     std::vector<std::string> order;                       // quantized tensors, topological
     std::map<std::string, TensorConstraints> constraints;  // per root tensor
     std::map<std::string, std::string> tied_to;           // every quantized tensor -> its root
+    // Roots that are constant operands (initializers) a vector engine reads:
+    // quantized from their own values, held in the engine's SRAM
+    // (numerics.md "Constant operands").
+    std::set<std::string> constants;
     const std::string& root(const std::string& tensor) const { return tied_to.at(tensor); }
 };
 

@@ -31,8 +31,16 @@ using LayerParams = std::variant<MacLayer, AddLayer, MulLayer, MaxPoolLayer, Avg
 struct QuantTensorInfo {
     std::string name;
     QuantParams quant;
-    Shape shape;                       // may be empty (known at run time)
+    Shape shape;                       // may be empty (known at run time); a constant's is its own
+    // A constant operand the engine holds in its SRAM (numerics.md "Constant
+    // operands"): its integers, quantized once by the compiler with `quant`
+    // (row-major, `shape`). Empty for activations. Nodes read it like any
+    // tensor; no node writes it.
+    std::optional<std::vector<std::int32_t>> constant;
 };
+
+// The QTensor of a constant tensor (its shape, quantization and integers).
+QTensor constant_value(const QuantTensorInfo& tensor);
 
 struct QuantNode {
     std::string name;                  // the ONNX node it came from
@@ -73,7 +81,8 @@ struct GraphResult {
 // intermediates as early as possible.
 std::vector<int> last_uses(const QuantGraph& graph);
 // The value table of a graph walk with the graph inputs in place (each
-// given the quantization its tensor declares). UserError on a wrong count.
+// given the quantization its tensor declares) and the constants. UserError
+// on a wrong count.
 std::vector<std::optional<QTensor>> graph_input_values(const QuantGraph& graph, const std::vector<QTensor>& inputs);
 
 // Stores what node n produced (checking the count, stamping each tensor's
@@ -105,6 +114,7 @@ public:
 private:
     const QuantGraph* graph_;
     std::vector<std::optional<PreparedMacLayer>> prepared_;   // per node, MAC layers only
+    std::vector<std::optional<QTensor>> constants_;           // per tensor id, constants only
 };
 
 // Quantize the float inputs with their tensors' params, run every node, dequantize the outputs.
