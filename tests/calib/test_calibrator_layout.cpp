@@ -216,3 +216,60 @@ TEST_CASE("calibrator: a pool whose 1/N a shifter cannot realize is reported", "
                                Catch::Contains("realizes the multiplier only to within"));
     CHECK(warnings_for("int8_npu.yaml").empty());   // a 16-bit multiplier comes within 1e-4
 }
+
+TEST_CASE("calibrator: Resize nearest runs as a layout node that repeats integers", "[calibrator]") {
+    // x -> Conv 1x1 -> Resize nearest x2 (scales as a constant, asymmetric
+    // coordinates) -> z: every output pixel is a copy of the conv output at
+    // (i / 2, j / 2), with the same quantization.
+    ModelBuilder b;
+    b.input("x", {-1, kC, kH, kW});
+    std::vector<float> w(kOut * kC);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * static_cast<float>(static_cast<int>(i % 9) - 4);
+    b.init_f32("w", {kOut, kC, 1, 1}, w);
+    b.node("Conv", {"x", "w"}, {"y"}, "conv");
+    b.init_f32("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
+    auto& r = b.node("Resize", {"y", "", "scales"}, {"z"}, "upsample");
+    ModelBuilder::attr_string(r, "mode", "nearest");
+    ModelBuilder::attr_string(r, "coordinate_transformation_mode", "asymmetric");
+    ModelBuilder::attr_string(r, "nearest_mode", "floor");
+    b.output("z");
+    TempFile file(".onnx");
+    b.save(file);
+
+    std::mt19937 rng(4);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> xs(kN * kC * kH * kW);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({kN, kC, kH, kW}, xs);
+    // No host fallback: the Resize must place as layout (int8_npu's host lists Resize).
+    arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    arch.host.enabled = false;
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    calib::CalibOptions options;
+    options.policy = calib::PolicyKind::max;
+    options.samples = kN;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    for (const calib::CTableLayer& l : result.table.layers)
+        if (l.op == "Resize") CHECK(l.engine == "layout");
+    const calib::Program p = calib::build_program(graph, arch, result.table, x.shape());
+    const sim::FloatTensor fx{x.shape(), x.to_floats()};
+    const auto& in_quant = p.qgraph.tensors.at(static_cast<std::size_t>(p.qgraph.inputs[0])).quant;
+    sim::QTensor y;   // the conv output, as the program computed it
+    const sim::TensorObserver keep_y = [&](const sim::QuantNode*, int id, const sim::QTensor& v) {
+        if (p.qgraph.tensors.at(static_cast<std::size_t>(id)).name == "y") y = v;
+    };
+    const sim::QTensor up =
+        sim::run_quantized(p.qgraph, {sim::quantize_tensor(fx, in_quant)}, {}, keep_y).raw_outputs.at(0);
+    // The Resize output is tied to the conv output: same quantization, copied integers.
+    REQUIRE(up.shape == sim::Shape{kN, kOut, 2 * kH, 2 * kW});
+    REQUIRE(y.shape == sim::Shape{kN, kOut, kH, kW});
+    REQUIRE(up.quant.scales == y.quant.scales);
+    for (std::int64_t i = 0; i < up.size(); ++i) {
+        const std::int64_t j = i % (2 * kW), rest = i / (2 * kW), h = rest % (2 * kH), nc = rest / (2 * kH);
+        REQUIRE(up.values[static_cast<std::size_t>(i)] ==
+                y.values[static_cast<std::size_t>((nc * kH + h / 2) * kW + j / 2)]);
+    }
+}

@@ -115,11 +115,17 @@ bool has_mac_operands(const Graph& graph, const Node& node) {
 // Ops that only select, repeat or rearrange values (no arithmetic): they run
 // as layout nodes, their outputs tied to their input's quantization. Pad
 // qualifies when it pads with values of the input (edge, reflect) or with 0,
-// which every activation grid holds exactly (the zero-point).
+// which every activation grid holds exactly (the zero-point). Resize and
+// Upsample qualify in nearest mode, which copies input values whatever the
+// coordinate mapping, except tf_crop_and_resize, whose out-of-range outputs
+// take the extrapolation value instead.
 bool moves_data_only(const Graph& graph, const Node& node) {
     static const std::set<std::string> ops = {"Slice", "Split", "Gather", "Expand", "Tile", "DepthToSpace",
                                               "SpaceToDepth"};
     if (ops.count(node.op_type)) return true;
+    if (node.op_type == "Resize" || node.op_type == "Upsample")
+        return node.attr_string("mode", "nearest") == "nearest" &&
+               node.attr_string("coordinate_transformation_mode", "half_pixel") != "tf_crop_and_resize";
     if (node.op_type != "Pad") return false;
     if (node.attr_string("mode", "constant") != "constant") return true;
     if (node.attr_float("value", 0.0f) != 0.0f) return false;   // opset < 11
