@@ -8,11 +8,11 @@
 //     on a vector engine that lists it and lowered to a sim::LutLayer, whose
 //     table the op's own FP32 kernel fills (lower_vector.cpp lower_lut), so
 //     no op needs its float function spelled out anywhere else.
-// The columns disagree for some ops, as the two lists they replace did (kept
-// as found; docs/adding_an_op.md): Relu, Clip, Neg, Abs, Sqrt are lowered to
-// a table but arch/ does not require one (an engine without `lut:` fails at
-// lowering instead), and Celu, Log, Mish, Selu, Softsign need a table in
-// arch/ but are never placed on a vector engine (they run on the host).
+// The columns differ for two reasons: Relu, Clip, Neg, Abs, Sqrt are
+// lowered to a table but arch/ does not require one (an engine without
+// `lut:` fails at lowering instead, naming the node), and Log is never placed
+// on a vector engine because its table would hold -inf (log 0) and NaN for
+// the codes at and below zero: it runs on the host.
 // Adding a LUT op is one row here (docs/adding_an_op.md).
 #pragma once
 
@@ -30,7 +30,7 @@ struct LutOp {
 inline constexpr LutOp kLutOps[] = {
     // op_type        needs_lut  lowered
     {"Abs",           false,     true},
-    {"Celu",          true,      false},
+    {"Celu",          true,      true},
     {"Clip",          false,     true},
     {"Elu",           true,      true},
     {"Erf",           true,      true},
@@ -40,14 +40,15 @@ inline constexpr LutOp kLutOps[] = {
     {"HardSwish",     true,      true},
     {"LeakyRelu",     true,      true},
     {"Log",           true,      false},
-    {"Mish",          true,      false},
+    {"Mish",          true,      true},
     {"Neg",           false,     true},
     {"Relu",          false,     true},
-    {"Selu",          true,      false},
+    {"Selu",          true,      true},
     {"Sigmoid",       true,      true},
     {"Softplus",      true,      true},
-    {"Softsign",      true,      false},
+    {"Softsign",      true,      true},
     {"Sqrt",          false,     true},
+    {"Swish",         true,      true},
     {"Tanh",          true,      true},
 };
 

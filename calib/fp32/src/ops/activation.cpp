@@ -1,5 +1,5 @@
 // Activation kernels: Relu, LeakyRelu, PRelu, Clip, Sigmoid, Tanh,
-// HardSigmoid, HardSwish, Elu, Selu, Celu, ThresholdedRelu; and the fused
+// HardSigmoid, HardSwish, Gelu, Mish, Swish, Elu, Selu, Celu, ThresholdedRelu; and the fused
 // activation of Conv/Gemm/MatMul.
 #include "activation.hpp"
 
@@ -101,6 +101,40 @@ std::vector<Tensor> hard_swish(const KernelContext& ctx) {
     return float_activation(ctx, [](auto v) {
         using T = decltype(v);
         return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5)));
+    });
+}
+
+// Gelu (opset 20): x * Phi(x), exactly (approximate = "none") or with the
+// tanh approximation (approximate = "tanh"); computed in double, rounded once.
+std::vector<Tensor> gelu(const KernelContext& ctx) {
+    const std::string approximate = ctx.node.attr_string("approximate", "none");
+    if (approximate != "none" && approximate != "tanh")
+        ctx.fail("approximate '" + approximate + "' is not supported (expected none or tanh)");
+    if (approximate == "tanh")
+        return float_activation(ctx, [](auto v) {
+            const double x = v, k = 0.7978845608028654;  // sqrt(2 / pi)
+            return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
+        });
+    return float_activation(ctx, [](auto v) {
+        const double x = v;
+        return 0.5 * x * (1.0 + std::erf(x * 0.7071067811865476));  // 1 / sqrt(2)
+    });
+}
+
+// Mish (opset 18): x * tanh(softplus(x)), computed in double, rounded once.
+std::vector<Tensor> mish(const KernelContext& ctx) {
+    return float_activation(ctx, [](auto v) {
+        const double x = v;
+        return x * std::tanh(std::log1p(std::exp(x)));
+    });
+}
+
+// bitnpu Swish (ONNX Swish of opset 24 with alpha = 1): x * sigmoid(x),
+// computed in double, rounded once (fuse_swish writes it).
+std::vector<Tensor> swish(const KernelContext& ctx) {
+    return float_activation(ctx, [](auto v) {
+        const double x = v;
+        return x / (1.0 + std::exp(-x));
     });
 }
 

@@ -38,12 +38,24 @@ void run_standard_passes(Graph& graph) {
         if (changed == 0) break;
     }
     eliminate_dead_nodes(graph);
-    fuse_layer_norm(graph);
+    fuse_layer_norm(graph);   // before the rewrites below, which would change its Sub/Div
+    // One spelling of constant arithmetic for the fusions and the engines.
+    div_by_constant_to_mul(graph);
+    sub_constant_to_add(graph);
+    // hard_sigmoid first: fuse_hard_swish matches x * HardSigmoid(x).
+    fuse_hard_sigmoid(graph);
+    fuse_hard_swish(graph);
+    fuse_gelu(graph);
+    fuse_mish(graph);
+    fuse_swish(graph);
     canonicalize_reduce_mean(graph);
     fuse_matmul_bias(graph);
     fold_batchnorm(graph);
+    fold_affine_into_linear(graph);   // after fold_batchnorm: a BN's leftover ChannelAffine is not a Mul/Add
     channel_affine_to_conv(graph);
+    concat_zeros_to_pad(graph);
     fuse_activation(graph);
+    fuse_pad(graph);           // after fuse_activation: a fused Relu proves a MaxPool's input >= 0
     conv1d_to_conv2d(graph);   // after the fusions, which match a Conv's direct reader
     eliminate_dead_nodes(graph);
 }

@@ -46,11 +46,39 @@ int fuse_layer_norm(Graph& graph);
 // and back when X has rank > 2 (its dims after the first must be static).
 int fuse_matmul_bias(Graph& graph);
 
+// Div(x, c) by a float constant -> Mul(x, 1/c) (the vector engines multiply).
+int div_by_constant_to_mul(Graph& graph);
+// Sub(x, c) by a float constant -> Add(x, -c) (exact).
+int sub_constant_to_add(Graph& graph);
+// Exported activation patterns fused to one lookup-table op each (matched
+// in any arrangement of the arithmetic, constants within 1e-6 relative):
+// relu6(x + 3) / 6 -> HardSigmoid; x * relu6(x + 3) / 6 -> HardSwish;
+// 0.5 x (1 + erf(x / sqrt 2)) and its tanh form -> Gelu;
+// x * tanh(softplus(x)) -> Mish; x * Sigmoid(x) -> bitnpu Swish.
+int fuse_hard_sigmoid(Graph& graph);
+int fuse_hard_swish(Graph& graph);
+int fuse_gelu(Graph& graph);
+int fuse_mish(Graph& graph);
+int fuse_swish(Graph& graph);
+// Mul/Add by a per-output-channel constant right after a Conv,
+// ConvTranspose, Gemm or MatMul that feeds only it -> folded into the
+// weights and bias.
+int fold_affine_into_linear(Graph& graph);
+// Concat with leading/trailing all-zero constants (channel padding) -> Pad
+// of zeros, which moves data only.
+int concat_zeros_to_pad(Graph& graph);
+// Constant-mode spatial Pad read only by a Conv / AveragePool / MaxPool ->
+// that node's pads, where the consumer's padding means the same.
+int fuse_pad(Graph& graph);
+
 // The pipeline every tool runs after import: eliminate_dead_nodes,
 // remove_identity, shape inference (static models) or fold_symbolic_shapes
 // (models with a symbolic dimension), fold_constants, eliminate_dead_nodes,
-// fuse_layer_norm, canonicalize_reduce_mean, fuse_matmul_bias, fold_batchnorm, fuse_activation,
-// eliminate_dead_nodes.
+// fuse_layer_norm, div_by_constant_to_mul, sub_constant_to_add, the
+// activation fusions, canonicalize_reduce_mean, fuse_matmul_bias,
+// fold_batchnorm, fold_affine_into_linear, channel_affine_to_conv,
+// concat_zeros_to_pad, fuse_activation, fuse_pad, conv1d_to_conv2d,
+// eliminate_dead_nodes (standard_pipeline.cpp says why in this order).
 void run_standard_passes(Graph& graph);
 
 }  // namespace bitnpu::calib
