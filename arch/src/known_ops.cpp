@@ -1,5 +1,5 @@
 // The op types of ONNX's default domain (ai.onnx, opset 17, plus Gelu,
-// GroupNormalization and Mish from later opsets). Generated once from onnx's
+// GroupNormalization, Mish and Swish from later opsets). Generated once from onnx's
 // schema registry; arch/ keeps its own copy so it stays free of ONNX. Used to
 // reject typos such as "Maxpool" in `ops:` lists with a suggestion.
 #include "known_ops.hpp"
@@ -35,7 +35,7 @@ constexpr std::string_view kOnnxOps[] = {
     "SequenceEmpty", "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap", "Shape",
     "Shrink", "Sigmoid", "Sign", "Sin", "Sinh", "Size", "Slice", "Softmax",
     "SoftmaxCrossEntropyLoss", "Softplus", "Softsign", "SpaceToDepth", "Split", "SplitToSequence",
-    "Sqrt", "Squeeze", "StringNormalizer", "Sub", "Sum", "Tan", "Tanh", "TfIdfVectorizer",
+    "Sqrt", "Squeeze", "StringNormalizer", "Sub", "Sum", "Swish", "Tan", "Tanh", "TfIdfVectorizer",
     "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unique", "Unsqueeze", "Upsample",
     "Where", "Xor",
 };

@@ -129,12 +129,13 @@ std::vector<Tensor> mish(const KernelContext& ctx) {
     });
 }
 
-// bitnpu Swish (ONNX Swish of opset 24 with alpha = 1): x * sigmoid(x),
-// computed in double, rounded once (fuse_swish writes it).
+// Swish (opset 24; fuse_swish writes it at any opset): x * sigmoid(alpha x),
+// computed in double, rounded once.
 std::vector<Tensor> swish(const KernelContext& ctx) {
-    return float_activation(ctx, [](auto v) {
+    const double alpha = ctx.node.attr_float("alpha", 1.0f);
+    return float_activation(ctx, [alpha](auto v) {
         const double x = v;
-        return x / (1.0 + std::exp(-x));
+        return x / (1.0 + std::exp(-alpha * x));
     });
 }
 

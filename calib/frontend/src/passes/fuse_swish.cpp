@@ -1,6 +1,6 @@
 // fuse_swish: x * Sigmoid(x), the swish / SiLU of EfficientNet-, YOLOv5- and
 // MobileNetV3-style networks as exporters below opset 24 spell it out (Mul
-// either way round), becomes bitnpu Swish(x), one lookup-table op instead of
+// either way round), becomes Swish(x) (ONNX opset 24, alpha = 1), one lookup-table op instead of
 // a Sigmoid table, a vector Mul of two activations and the quantization of
 // the sigmoid's output between them. The Sigmoid must be read only by the
 // Mul; the fused node writes the Mul's output.
@@ -45,7 +45,6 @@ int fuse_swish(Graph& graph) {
     return apply(graph, matches, [&](const Match& m) {
         Node n;
         n.name = pass_utils::unique_name(graph, m.root->name + "_swish");
-        n.domain = kDomain;
         n.op_type = "Swish";
         n.inputs = {m.x};
         n.outputs = {m.root->outputs[0]};

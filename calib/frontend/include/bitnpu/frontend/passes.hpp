@@ -54,7 +54,7 @@ int sub_constant_to_add(Graph& graph);
 // in any arrangement of the arithmetic, constants within 1e-6 relative):
 // relu6(x + 3) / 6 -> HardSigmoid; x * relu6(x + 3) / 6 -> HardSwish;
 // 0.5 x (1 + erf(x / sqrt 2)) and its tanh form -> Gelu;
-// x * tanh(softplus(x)) -> Mish; x * Sigmoid(x) -> bitnpu Swish.
+// x * tanh(softplus(x)) -> Mish; x * Sigmoid(x) -> Swish.
 int fuse_hard_sigmoid(Graph& graph);
 int fuse_hard_swish(Graph& graph);
 int fuse_gelu(Graph& graph);
