@@ -79,12 +79,15 @@ public:
 
 private:
     // released[i]: the values nothing reads after node i (the search reads a
-    // value at its producer and at its readers, as the FP32 model does).
+    // value at its producer and at its readers, as the FP32 model does; a
+    // host node also reads its host region's activations).
     std::vector<std::vector<std::string>> released_after_node() const {
         std::map<std::string, std::size_t> last;
         for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
             for (const std::string& in : graph_.nodes[i].inputs)
                 if (!in.empty() && !graph_.initializer(in)) last[in] = i;
+            if (plan_.placement[i].role != NodeRole::shape)
+                for (const std::string& in : lowering_.operand_inputs(i)) last[in] = i;
             for (const std::string& out : graph_.nodes[i].outputs)
                 if (!out.empty()) last[out] = i;
         }

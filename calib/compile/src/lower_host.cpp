@@ -1,5 +1,6 @@
 // Lowering of data-movement ops (values and quantization unchanged) and of
 // the FP32 host fallback (dequantize, run the executor's kernel, quantize).
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -18,32 +19,43 @@ sim::FloatTensor to_float_tensor(const Tensor& t) {
     return {f.shape(), std::vector<float>(f.data<float>(), f.data<float>() + f.numel())};
 }
 
-// A float function running the node's FP32 kernel: activation inputs come
-// from the simulator (in QuantNode order), constant inputs from the graph.
+// A float function running the node's FP32 kernel, after the producers of
+// its host region (host_region): activation inputs come from the simulator
+// (in QuantNode order: the node's own, then the region's), constant inputs
+// from the graph, the region's values from its producers.
 sim::HostFunction fp32_kernel(const NodeContext& ctx) {
-    std::vector<const Tensor*> constants;
-    std::vector<bool> from_sim;
-    for (const std::string& in : ctx.node.inputs) {
-        const bool quantized = !in.empty() && ctx.plan.tied_to.count(in);
-        from_sim.push_back(quantized);
-        constants.push_back(quantized || in.empty() ? nullptr : ctx.graph.initializer(in));
-        if (!quantized && !in.empty() && constants.back() == nullptr)
-            throw UserError(fmt::format("node '{}' ({}): input '{}' is computed at run time but is not a quantized "
-                                        "activation; the bit-accurate model cannot feed it",
-                                        ctx.node.name, ctx.node.op_type, in));
-    }
-    const Node node = ctx.node;
+    const HostRegion region = host_region(ctx.graph, ctx.plan, ctx.node);
+    const std::size_t index = static_cast<std::size_t>(&ctx.node - ctx.graph.nodes.data());
+    const std::vector<std::string> from_sim = operand_inputs(ctx.graph, ctx.plan, index);
+    std::vector<Node> steps;
+    for (const Node* n : region.nodes) steps.push_back(*n);
+    steps.push_back(ctx.node);
+    std::map<std::string, const Tensor*> constants;
+    for (const Node& n : steps)
+        for (const std::string& in : n.inputs)
+            if (const Tensor* t = in.empty() ? nullptr : ctx.graph.initializer(in)) constants[in] = t;
     const std::int64_t opset = ctx.graph.opset;
-    return [node, opset, constants, from_sim](const std::vector<sim::FloatTensor>& inputs) {
-        std::vector<Tensor> owned;
-        owned.reserve(inputs.size());
-        for (const sim::FloatTensor& t : inputs) owned.push_back(to_tensor(t));
-        std::vector<const Tensor*> args = constants;
-        std::size_t next = 0;
-        for (std::size_t i = 0; i < args.size(); ++i)
-            if (from_sim[i]) args[i] = &owned.at(next++);
+    return [steps, opset, constants, from_sim](const std::vector<sim::FloatTensor>& inputs) {
+        std::map<std::string, Tensor> values;
+        for (std::size_t i = 0; i < from_sim.size() && i < inputs.size(); ++i) values[from_sim[i]] = to_tensor(inputs[i]);
+        std::vector<Tensor> last;
+        for (const Node& n : steps) {
+            std::vector<const Tensor*> args;
+            for (const std::string& in : n.inputs) {
+                if (in.empty()) { args.push_back(nullptr); continue; }
+                auto c = constants.find(in);
+                auto v = values.find(in);
+                if (c == constants.end() && v == values.end())
+                    throw UserError(fmt::format("node '{}' ({}): input '{}' is not available to the host", n.name,
+                                                n.op_type, in));
+                args.push_back(c != constants.end() ? c->second : &v->second);
+            }
+            last = run_node(n, args, opset);
+            for (std::size_t k = 0; k < n.outputs.size() && k < last.size(); ++k)
+                if (!n.outputs[k].empty()) values[n.outputs[k]] = last[k];
+        }
         std::vector<sim::FloatTensor> outputs;
-        for (const Tensor& t : run_node(node, args, opset)) outputs.push_back(to_float_tensor(t));
+        for (const Tensor& t : last) outputs.push_back(to_float_tensor(t));
         return outputs;
     };
 }

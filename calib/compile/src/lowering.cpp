@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -57,14 +59,51 @@ Clamp output_clamp(const QuantParams& y, const std::string& activation, double a
 Lowering::Lowering(const Graph& graph, const arch::ArchSpec& arch, const QuantizationPlan& plan)
     : graph_(graph), arch_(arch), plan_(plan) {}
 
-std::vector<std::string> Lowering::operand_inputs(std::size_t node_index) const {
+HostRegion host_region(const Graph& graph, const QuantizationPlan& plan, const Node& node) {
+    HostRegion region;
+    std::set<std::string> seen(node.inputs.begin(), node.inputs.end());
+    std::set<const Node*> added;
+    // Depth-first over producers, so a producer lands after the ones it reads.
+    std::function<void(const Node&, const std::string&, int)> visit = [&](const Node& reader, const std::string& in,
+                                                                        int depth) {
+        if (in.empty() || graph.is_initializer(in)) return;
+        if (plan.tied_to.count(in)) {
+            if (seen.insert(in).second) region.activations.push_back(in);
+            return;
+        }
+        const Node* producer = graph.producer_of(in);
+        if (!producer || depth > 16)
+            throw UserError(fmt::format("node '{}' ({}): input '{}' is computed at run time but is not a quantized "
+                                        "activation; the bit-accurate model cannot feed it",
+                                        reader.name, reader.op_type, in));
+        if (!added.insert(producer).second) return;
+        for (const std::string& p : producer->inputs) visit(*producer, p, depth + 1);
+        region.nodes.push_back(producer);
+    };
+    for (const std::string& in : node.inputs)
+        if (!in.empty() && !graph.is_initializer(in) && !plan.tied_to.count(in)) visit(node, in, 0);
+    std::sort(region.nodes.begin(), region.nodes.end(), [&](const Node* a, const Node* b) {
+        return a < b;   // graph.nodes is one vector in topological order: address order is graph order
+    });
+    return region;
+}
+
+std::vector<std::string> operand_inputs(const Graph& graph, const QuantizationPlan& plan, std::size_t node_index) {
     std::vector<std::string> out;
-    for (const std::string& in : graph_.nodes.at(node_index).inputs)
-        if (!in.empty() && plan_.tied_to.count(in)) {
-            if (plan_.placement[node_index].role == NodeRole::layout && !out.empty()) break;  // shape operands
+    const Node& node = graph.nodes.at(node_index);
+    const NodeRole role = plan.placement.at(node_index).role;
+    for (const std::string& in : node.inputs)
+        if (!in.empty() && plan.tied_to.count(in)) {
+            if (role == NodeRole::layout && !out.empty()) break;  // shape operands
             out.push_back(in);
         }
+    if (role == NodeRole::host || role == NodeRole::layout)
+        for (std::string& in : host_region(graph, plan, node).activations) out.push_back(std::move(in));
     return out;
+}
+
+std::vector<std::string> Lowering::operand_inputs(std::size_t node_index) const {
+    return calib::operand_inputs(graph_, plan_, node_index);
 }
 
 std::vector<std::string> Lowering::activation_inputs(std::size_t node_index) const {

@@ -40,6 +40,24 @@ struct LoweredWeights {
     std::vector<std::int32_t> quantized;   // the integer weights in that layout
 };
 
+// The values a host node reads that are computed at run time but are not
+// quantized activations: non-float values such as the bool of
+// Equal(x, MaxPool(x)) that a Cast turns back into floats. The host computes
+// them too, in FP32, from quantized activations and constants: `nodes` are
+// their producers (graph order) and `activations` the quantized tensors
+// those read that the host node does not read itself.
+struct HostRegion {
+    std::vector<const Node*> nodes;
+    std::vector<std::string> activations;
+};
+// Throws UserError naming the node and the value when a producer reads
+// anything else (a graph input that is not a float, ...).
+HostRegion host_region(const Graph& graph, const QuantizationPlan& plan, const Node& node);
+
+// The quantized tensors node `node_index` reads, in QuantNode input order
+// (Lowering::operand_inputs).
+std::vector<std::string> operand_inputs(const Graph& graph, const QuantizationPlan& plan, std::size_t node_index);
+
 class Lowering {
 public:
     // graph must have been through run_standard_passes and infer_shapes.
@@ -55,7 +73,8 @@ public:
                                  CTableLayer* record = nullptr) const;
 
     // The quantized tensors a node reads, in QuantNode input order: its
-    // activations and its constant operands (plan().constants).
+    // activations and its constant operands (plan().constants); for a host
+    // node, then its host region's activations.
     std::vector<std::string> operand_inputs(std::size_t node_index) const;
     // The same without the constant operands: what a caller running the node
     // alone (lower_single) feeds it, in order.

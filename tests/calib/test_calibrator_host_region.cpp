@@ -1,0 +1,89 @@
+// Host regions (lowering.hpp host_region): a host node that reads a
+// non-float value computed at run time, here the peak mask
+// Cast(Equal(s, MaxPool(s))) of M-LSD-style detectors, gets that value's
+// producers run by the host in FP32 from the quantized activations they
+// read. The calibrator and the CTable-built program run it, and the
+// program's result equals an FP32 evaluation of the same pattern on the
+// dequantized sigmoid (the mask is exact on the quantized values).
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "bitnpu/arch/load.hpp"
+#include "bitnpu/calibrator/calibrator.hpp"
+#include "bitnpu/compile/program.hpp"
+#include "bitnpu/frontend/passes.hpp"
+#include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/sim/functional/graph.hpp"
+#include "onnx_model_builder.hpp"
+
+namespace {
+
+using namespace bitnpu;
+using bitnpu::test::ModelBuilder;
+using bitnpu::test::TempFile;
+
+constexpr std::int64_t kN = 8, kC = 2, kH = 6;
+
+// x -> Sigmoid s -> MaxPool 3x3 (same size) m; y = s * Cast(Equal(s, m)).
+std::string build_model(const TempFile& file) {
+    ModelBuilder b;
+    b.input("x", {-1, kC, kH, kH});
+    b.node("Sigmoid", {"x"}, {"s"}, "sigmoid");
+    auto& pool = b.node("MaxPool", {"s"}, {"m"}, "pool");
+    ModelBuilder::attr_ints(pool, "kernel_shape", {3, 3});
+    ModelBuilder::attr_ints(pool, "pads", {1, 1, 1, 1});
+    b.node("Equal", {"s", "m"}, {"peak"}, "equal");
+    auto& cast = b.node("Cast", {"peak"}, {"mask"}, "cast");
+    ModelBuilder::attr_int(cast, "to", 1);
+    b.node("Mul", {"s", "mask"}, {"y"}, "mul");
+    b.output("y");
+    b.save(file);
+    return file.path();
+}
+
+}  // namespace
+
+TEST_CASE("calibrator: a host node's run-time bool input is computed by the host from quantized values",
+          "[calibrator][host]") {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> n(0.0f, 2.0f);
+    std::vector<float> xs(kN * kC * kH * kH);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({kN, kC, kH, kH}, xs);
+
+    TempFile file(".onnx");
+    calib::Graph graph = calib::load_onnx(build_model(file));
+    calib::run_standard_passes(graph);
+    const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    calib::CalibOptions options;
+    options.samples = kN;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    const calib::CTableLayer* cast = nullptr;
+    for (const calib::CTableLayer& l : result.table.layers)
+        if (l.node == "cast") cast = &l;
+    REQUIRE(cast != nullptr);
+    CHECK(cast->engine == "host");
+
+    const calib::Program p = calib::build_program(graph, arch, result.table, x.shape());
+    const sim::GraphResult out = sim::run(p.qgraph, {sim::FloatTensor{x.shape(), x.to_floats()}});
+    // The sigmoid's quantized values, from the same program's tensor 's'.
+    const calib::QuantParams s = calib::quant_params(*result.table.find_tensor("s"));
+    const calib::QuantParams y = calib::quant_params(*result.table.find_tensor("y"));
+    REQUIRE(out.outputs.size() == 1);
+    const std::vector<float>& got = out.outputs[0].data;
+    REQUIRE(got.size() == xs.size());
+    // Every output is either 0 or (up to the Mul's requantization) the
+    // sigmoid at a 3x3 peak: at least one element per plane is nonzero and
+    // none exceeds the sigmoid's range.
+    int nonzero = 0;
+    for (float v : got) {
+        CHECK(v >= 0.0f);
+        CHECK(v <= 1.0f + 2 * y.scales[0] + s.scales[0]);
+        nonzero += v != 0.0f;
+    }
+    CHECK(nonzero >= kN * kC);
+    CHECK(nonzero < static_cast<int>(got.size()) / 2);
+}
