@@ -9,6 +9,7 @@
 
 #include "bitnpu/arch/load.hpp"
 #include "bitnpu/fp32/batching.hpp"
+#include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/calibrator/calibrator.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
 #include "bitnpu/frontend/passes.hpp"
@@ -272,4 +273,60 @@ TEST_CASE("calibrator: Resize nearest runs as a layout node that repeats integer
         REQUIRE(up.values[static_cast<std::size_t>(i)] ==
                 y.values[static_cast<std::size_t>((nc * kH + h / 2) * kW + j / 2)]);
     }
+}
+
+TEST_CASE("calibrator: Resize linear runs on the vector engine on its input's grid", "[calibrator]") {
+    // x -> Conv 1x1 -> Resize linear x2 (half_pixel) -> z: placed on int8_npu's
+    // vector unit with the host off; its output shares the conv output's
+    // quantization and equals sim::run_resize_layer of the conv output.
+    ModelBuilder b;
+    b.input("x", {-1, kC, kH, kW});
+    std::vector<float> w(kOut * kC);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * static_cast<float>(static_cast<int>(i % 9) - 4);
+    b.init_f32("w", {kOut, kC, 1, 1}, w);
+    b.node("Conv", {"x", "w"}, {"y"}, "conv");
+    b.init_f32("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
+    auto& r = b.node("Resize", {"y", "", "scales"}, {"z"}, "upsample");
+    ModelBuilder::attr_string(r, "mode", "linear");
+    b.output("z");
+    TempFile file(".onnx");
+    b.save(file);
+
+    std::mt19937 rng(6);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> xs(kN * kC * kH * kW);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({kN, kC, kH, kW}, xs);
+    arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    arch.host.enabled = false;
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    const calib::Graph fp32 = graph;
+    calib::CalibOptions options;
+    options.samples = kN;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    for (const calib::CTableLayer& l : result.table.layers)
+        if (l.op == "Resize") CHECK(l.engine == "vec");
+    const calib::Program p = calib::build_program(graph, arch, result.table, x.shape());
+    const sim::FloatTensor fx{x.shape(), x.to_floats()};
+    const auto& in_quant = p.qgraph.tensors.at(static_cast<std::size_t>(p.qgraph.inputs[0])).quant;
+    sim::QTensor y;
+    const sim::TensorObserver keep_y = [&](const sim::QuantNode*, int id, const sim::QTensor& v) {
+        if (p.qgraph.tensors.at(static_cast<std::size_t>(id)).name == "y") y = v;
+    };
+    const sim::QTensor up =
+        sim::run_quantized(p.qgraph, {sim::quantize_tensor(fx, in_quant)}, {}, keep_y).raw_outputs.at(0);
+    REQUIRE(up.quant.scales == y.quant.scales);
+    sim::ResizeLayer layer;
+    layer.out_h = 2 * kH;
+    layer.out_w = 2 * kW;
+    layer.scale_h = layer.scale_w = 2.0;
+    layer.rounding = arch.find_engine("vec")->requant.rounding;
+    CHECK(up.values == sim::run_resize_layer(layer, y).values);
+    // And it tracks FP32.
+    const calib::Tensor ref = calib::Executor(fp32).run({{"x", x}}).at("z");
+    const sim::GraphResult out = sim::run(p.qgraph, {fx});
+    CHECK(sim::sqnr_db(ref.data<float>(), out.outputs.at(0).data.data(), out.outputs.at(0).data.size()) > 30.0);
 }

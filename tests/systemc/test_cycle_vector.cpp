@@ -145,3 +145,23 @@ TEST_CASE("cycle model: random Concat, LUT and Requantize match the functional m
     }
     CHECK(bad == 0);
 }
+
+TEST_CASE("cycle model: random linear Resize matches the functional model", "[systemc][vector]") {
+    std::mt19937 rng(17);
+    std::int64_t bad = 0;
+    const ResizeCoordinates modes[] = {ResizeCoordinates::half_pixel, ResizeCoordinates::pytorch_half_pixel,
+                                       ResizeCoordinates::align_corners, ResizeCoordinates::asymmetric};
+    for (int i = 0; i < 40; ++i) {
+        const Shape s{uniform(rng, 1, 2), uniform(rng, 1, 3), uniform(rng, 1, 6), uniform(rng, 1, 6)};
+        const QTensor x = random_tensor(rng, s, arch::ValueType::int8, uniform(rng, -3, 3));
+        ResizeLayer l;
+        l.coordinates = modes[i % 4];
+        l.out_h = uniform(rng, 1, 13);
+        l.out_w = uniform(rng, 1, 13);
+        l.scale_h = double(l.out_h) / double(s[2]);
+        l.scale_w = double(l.out_w) / double(s[3]);
+        l.rounding = i % 2 ? arch::RoundingMode::half_up : arch::RoundingMode::half_even;
+        bad += check_layer(rng, l, {x}, run_resize_layer(l, x));
+    }
+    CHECK(bad == 0);
+}

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "bitnpu/fp32/executor.hpp"
@@ -235,6 +237,39 @@ sim::LayerParams lower_lut(const NodeContext& ctx, CTableLayer& record) {
     return layer;
 }
 
+// Resize (linear): placement checked the mode and shapes (resize_on_vector).
+// The scale of H and W is the scales input's when given (ONNX uses it
+// as is in the coordinate formula), else output size / input size.
+sim::LayerParams lower_resize(const NodeContext& ctx, CTableLayer& record) {
+    const Node& node = ctx.node;
+    const Shape in = ctx.shape(node.inputs[0]), out = ctx.shape(node.outputs[0]);
+    if (in.size() != 4 || out.size() != 4)
+        throw UserError(fmt::format("node '{}' (Resize): the input and output shapes must be static and 4-D", node.name));
+    sim::ResizeLayer layer;
+    static const std::map<std::string, sim::ResizeCoordinates> modes = {
+        {"half_pixel", sim::ResizeCoordinates::half_pixel},
+        {"pytorch_half_pixel", sim::ResizeCoordinates::pytorch_half_pixel},
+        {"align_corners", sim::ResizeCoordinates::align_corners},
+        {"asymmetric", sim::ResizeCoordinates::asymmetric}};
+    layer.coordinates = modes.at(node.attr_string("coordinate_transformation_mode", "half_pixel"));
+    layer.out_h = out[2];
+    layer.out_w = out[3];
+    layer.scale_h = double(out[2]) / double(in[2]);
+    layer.scale_w = double(out[3]) / double(in[3]);
+    const std::size_t scales_slot = ctx.graph.opset >= 11 ? 2 : 1;
+    if (node.inputs.size() > scales_slot && !node.inputs[scales_slot].empty())
+        if (const Tensor* scales = ctx.graph.initializer(node.inputs[scales_slot]); scales && scales->numel() == 4) {
+            const std::vector<float> v = scales->to_floats();
+            if (v[2] > 0 && v[3] > 0) {
+                layer.scale_h = v[2];
+                layer.scale_w = v[3];
+            }
+        }
+    layer.rounding = ctx.place.engine->requant.rounding;   // the engine's rounding for the final shift
+    record.output_zero_point = ctx.params(node.outputs[0]).zero_points[0];
+    return layer;
+}
+
 }  // namespace
 
 sim::LayerParams lower_vector(const NodeContext& ctx, CTableLayer& record) {
@@ -248,6 +283,7 @@ sim::LayerParams lower_vector(const NodeContext& ctx, CTableLayer& record) {
     }
     if (op == "AveragePool" || op == "GlobalAveragePool") return lower_avg_pool(ctx, record);
     if (op == "Concat") return lower_concat(ctx, record);
+    if (op == "Resize") return lower_resize(ctx, record);
     if (is_lut_op(op)) return lower_lut(ctx, record);
     throw UserError(fmt::format("node '{}': op {} has no vector-engine lowering", ctx.node.name, op));
 }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "bitnpu/arch/lut_ops.hpp"
+#include "bitnpu/fp32/shape_inference.hpp"
 #include "bitnpu/quant/scale.hpp"
 #include "bitnpu/errors.hpp"
 
@@ -16,8 +17,23 @@ bool is_mac_op(const std::string& op) { return op == "Conv" || op == "Gemm" || o
 
 bool is_vector_op(const std::string& op) {
     static const std::set<std::string> ops = {"Add", "Sub", "Mul", "MaxPool", "AveragePool", "GlobalAveragePool",
-                                              "Concat"};
+                                              "Concat", "Resize"};
     return ops.count(op) != 0 || is_lut_op(op);
+}
+
+// Resize runs on a vector engine (sim::ResizeLayer) in linear mode on a 4-D
+// value, scaling H and W only, with a coordinate mode the layer defines and
+// its roi/scales/sizes constant (numerics.md "Resize").
+bool resize_on_vector(const Graph& graph, const Node& node) {
+    static const std::set<std::string> modes = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"};
+    if (node.attr_string("mode", "nearest") != "linear") return false;
+    if (!modes.count(node.attr_string("coordinate_transformation_mode", "half_pixel"))) return false;
+    if (node.attr_int("antialias", 0) != 0 || !node.attr_ints("axes").empty()) return false;
+    for (std::size_t i = 1; i < node.inputs.size(); ++i)
+        if (!node.inputs[i].empty() && !graph.is_initializer(node.inputs[i])) return false;
+    Shape in, out;
+    if (!static_shape(graph, node.inputs.at(0), in) || !static_shape(graph, node.outputs.at(0), out)) return false;
+    return in.size() == 4 && out.size() == 4 && in[0] == out[0] && in[1] == out[1];
 }
 
 bool is_float_value(const Graph& graph, const std::string& name) {
@@ -46,7 +62,9 @@ bool holds_constant_operands(const std::string& op) {
 bool is_constant_operand(const Graph& graph, const Node& node, std::size_t input) {
     const std::string& in = node.inputs[input];
     if (in.empty() || !graph.is_initializer(in)) return false;
-    return !(is_lut_op(node.op_type) && input > 0);
+    // A lookup-table op's extra inputs and Resize's roi/scales/sizes are
+    // parameters the compiler reads, not operands.
+    return !((is_lut_op(node.op_type) || node.op_type == "Resize") && input > 0);
 }
 
 // What a vector engine can read: at least one activation (the first input
@@ -156,7 +174,8 @@ NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const N
         fits = runs_on(engine, wanted, node) && constant_weight && clamp_activation;
     } else if (is_vector_op(node.op_type)) {
         wanted = arch::EngineKind::vector;
-        fits = runs_on(engine, wanted, node) && has_vector_operands(graph, node, *engine);
+        fits = runs_on(engine, wanted, node) && has_vector_operands(graph, node, *engine) &&
+               (node.op_type != "Resize" || resize_on_vector(graph, node));
     }
     if (fits && !engine->precisions.empty())
         return {is_mac_op(node.op_type) ? NodeRole::mac : NodeRole::vector, engine, engine->precisions.front()};
@@ -238,7 +257,10 @@ QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arc
                     add_root(node.inputs[k]);
                     plan.constants.insert(node.inputs[k]);
                 }
-        const bool passes_through = place.role == NodeRole::layout || node.op_type == "MaxPool";
+        // MaxPool selects input values and a linear Resize averages them:
+        // their outputs stay on the input's grid (numerics.md "Resize").
+        const bool passes_through = place.role == NodeRole::layout || node.op_type == "MaxPool" ||
+                                    (place.role == NodeRole::vector && node.op_type == "Resize");
         for (const std::string& out : node.outputs) {
             if (out.empty()) continue;
             plan.order.push_back(out);

@@ -48,6 +48,7 @@ std::vector<QTensor> run_node(const QuantNode& node, const PreparedMacLayer* pre
             [&](const LutLayer& l) { return std::vector<QTensor>{run_lut_layer(l, *in[0])}; },
             [&](const RequantizeLayer& l) { return std::vector<QTensor>{run_requantize_layer(l, *in[0])}; },
             [&](const ReshapeLayer& l) { return std::vector<QTensor>{run_reshape_layer(l, *in[0])}; },
+            [&](const ResizeLayer& l) { return std::vector<QTensor>{run_resize_layer(l, *in[0])}; },
             [&](const HostLayer& l) { return run_host_layer(l, in, out_quant); },
         },
         node.params);

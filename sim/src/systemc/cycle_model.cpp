@@ -37,6 +37,7 @@ std::vector<QTensor> run_functional(const QuantNode& node, const std::vector<con
     if (const auto* l = std::get_if<LutLayer>(&p)) return {run_lut_layer(*l, *in[0])};
     if (const auto* l = std::get_if<RequantizeLayer>(&p)) return {run_requantize_layer(*l, *in[0])};
     if (const auto* l = std::get_if<ReshapeLayer>(&p)) return {run_reshape_layer(*l, *in[0])};
+    if (const auto* l = std::get_if<ResizeLayer>(&p)) return {run_resize_layer(*l, *in[0])};
     return run_host_layer(std::get<HostLayer>(p), in, out_quant);
 }
 

@@ -137,6 +137,17 @@ VectorOp make_op(const LayerParams& params, const std::vector<const QTensor*>& i
             return avg_pool_output_element(*l, v, valid, l->count_include_pad ? w.padded_count : valid);
         });
     if (const auto* l = std::get_if<ConcatLayer>(&params)) return concat_op(*l, in);
+    if (const auto* l = std::get_if<ResizeLayer>(&params)) {
+        VectorOp op;
+        op.shape = resize_output_shape(*l, in[0]->shape);
+        op.out_type = in[0]->quant.type;
+        const QTensor* x = in[0];
+        op.compute = [l, x](QTensor& y, std::int64_t e0, std::int64_t e1) {
+            for (std::int64_t e = e0; e < e1; ++e)
+                y.values[static_cast<std::size_t>(e)] = static_cast<std::int32_t>(resize_output_element(*l, *x, e));
+        };
+        return op;
+    }
     if (const auto* l = std::get_if<LutLayer>(&params)) {
         VectorOp op;
         op.shape = in[0]->shape;

@@ -21,11 +21,12 @@
 #include "bitnpu/sim/functional/qtensor.hpp"
 #include "bitnpu/sim/functional/requantize_layer.hpp"
 #include "bitnpu/sim/functional/reshape.hpp"
+#include "bitnpu/sim/functional/resize.hpp"
 
 namespace bitnpu::sim {
 
 using LayerParams = std::variant<MacLayer, AddLayer, MulLayer, MaxPoolLayer, AvgPoolLayer, ConcatLayer, LutLayer,
-                                 RequantizeLayer, ReshapeLayer, HostLayer>;
+                                 RequantizeLayer, ReshapeLayer, ResizeLayer, HostLayer>;
 
 // A tensor of the graph: its name and the quantization its values carry.
 struct QuantTensorInfo {
