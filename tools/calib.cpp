@@ -32,7 +32,7 @@ struct Options {
     double percentile = 99.99;
     std::int64_t samples = 500;
     std::int64_t batch = 64;
-    std::int64_t search_samples = 64;
+    std::int64_t search_samples = 16;
     int threads = 0;
     bool quiet = false;
     bool no_bias_correction = false;
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
     app.add_option("--eval-data", opt.eval_data, "Evaluation samples (.npy/.npz)");
     app.add_option("--eval-labels", opt.eval_labels, "Evaluation labels (.npy, integer classes)");
     app.add_option("--batch", opt.batch, "Batch size for statistics (default 64)");
-    app.add_option("--search-samples", opt.search_samples, "Samples the per-layer search judges on (default 64)");
+    app.add_option("--search-samples", opt.search_samples, "Samples the per-layer search judges on (default 16)");
     app.add_option("--threads", opt.threads, "Worker threads (default: all cores)");
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");

@@ -29,7 +29,7 @@ struct CalibOptions {
     std::int64_t samples = 500;          // calibration samples to use
     bool samples_required = false;       // true: fewer available samples is an error
     std::int64_t batch = 64;             // executor batch while collecting statistics
-    std::int64_t search_samples = 64;    // the slice the search and SQNR figures use
+    std::int64_t search_samples = 16;    // the slice the search and SQNR figures use (on M-LSD 16 and 32 samples gave output SQNRs within 0.2 dB; the search time is linear in it)
     int threads = 0;                     // 0: all cores
     bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
     const CTable* start_from = nullptr;  // refine: keep its tensors, calibrate the rest
