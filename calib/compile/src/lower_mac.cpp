@@ -67,6 +67,18 @@ std::vector<double> float_bias(const NodeContext& ctx, std::int64_t channels) {
     return out;
 }
 
+// The float bias plus the bias correction, when the calibrator set one.
+std::vector<double> float_bias_corrected(const NodeContext& ctx, std::int64_t channels) {
+    std::vector<double> bias = float_bias(ctx, channels);
+    if (auto delta = ctx.bias_delta.find(ctx.node.name); delta != ctx.bias_delta.end()) {
+        const auto n = static_cast<std::size_t>(channels);
+        if (delta->second.size() != n) throw std::logic_error("bias correction: wrong channel count");
+        bias.resize(n, 0.0);
+        for (std::size_t c = 0; c < n; ++c) bias[c] += delta->second[c];
+    }
+    return bias;
+}
+
 sim::ConvGeometry conv_geometry(const NodeContext& ctx, const Shape& kernel) {
     const Node& n = ctx.node;
     sim::ConvGeometry g;
@@ -127,6 +139,28 @@ QuantParams recorded_weight_quant(const NodeContext& ctx, const std::vector<floa
     return quant_params(t);
 }
 
+// A channel whose bias would saturate the engine's bias register at
+// s_w * s_x gets the weight range that just holds it: |b| <= b_max s_w s_x.
+// Batch-norm-folded networks (MobileNets) have channels with tiny weights
+// and a large bias; quantizing their weights a little coarser costs far less
+// than a clipped bias, or than a multiplier s_w s_x / s_y so small that the
+// requant unit realizes it as 0 (numerics.md "Deriving registers": the
+// channel would output the zero-point instead of its bias).
+void widen_for_bias(const NodeContext& ctx, arch::ValueType type, ChannelRanges& ranges) {
+    const std::string& input = ctx.node.inputs.at(0);
+    if (!ctx.plan.tied_to.count(input) || !ctx.quant.count(ctx.plan.root(input))) return;   // s_x not chosen yet
+    const double s_x = ctx.params(input).scales.at(0);
+    const std::int64_t channels = static_cast<std::int64_t>(ranges.channels());
+    const std::vector<double> bias = float_bias_corrected(ctx, channels);
+    const double b_max = double(arch::signed_range(ctx.place.engine->bias.bits).max) - 1.0;   // 1 LSB of rounding room
+    const double q_max = double(arch::value_range(type).max);
+    for (std::size_t c = 0; c < bias.size() && c < ranges.channels(); ++c) {
+        const double needed = std::abs(bias[c]) / (s_x * b_max) * q_max;
+        ranges.max[c] = std::max(ranges.max[c], needed);
+        ranges.min[c] = std::min(ranges.min[c], -needed);
+    }
+}
+
 // Symmetric (or, per tensor on engines with weight zero-points, asymmetric)
 // weights, per channel when the requant unit is, clipped where that lowers
 // the quantization error (the layer-output error when the search set the
@@ -141,8 +175,9 @@ QuantParams derived_weight_quant(const NodeContext& ctx, const Tensor& weight, a
     const ChannelRanges observed = channel_ranges(weight, 0, ctx.node.inputs[1]);
     auto moments = ctx.input_moments.find(ctx.node.name);
     const bool weighted = moments != ctx.input_moments.end() && options.mode == ScaleMode::symmetric;
-    const ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel,
-                                                    options, weighted ? &moments->second : nullptr, ctx.threads);
+    ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel, options,
+                                              weighted ? &moments->second : nullptr, ctx.threads);
+    if (options.mode == ScaleMode::symmetric) widen_for_bias(ctx, type, clipped);
     return weight_params(clipped, type, engine.restricted_range, per_channel, options);
 }
 
@@ -170,12 +205,7 @@ std::vector<std::int64_t> quantized_bias(const NodeContext& ctx, const QuantPara
                                             ctx.node.name, engine.bias.bits));
         return recorded->bias;
     }
-    std::vector<double> bias = float_bias(ctx, channels);
-    if (auto delta = ctx.bias_delta.find(ctx.node.name); delta != ctx.bias_delta.end()) {
-        if (delta->second.size() != n) throw std::logic_error("bias correction: wrong channel count");
-        bias.resize(n, 0.0);
-        for (std::size_t c = 0; c < n; ++c) bias[c] += delta->second[c];
-    }
+    const std::vector<double> bias = float_bias_corrected(ctx, channels);
     std::vector<std::int64_t> out;
     for (std::size_t c = 0; c < bias.size(); ++c)
         out.push_back(sim::quantize_bias(bias[c], channel_quant(wq, c).scale, s_x, engine.bias.bits));

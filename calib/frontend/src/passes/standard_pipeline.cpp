@@ -56,6 +56,7 @@ void run_standard_passes(Graph& graph) {
     concat_zeros_to_pad(graph);
     fuse_activation(graph);
     fuse_pad(graph);           // after fuse_activation: a fused Relu proves a MaxPool's input >= 0
+    split_conv_at_channel_slices(graph);   // after fuse_activation: the pieces keep a fused activation
     conv1d_to_conv2d(graph);   // after the fusions, which match a Conv's direct reader
     eliminate_dead_nodes(graph);
 }
