@@ -6,6 +6,7 @@
 // once where the pattern rounds at every node) and removes the pattern.
 #include <catch2/catch.hpp>
 
+#include "bitnpu/fp32/shape_inference.hpp"
 #include "bitnpu/frontend/passes.hpp"
 #include "test_passes_util.hpp"
 
@@ -223,4 +224,45 @@ TEST_CASE("run_standard_passes fuses an exported hard swish after a Conv to one 
     CHECK(count_ops(g, "HardSwish") == 1);
     CHECK(g.nodes.size() == 2);
     check_same_outputs(before, run_graph(g, in));
+}
+
+TEST_CASE("split_conv_at_channel_slices gives each sliced channel range its own Conv", "[passes]") {
+    Graph g = graph_on_x();
+    g.outputs = {output("a"), output("b")};
+    g.initializers["w"] = random_tensor({6, 4, 3, 3}, 18);
+    g.initializers["bias"] = random_tensor({6}, 19);
+    g.initializers["sizes"] = Tensor::from_vector<std::int64_t>({4}, {1, 6, 10, 10});
+    g.initializers["s0"] = Tensor::from_vector<std::int64_t>({1}, {1});
+    g.initializers["e0"] = Tensor::from_vector<std::int64_t>({1}, {2});
+    g.initializers["s1"] = Tensor::from_vector<std::int64_t>({4}, {0, 0, 0, 3});
+    g.initializers["e1"] = Tensor::from_vector<std::int64_t>({4}, {1000, 1000, 1000, 5});
+    g.initializers["ax0"] = Tensor::from_vector<std::int64_t>({1}, {1});
+    g.initializers["ax1"] = Tensor::from_vector<std::int64_t>({4}, {0, 2, 3, -3});
+    Node conv = make_node("conv", "Conv", {"x", "w", "bias"}, {"c"});
+    conv.attributes["pads"] = std::vector<std::int64_t>{1, 1, 1, 1};
+    Node resize = make_node("up", "Resize", {"c", "", "", "sizes"}, {"r"});
+    resize.attributes["mode"] = std::string("linear");
+    g.nodes = {conv, make_node("relu", "Relu", {"c"}, {"cr"}), resize,
+               make_node("slice0", "Slice", {"r", "s0", "e0", "ax0"}, {"a"}),
+               make_node("slice1", "Slice", {"r", "s1", "e1", "ax1"}, {"b"})};
+    g.nodes.erase(g.nodes.begin() + 1);   // (no Relu: the Resize reads the Conv directly)
+    infer_shapes(g, {{"x", {1, 4, 5, 5}}});
+    const auto in = x_input();
+    const auto before = run_graph(g, in);
+    CHECK(split_conv_at_channel_slices(g) == 1);
+    CHECK(count_ops(g, "Conv") == 2);
+    CHECK(count_ops(g, "Slice") == 0);
+    CHECK(count_ops(g, "Resize") == 2);
+    check_same_outputs(before, run_graph(g, in));   // float rounding only (GEMM blocking)
+
+    SECTION("a Conv also read whole is left alone") {
+        Graph h = graph_on_x();
+        h.initializers = g.initializers;
+        h.initializers["s0"] = Tensor::from_vector<std::int64_t>({1}, {1});
+        h.nodes = {make_node("conv", "Conv", {"x", "w"}, {"c"}), make_node("relu", "Relu", {"c"}, {"y"}),
+                   make_node("slice0", "Slice", {"c", "s0", "e0", "ax0"}, {"a"})};
+        h.outputs = {output("y"), output("a")};
+        infer_shapes(h, {{"x", {1, 4, 5, 5}}});
+        CHECK(split_conv_at_channel_slices(h) == 0);
+    }
 }

@@ -11,8 +11,9 @@
 // the map with the widest range (a logit map, or a map the model does not
 // even output) sets the quantization step of the others (box offsets).
 //
-// Exactness: exact (every output channel is the same sum of the same
-// products; the repeated ops act on each channel alone).
+// Exactness: the same function (every output channel is the same sum of
+// the same products; the repeated ops act on each channel alone); in FP32
+// only the GEMM's summation order may differ (float rounding).
 #include <limits>
 #include <set>
 
