@@ -338,3 +338,78 @@ TEST_CASE("calibrator: Resize linear runs on the vector engine on its input's gr
     const sim::GraphResult out = sim::run(p.qgraph, {fx});
     CHECK(sim::sqnr_db(ref.data<float>(), out.outputs.at(0).data.data(), out.outputs.at(0).data.size()) > 30.0);
 }
+
+TEST_CASE("calibrator: ConvTranspose runs on the MAC array and equals a brute-force transposed convolution",
+          "[calibrator]") {
+    // x [N, 4, 5, 5] -> ConvTranspose (k 4, stride 2, pads 1, bias) -> y [N, 3, 10, 10].
+    constexpr std::int64_t kIn = 4, kOutC = 3, kK = 4, kS = 2, kP = 1, kHW = 5, kOutHW = 10;
+    ModelBuilder b;
+    b.input("x", {-1, kIn, kHW, kHW});
+    std::mt19937 rng(8);
+    std::uniform_real_distribution<float> u(-0.3f, 0.3f);
+    std::vector<float> w(kIn * kOutC * kK * kK), bias(kOutC);
+    for (float& v : w) v = u(rng);
+    for (float& v : bias) v = u(rng);
+    b.init_f32("w", {kIn, kOutC, kK, kK}, w);
+    b.init_f32("b", {kOutC}, bias);
+    auto& ct = b.node("ConvTranspose", {"x", "w", "b"}, {"y"}, "deconv");
+    ModelBuilder::attr_ints(ct, "strides", {kS, kS});
+    ModelBuilder::attr_ints(ct, "pads", {kP, kP, kP, kP});
+    b.output("y");
+    TempFile file(".onnx");
+    b.save(file);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> xs(kN * kIn * kHW * kHW);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({kN, kIn, kHW, kHW}, xs);
+    arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    arch.host.enabled = false;
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    const calib::Graph fp32 = graph;
+    calib::CalibOptions options;
+    options.samples = kN;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    int on_mac = 0;
+    for (const calib::CTableLayer& l : result.table.layers) on_mac += l.engine == "mac";
+    CHECK(on_mac == 1);
+
+    const calib::Program p = calib::build_program(graph, arch, result.table, x.shape());
+    const sim::FloatTensor fx{x.shape(), x.to_floats()};
+    const auto& in_quant = p.qgraph.tensors.at(static_cast<std::size_t>(p.qgraph.inputs[0])).quant;
+    const sim::QTensor xq = sim::quantize_tensor(fx, in_quant);
+    const sim::QTensor y = sim::run_quantized(p.qgraph, {xq}).raw_outputs.at(0);
+    REQUIRE(y.shape == sim::Shape{kN, kOutC, kOutHW, kOutHW});
+    const sim::MacLayer* mac = nullptr;
+    for (const sim::QuantNode& node : p.qgraph.nodes)
+        if (const auto* l = std::get_if<sim::MacLayer>(&node.params)) mac = l;
+    REQUIRE(mac != nullptr);
+    // ONNX ConvTranspose on the integers: input (iy, ix) scatters into output
+    // (iy s - p + ky, ix s - p + kx) with W[c, o, ky, kx] = W'[o, c, k-1-ky, k-1-kx].
+    std::int64_t mismatches = 0;
+    for (std::int64_t s = 0; s < kN; ++s)
+        for (std::int64_t o = 0; o < kOutC; ++o)
+            for (std::int64_t oy = 0; oy < kOutHW; ++oy)
+                for (std::int64_t ox = 0; ox < kOutHW; ++ox) {
+                    std::int64_t acc = mac->bias.empty() ? 0 : mac->bias[static_cast<std::size_t>(o)];
+                    for (std::int64_t c = 0; c < kIn; ++c)
+                        for (std::int64_t ky = 0; ky < kK; ++ky)
+                            for (std::int64_t kx = 0; kx < kK; ++kx) {
+                                const std::int64_t ty = oy + kP - ky, tx = ox + kP - kx;
+                                if (ty % kS || tx % kS || ty < 0 || tx < 0 || ty / kS >= kHW || tx / kS >= kHW) continue;
+                                const std::int64_t xv =
+                                    xq.values[static_cast<std::size_t>(((s * kIn + c) * kHW + ty / kS) * kHW + tx / kS)];
+                                const std::int64_t wv = mac->weights[static_cast<std::size_t>(
+                                    ((o * kIn + c) * kK + (kK - 1 - ky)) * kK + (kK - 1 - kx))];
+                                acc += (xv - mac->input_zero_point) * wv;
+                            }
+                    const std::int64_t expect = sim::mac_finish(*mac, o, acc);
+                    mismatches += y.values[static_cast<std::size_t>(((s * kOutC + o) * kOutHW + oy) * kOutHW + ox)] != expect;
+                }
+    CHECK(mismatches == 0);
+    const calib::Tensor ref = calib::Executor(fp32).run({{"x", x}}).at("y");
+    const sim::GraphResult out = sim::run(p.qgraph, {fx});
+    CHECK(sim::sqnr_db(ref.data<float>(), out.outputs.at(0).data.data(), out.outputs.at(0).data.size()) > 30.0);
+}

@@ -266,3 +266,30 @@ TEST_CASE("split_conv_at_channel_slices gives each sliced channel range its own 
         CHECK(split_conv_at_channel_slices(h) == 0);
     }
 }
+
+TEST_CASE("conv_transpose_to_conv keeps the function of every geometry", "[passes]") {
+    struct Case {
+        std::int64_t k, s, p, op, group;
+    };
+    const Case cases[] = {{4, 2, 1, 0, 1}, {2, 2, 0, 0, 1}, {3, 2, 1, 1, 1}, {3, 1, 1, 0, 1}, {4, 2, 1, 0, 2},
+                          {3, 3, 0, 2, 1}};
+    for (const Case& c : cases) {
+        INFO("k " << c.k << " s " << c.s << " p " << c.p << " op " << c.op << " group " << c.group);
+        Graph g = graph_on_x();
+        g.initializers["w"] = random_tensor({4, 6 / c.group, c.k, c.k}, 22);
+        g.initializers["b"] = random_tensor({6}, 23);
+        Node ct = make_node("deconv", "ConvTranspose", {"x", "w", "b"}, {"y"});
+        ct.attributes["strides"] = std::vector<std::int64_t>{c.s, c.s};
+        ct.attributes["pads"] = std::vector<std::int64_t>{c.p, c.p, c.p, c.p};
+        ct.attributes["output_padding"] = std::vector<std::int64_t>{c.op, c.op};
+        ct.attributes["group"] = c.group;
+        g.nodes = {ct};
+        infer_shapes(g, {{"x", {1, 4, 5, 5}}});
+        const auto in = x_input();
+        const auto before = run_graph(g, in);
+        CHECK(conv_transpose_to_conv(g) == 1);
+        CHECK(count_ops(g, "ConvTranspose") == 0);
+        CHECK(count_ops(g, "Conv") == 1);
+        check_same_outputs(before, run_graph(g, in));
+    }
+}

@@ -52,6 +52,7 @@ void run_standard_passes(Graph& graph) {
     fuse_matmul_bias(graph);
     fold_batchnorm(graph);
     fold_affine_into_linear(graph);   // after fold_batchnorm: a BN's leftover ChannelAffine is not a Mul/Add
+    conv_transpose_to_conv(graph);    // after the folds into its weights; before fuse_activation
     channel_affine_to_conv(graph);
     concat_zeros_to_pad(graph);
     fuse_activation(graph);

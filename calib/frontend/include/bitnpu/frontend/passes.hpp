@@ -67,6 +67,10 @@ int fold_affine_into_linear(Graph& graph);
 // Concat with leading/trailing all-zero constants (channel padding) -> Pad
 // of zeros, which moves data only.
 int concat_zeros_to_pad(Graph& graph);
+// 2-D ConvTranspose (constant weights, dilation 1) -> zero insertion
+// (Unsqueeze, Pad, Reshape), a border Pad and a stride-1 Conv with the
+// flipped, transposed kernel, which MAC arrays run.
+int conv_transpose_to_conv(Graph& graph);
 // A Conv read only through Slices of its channel axis (possibly after
 // channel-wise ops such as Resize) -> one Conv per Slice computing only its
 // channels, so that each gets its own activation scale.
@@ -80,7 +84,8 @@ int fuse_pad(Graph& graph);
 // (models with a symbolic dimension), fold_constants, eliminate_dead_nodes,
 // fuse_layer_norm, div_by_constant_to_mul, sub_constant_to_add, the
 // activation fusions, canonicalize_reduce_mean, fuse_matmul_bias,
-// fold_batchnorm, fold_affine_into_linear, channel_affine_to_conv,
+// fold_batchnorm, fold_affine_into_linear, conv_transpose_to_conv,
+// channel_affine_to_conv,
 // concat_zeros_to_pad, fuse_activation, fuse_pad,
 // split_conv_at_channel_slices, conv1d_to_conv2d,
 // eliminate_dead_nodes (standard_pipeline.cpp says why in this order).
