@@ -413,3 +413,46 @@ TEST_CASE("calibrator: ConvTranspose runs on the MAC array and equals a brute-fo
     const sim::GraphResult out = sim::run(p.qgraph, {fx});
     CHECK(sim::sqnr_db(ref.data<float>(), out.outputs.at(0).data.data(), out.outputs.at(0).data.size()) > 30.0);
 }
+
+TEST_CASE("calibrator: Max and Min against a scalar constant run as lookup tables", "[calibrator]") {
+    // x -> Conv 1x1 -> LeakyRelu -> Max(., -0.4) -> Min(., 2.5) -> y (the
+    // floor of openWakeWord's embedding model): both are functions of one
+    // input, so the vector engine's table holds them. Max of two activations
+    // still needs the host.
+    ModelBuilder b;
+    b.input("x", {-1, kC, kH, kW});
+    std::vector<float> w(kOut * kC);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.2f * static_cast<float>(static_cast<int>(i % 9) - 4);
+    b.init_f32("w", {kOut, kC, 1, 1}, w);
+    b.node("Conv", {"x", "w"}, {"c"}, "conv");
+    auto& lr = b.node("LeakyRelu", {"c"}, {"l"}, "leaky");
+    ModelBuilder::attr_float(lr, "alpha", 0.2f);
+    b.init_f32("floor", {1}, {-0.4f});
+    b.init_f32("ceil", {}, {2.5f});
+    b.node("Max", {"l", "floor"}, {"m"}, "max");
+    b.node("Min", {"m", "ceil"}, {"y"}, "min");
+    b.output("y");
+    TempFile file(".onnx");
+    b.save(file);
+    std::mt19937 rng(12);
+    std::normal_distribution<float> n(0.0f, 1.5f);
+    std::vector<float> xs(kN * kC * kH * kW);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({kN, kC, kH, kW}, xs);
+    arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    arch.host.enabled = false;
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    const calib::Graph fp32 = graph;
+    calib::CalibOptions options;
+    options.samples = kN;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    for (const calib::CTableLayer& l : result.table.layers)
+        if (l.op == "Max" || l.op == "Min") CHECK(l.engine == "vec");
+    const calib::Program p = calib::build_program(graph, arch, result.table, x.shape());
+    const calib::Tensor ref = calib::Executor(fp32).run({{"x", x}}).at("y");
+    const sim::GraphResult out = sim::run(p.qgraph, {sim::FloatTensor{x.shape(), x.to_floats()}});
+    CHECK(sim::sqnr_db(ref.data<float>(), out.outputs.at(0).data.data(), out.outputs.at(0).data.size()) > 30.0);
+}

@@ -73,6 +73,13 @@ bool has_vector_operands(const Graph& graph, const Node& node, const arch::Engin
     bool activation = false;
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
         if (node.inputs[i].empty()) continue;
+        // A table's parameters (Clip's bounds, Max's floor) must be known when
+        // the table is built: constants of one element.
+        if (is_lut_op(node.op_type) && i > 0) {
+            const Tensor* t = graph.initializer(node.inputs[i]);
+            if (!t || t->numel() != 1) return false;
+            continue;
+        }
         if (!is_constant_operand(graph, node, i)) {
             activation = activation || !graph.is_initializer(node.inputs[i]);
             continue;

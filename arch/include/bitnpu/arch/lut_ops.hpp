@@ -13,6 +13,9 @@
 // `lut:` fails at lowering instead, naming the node), and Log is never placed
 // on a vector engine because its table would hold -inf (log 0) and NaN for
 // the codes at and below zero: it runs on the host.
+// Max and Min are table ops only against one-element constants after their
+// first input, max(x, c) being a function of x (placement checks the
+// constants; two activations need the host).
 // Adding a LUT op is one row here (docs/adding_an_op.md).
 #pragma once
 
@@ -40,6 +43,8 @@ inline constexpr LutOp kLutOps[] = {
     {"HardSwish",     true,      true},
     {"LeakyRelu",     true,      true},
     {"Log",           true,      false},
+    {"Max",           true,      true},
+    {"Min",           true,      true},
     {"Mish",          true,      true},
     {"Neg",           false,     true},
     {"Relu",          false,     true},

@@ -1,5 +1,8 @@
-// fuse_activation: moves Relu / Clip / LeakyRelu into the fused:: attributes
-// of a preceding Conv/Gemm/MatMul that feeds only it, removing the activation.
+// fuse_activation: moves Relu / Clip into the fused:: attributes of a
+// preceding Conv/Gemm/MatMul that feeds only it, removing the activation.
+// LeakyRelu stays a node of its own: a MAC array's output stage only clamps
+// (numerics.md "MAC step 6: clamp"), so a fused LeakyRelu would send the
+// whole Conv to the host, where as a node it is one vector-engine table.
 #include <limits>
 
 #include "bitnpu/frontend/passes.hpp"
@@ -40,11 +43,6 @@ bool activation_attributes(const Graph& graph, const Node& act, std::map<std::st
     if (!act.domain.empty()) return false;
     if (act.op_type == "Relu") {
         attrs[fused::kActivation] = std::string("Relu");
-        return true;
-    }
-    if (act.op_type == "LeakyRelu") {
-        attrs[fused::kActivation] = std::string("LeakyRelu");
-        attrs[fused::kAlpha] = act.attr_float("alpha", 0.01f);
         return true;
     }
     float lo, hi;

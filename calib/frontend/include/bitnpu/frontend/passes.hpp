@@ -17,7 +17,7 @@ int eliminate_dead_nodes(Graph& graph);
 // Folds BatchNormalization into a preceding Conv/ConvTranspose/Gemm that
 // feeds only it; any other inference-mode BN becomes bitnpu ChannelAffine.
 int fold_batchnorm(Graph& graph);
-// Fuses Relu / Clip / LeakyRelu into a preceding Conv/Gemm/MatMul that feeds
+// Fuses Relu / Clip into a preceding Conv/Gemm/MatMul that feeds
 // only it (sets the fused:: attributes of graph.hpp).
 int fuse_activation(Graph& graph);
 // ChannelAffine on a 2-D to 4-D value -> depthwise 1x1 Conv (weights =
