@@ -11,6 +11,7 @@
 
 #include "bitnpu/arch/load.hpp"
 #include "bitnpu/calibrator/calibrator.hpp"
+#include "bitnpu/calibrator/report.hpp"
 #include "bitnpu/compile/program.hpp"
 #include "bitnpu/frontend/passes.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
@@ -66,6 +67,11 @@ TEST_CASE("calibrator: a host node's run-time bool input is computed by the host
         if (l.node == "cast") cast = &l;
     REQUIRE(cast != nullptr);
     CHECK(cast->engine == "host");
+    // The report lists it, with no MACs (the model has none).
+    REQUIRE(result.host_nodes.size() == 1);
+    CHECK(result.host_nodes[0].node == "cast");
+    CHECK(result.host_nodes[0].op == "Cast");
+    CHECK_THAT(calib::format_host_summary(result), Catch::Contains("1 node(s)") && Catch::Contains("Cast x1"));
 
     const calib::Program p = calib::build_program(graph, arch, result.table, x.shape());
     const sim::GraphResult out = sim::run(p.qgraph, {sim::FloatTensor{x.shape(), x.to_floats()}});

@@ -154,6 +154,34 @@ std::vector<std::string> bias_saturation_warnings(const CTable& table, const arc
 // shifter realizes only powers of two, so a pool's 1/N or a rescale by 0.7
 // is off by up to a factor sqrt(2); the outputs carry that gain error.
 constexpr double kRequantErrorWarning = 0.01;
+// Multiply-accumulates of one sample of a Conv, ConvTranspose, Gemm or
+// MatMul (from the inferred shapes; 0 for other ops or unknown shapes).
+std::int64_t node_macs(const Graph& graph, const Node& node) {
+    Shape out, w;
+    if (node.inputs.size() < 2 || node.outputs.empty() || !static_shape(graph, node.outputs[0], out) || out.empty())
+        return 0;
+    if (!static_shape(graph, node.inputs[1], w) || w.empty()) return 0;
+    std::int64_t per_sample = 1;
+    for (std::size_t d = 1; d < out.size(); ++d) per_sample *= out[d];
+    std::int64_t k = 1;
+    if (node.op_type == "Conv") {
+        for (std::size_t d = 1; d < w.size(); ++d) k *= w[d];
+    } else if (node.op_type == "ConvTranspose") {
+        Shape x;   // every input element meets C_out/g * kH * kW weights
+        if (!static_shape(graph, node.inputs[0], x) || x.empty()) return 0;
+        per_sample = 1;
+        for (std::size_t d = 1; d < x.size(); ++d) per_sample *= x[d];
+        for (std::size_t d = 1; d < w.size(); ++d) k *= w[d];
+    } else if (node.op_type == "Gemm" || node.op_type == "MatMul") {
+        const bool trans_b = node.op_type == "Gemm" && node.attr_int("transB", 0) != 0;
+        k = trans_b ? w.back() : w[w.size() >= 2 ? w.size() - 2 : 0];
+        if (out.size() == 2) per_sample = out[1];
+    } else {
+        return 0;
+    }
+    return per_sample * k;
+}
+
 std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>& layers) {
     std::vector<std::string> out;
     for (const LayerSummary& l : layers) {
@@ -220,6 +248,12 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
         if (!layer.outputs.empty() && search.tensor_sqnr.count(layer.outputs[0]))
             layer.sqnr_db = search.tensor_sqnr.at(layer.outputs[0]);
     for (const CTableLayer& layer : table.layers) result.layers.push_back(summarize(layer, table));
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        const std::int64_t macs = node_macs(graph, graph.nodes[i]);
+        result.total_macs += macs;
+        if (result.plan.placement[i].role == NodeRole::host)
+            result.host_nodes.push_back({graph.nodes[i].name, graph.nodes[i].op_type, macs});
+    }
     result.warnings = bias_saturation_warnings(table, arch);
     for (std::string& w : requant_error_warnings(result.layers)) result.warnings.push_back(std::move(w));
     result.seconds_total = seconds_since(start);

@@ -2,6 +2,7 @@
 #include "bitnpu/calibrator/report.hpp"
 
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -30,7 +31,23 @@ std::string format_layer_table(const CalibResult& result) {
                            l.node.substr(0, name_width), name_width, l.op, l.engine, l.precision,
                            l.policy.empty() ? "-" : l.policy, l.scale, multiplier_text(l.ideal),
                            multiplier_text(l.realized), sqnr_text(l.sqnr_db));
+    out += format_host_summary(result);
     return out;
+}
+
+std::string format_host_summary(const CalibResult& result) {
+    if (result.host_nodes.empty()) return "\nhost: no node runs on the host\n";
+    std::map<std::string, int> by_op;
+    std::int64_t macs = 0;
+    for (const HostNode& h : result.host_nodes) {
+        ++by_op[h.op];
+        macs += h.macs;
+    }
+    std::string ops;
+    for (const auto& [op, n] : by_op) ops += fmt::format("{}{} x{}", ops.empty() ? "" : ", ", op, n);
+    const double share = result.total_macs > 0 ? 100.0 * double(macs) / double(result.total_macs) : 0.0;
+    return fmt::format("\nhost: {} node(s) run in FP32 on the host ({}); {:.2f}% of the model's MACs\n",
+                       result.host_nodes.size(), ops, share);
 }
 
 std::string format_top1(const Top1& t) {
@@ -60,6 +77,9 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
         layers.push_back(e);
     }
     j["layers"] = layers;
+    nlohmann::ordered_json host = nlohmann::ordered_json::array();
+    for (const HostNode& h : result.host_nodes) host.push_back({{"node", h.node}, {"op", h.op}, {"macs", h.macs}});
+    j["host"] = {{"nodes", host}, {"total_macs", result.total_macs}};
     j["warnings"] = result.warnings;
     if (top1) {
         j["evaluation"] = {{"samples", top1->samples},

@@ -49,9 +49,18 @@ struct LayerSummary {
     std::optional<double> sqnr_db;       // output vs FP32 on the search slice
 };
 
+// A node the host runs in FP32, with its multiply-accumulates per sample
+// (Conv, ConvTranspose, Gemm, MatMul; 0 for the others).
+struct HostNode {
+    std::string node, op;
+    std::int64_t macs = 0;
+};
+
 struct CalibResult {
     CTable table;
     std::vector<LayerSummary> layers;
+    std::vector<HostNode> host_nodes;     // what ran on the host, in graph order
+    std::int64_t total_macs = 0;          // of the whole graph, per sample
     QuantizationPlan plan;
     std::int64_t samples_used = 0;
     // What the hardware cannot represent as asked (e.g. saturated bias

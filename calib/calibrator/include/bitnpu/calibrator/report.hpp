@@ -10,11 +10,16 @@
 namespace bitnpu::calib {
 
 // The per-layer table calib prints: layer, op, engine, precision, policy,
-// output scale, ideal multiplier m, realized m', SQNR dB.
+// output scale, ideal multiplier m, realized m', SQNR dB; then the host
+// summary.
 std::string format_layer_table(const CalibResult& result);
+// One line: how many nodes run on the host, their ops and their share of
+// the model's MACs.
+std::string format_host_summary(const CalibResult& result);
 // One line per accuracy figure.
 std::string format_top1(const Top1& top1);
-// JSON report (--report): settings, timing, per-layer figures, evaluation.
+// JSON report (--report): settings, timing, per-layer figures, host nodes
+// ("host": nodes with op and MACs, total_macs), evaluation.
 std::string report_json(const CalibResult& result, const std::optional<Top1>& top1);
 
 }  // namespace bitnpu::calib
