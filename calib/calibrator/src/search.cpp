@@ -195,7 +195,13 @@ private:
         std::vector<const sim::QTensor*> inputs;
         for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(&values_.at(in));
         sim::GraphResult r;
-        r.raw_outputs = run_raw_batched(g, inputs, batch_, run_options_);
+        // Engine layers treat every sample alike, so they take the whole slice
+        // at once even when the model's batch is fixed; host and layout
+        // nodes run the model's own kernels (a Reshape may name the batch),
+        // so they go in chunks of it.
+        const NodeRole role = plan_.placement[i].role;
+        const std::int64_t batch = role == NodeRole::mac || role == NodeRole::vector ? 0 : batch_;
+        r.raw_outputs = run_raw_batched(g, inputs, batch, run_options_);
         return r;
     }
 
