@@ -375,6 +375,14 @@ TEST_CASE("calibrator: ConvTranspose runs on the MAC array and equals a brute-fo
     int on_mac = 0;
     for (const calib::CTableLayer& l : result.table.layers) on_mac += l.engine == "mac";
     CHECK(on_mac == 1);
+    // The MAC layer reads the graph input: alone or with its upstream
+    // quantized, its inputs are the same, so both SQNRs agree exactly.
+    for (const calib::LayerSummary& l : result.layers)
+        if (l.engine == "mac") {
+            REQUIRE(l.sqnr_db);
+            REQUIRE(l.isolated_sqnr_db);
+            CHECK(*l.sqnr_db == *l.isolated_sqnr_db);
+        }
 
     const calib::Program p = calib::build_program(graph, arch, result.table, x.shape());
     const sim::FloatTensor fx{x.shape(), x.to_floats()};

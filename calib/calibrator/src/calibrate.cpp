@@ -247,7 +247,12 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     for (CTableLayer& layer : table.layers)
         if (!layer.outputs.empty() && search.tensor_sqnr.count(layer.outputs[0]))
             layer.sqnr_db = search.tensor_sqnr.at(layer.outputs[0]);
-    for (const CTableLayer& layer : table.layers) result.layers.push_back(summarize(layer, table));
+    for (const CTableLayer& layer : table.layers) {
+        result.layers.push_back(summarize(layer, table));
+        if (!layer.outputs.empty())
+            if (auto it = search.isolated_sqnr.find(layer.outputs[0]); it != search.isolated_sqnr.end())
+                result.layers.back().isolated_sqnr_db = it->second;
+    }
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
         const std::int64_t macs = node_macs(graph, graph.nodes[i]);
         result.total_macs += macs;

@@ -24,13 +24,14 @@ std::string format_layer_table(const CalibResult& result) {
     std::size_t name_width = 5;
     for (const LayerSummary& l : result.layers) name_width = std::max(name_width, l.node.size());
     name_width = std::min<std::size_t>(name_width, 40);
-    std::string out = fmt::format("{:<{}}  {:<17} {:<8} {:<11} {:<10} {:>11} {:>11} {:>11} {:>9}\n", "layer",
-                                  name_width, "op", "engine", "precision", "policy", "scale", "m", "m'", "SQNR dB");
+    std::string out = fmt::format("{:<{}}  {:<17} {:<8} {:<11} {:<10} {:>11} {:>11} {:>11} {:>9} {:>9}\n", "layer",
+                                  name_width, "op", "engine", "precision", "policy", "scale", "m", "m'", "SQNR dB",
+                                  "alone dB");
     for (const LayerSummary& l : result.layers)
-        out += fmt::format("{:<{}}  {:<17} {:<8} {:<11} {:<10} {:>11.5g} {:>11} {:>11} {:>9}\n",
+        out += fmt::format("{:<{}}  {:<17} {:<8} {:<11} {:<10} {:>11.5g} {:>11} {:>11} {:>9} {:>9}\n",
                            l.node.substr(0, name_width), name_width, l.op, l.engine, l.precision,
                            l.policy.empty() ? "-" : l.policy, l.scale, multiplier_text(l.ideal),
-                           multiplier_text(l.realized), sqnr_text(l.sqnr_db));
+                           multiplier_text(l.realized), sqnr_text(l.sqnr_db), sqnr_text(l.isolated_sqnr_db));
     out += format_host_summary(result);
     return out;
 }
@@ -74,6 +75,7 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
             e["max_relative_multiplier_error"] = l.max_rel_error;
         }
         if (l.sqnr_db && std::isfinite(*l.sqnr_db)) e["sqnr_db"] = *l.sqnr_db;
+        if (l.isolated_sqnr_db && std::isfinite(*l.isolated_sqnr_db)) e["sqnr_isolated_db"] = *l.isolated_sqnr_db;
         layers.push_back(e);
     }
     j["layers"] = layers;

@@ -415,6 +415,33 @@ private:
         for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][picks[*winner][o]]);
         sim::GraphResult kept = acc ? finish_mac(*finishers[*winner], std::move(*acc)) : std::move(*runs[*winner]);
         keep_outputs(i, kept, sqnrs[*winner]);
+        isolate(i);
+    }
+
+    // The layer "in isolation" (AIMET's per-layer quantization analysis):
+    // node i run bit-accurately on its FP32 inputs quantized with their
+    // chosen parameters, its output against FP32. Beside the accumulated
+    // SQNR (tensor_sqnr) it tells a layer's own error from its inherited one.
+    void isolate(std::size_t i) {
+        const NodeRole role = plan_.placement[i].role;
+        if (role != NodeRole::mac && role != NodeRole::vector) return;
+        std::vector<sim::QTensor> inputs;
+        for (const std::string& in : lowering_.activation_inputs(i)) {
+            const Tensor* ref = reference(in);
+            if (!ref) return;
+            inputs.push_back(sim::quantize_tensor(to_float_tensor(*ref), result_.quant.at(plan_.root(in))));
+        }
+        std::vector<const sim::QTensor*> ptrs;
+        for (const sim::QTensor& t : inputs) ptrs.push_back(&t);
+        sim::GraphResult r;
+        r.raw_outputs = run_raw_batched(lowering_.lower_single(i, result_.quant), ptrs, 0, run_options_);
+        const std::vector<std::optional<double>> sqnrs = output_sqnrs(i, r);
+        std::size_t k = 0;
+        for (const std::string& out : graph_.nodes[i].outputs) {
+            if (out.empty()) continue;
+            if (sqnrs.at(k)) result_.isolated_sqnr[out] = *sqnrs[k];
+            ++k;
+        }
     }
 
     const Graph& graph_;

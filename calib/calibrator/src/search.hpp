@@ -13,6 +13,10 @@ struct SearchResult {
     ActivationQuant quant;                        // per root tensor
     std::map<std::string, std::string> policy;    // per root tensor: the policy that won
     std::map<std::string, double> tensor_sqnr;    // per quantized tensor, on the slice
+    // Per output of an engine layer: its SQNR with only that layer quantized
+    // (its FP32 inputs quantized with their chosen parameters), beside
+    // tensor_sqnr's "accumulated" figure (every upstream layer quantized).
+    std::map<std::string, double> isolated_sqnr;
 };
 
 // For every root tensor in topological order: candidate parameters from each

@@ -46,7 +46,8 @@ struct LayerSummary {
     double scale = 0.0;                  // output scale
     double ideal = 0.0, realized = 0.0;  // m and m' of the first channel (0 when none)
     double max_rel_error = 0.0;          // max |m' - m| / m over channels
-    std::optional<double> sqnr_db;       // output vs FP32 on the search slice
+    std::optional<double> sqnr_db;       // output vs FP32 on the search slice, every layer quantized
+    std::optional<double> isolated_sqnr_db;   // the same with only this layer quantized
 };
 
 // A node the host runs in FP32, with its multiply-accumulates per sample

@@ -10,8 +10,9 @@
 namespace bitnpu::calib {
 
 // The per-layer table calib prints: layer, op, engine, precision, policy,
-// output scale, ideal multiplier m, realized m', SQNR dB; then the host
-// summary.
+// output scale, ideal multiplier m, realized m', SQNR dB (every layer
+// quantized: the accumulated error), alone dB (only this layer quantized:
+// its own error); then the host summary.
 std::string format_layer_table(const CalibResult& result);
 // One line: how many nodes run on the host, their ops and their share of
 // the model's MACs.
