@@ -118,6 +118,15 @@ std::string why_no_engine(const arch::ArchSpec& arch, const Graph& graph, const 
         return fmt::format("engine '{}' needs constant weights (and a constant bias), but '{}' is computed at run time",
                            engine->name, weight);
     }
+    if (is_lut_op(node.op_type))
+        return fmt::format("engine '{}' runs {} as a lookup table, whose parameters (inputs after the first) must "
+                           "be constants of one element, but the node's are not",
+                           engine->name, node.op_type);
+    if (node.op_type == "Resize")
+        return fmt::format("engine '{}' runs Resize in linear mode on 4-D values scaling H and W, with half_pixel, "
+                           "pytorch_half_pixel, align_corners or asymmetric coordinates and constant scales or sizes; "
+                           "nearest mode runs as a layout node",
+                           engine->name);
     if (!holds_constant_operands(node.op_type))
         return fmt::format("engine '{}' runs {} on activations only, but the node reads a constant input",
                            engine->name, node.op_type);
