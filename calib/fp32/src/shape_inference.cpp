@@ -3,6 +3,9 @@
 #include "bitnpu/fp32/shape_inference.hpp"
 
 #include <onnx/shape_inference/implementation.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/errors.hpp"
@@ -146,6 +149,80 @@ bool infer_shape_op(Known& known, const Node& node) {
     return true;
 }
 
+// ---- Checks before any arithmetic on hostile attributes or shapes ----
+
+// No window attribute (kernel, stride, dilation, pad) of a real model comes
+// near this; capping them keeps every size computation below in int64.
+constexpr std::int64_t kMaxWindowAttribute = std::int64_t(1) << 24;
+// No single tensor may need more bytes than this (or than physical memory).
+constexpr std::int64_t kMaxTensorBytes = std::int64_t(1) << 40;
+
+[[noreturn]] void fail_node(const Node& node, const std::string& what) {
+    throw UserError("node '" + node.name + "' (" + node.op_type + "): " + what);
+}
+
+bool is_pool(const std::string& op) { return op == "MaxPool" || op == "AveragePool" || op == "LpPool"; }
+
+void check_attribute_range(const Node& node, const std::string& key, std::int64_t lo) {
+    for (std::int64_t v : node.attr_ints(key))
+        if (v < lo || v > kMaxWindowAttribute)
+            fail_node(node, "attribute '" + key + "' value " + std::to_string(v) + " is out of range (" +
+                                std::to_string(lo) + ".." + std::to_string(kMaxWindowAttribute) + ")");
+}
+
+// Conv/ConvTranspose/pool attributes, checked before ONNX's own shape
+// inference runs: it divides by strides (a zero stride was a SIGFPE) and
+// trusts pads. Pools: ONNX requires every pad to be smaller than the kernel
+// (a pad of 1000 made calib run for minutes on windows of pure padding).
+void check_window_attributes(const Node& node) {
+    if (!node.domain.empty()) return;
+    const bool pool = is_pool(node.op_type);
+    if (!pool && node.op_type != "Conv" && node.op_type != "ConvTranspose") return;
+    check_attribute_range(node, "strides", 1);
+    check_attribute_range(node, "dilations", 1);
+    check_attribute_range(node, "kernel_shape", 1);
+    check_attribute_range(node, "pads", 0);
+    check_attribute_range(node, "output_padding", 0);
+    if (!pool) return;
+    const auto kernel = node.attr_ints("kernel_shape");
+    const auto dilations = node.attr_ints("dilations", std::vector<std::int64_t>(kernel.size(), 1));
+    const auto pads = node.attr_ints("pads");
+    for (std::size_t i = 0; i < pads.size() && !kernel.empty(); ++i) {
+        const std::size_t d = i % kernel.size();
+        const std::int64_t extent = (kernel[d] - 1) * (d < dilations.size() ? dilations[d] : 1) + 1;
+        if (pads[i] >= extent)
+            fail_node(node, "pad " + std::to_string(pads[i]) + " on spatial axis " + std::to_string(d) +
+                                " must be smaller than the kernel extent " + std::to_string(extent));
+    }
+}
+
+std::int64_t tensor_byte_limit() {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return kMaxTensorBytes;
+    return std::min<std::int64_t>(kMaxTensorBytes, std::int64_t(pages) * page);
+}
+
+// Every output shape of node that inference found: no negative dimension,
+// and a size (computed without overflow) that fits in memory, so no kernel
+// ever tries to allocate it.
+void check_output_sizes(const Node& node, const Known& known) {
+    static const std::int64_t limit = tensor_byte_limit();
+    for (const std::string& out : node.outputs) {
+        auto s = known.shapes.find(out);
+        if (out.empty() || s == known.shapes.end()) continue;
+        const Shape& shape = s->second.second;
+        std::int64_t bytes = static_cast<std::int64_t>(element_size(s->second.first));
+        bool too_big = false;
+        for (std::int64_t d : shape) {
+            if (d < 0) fail_node(node, "output '" + out + "' has a negative dimension " + shape_to_string(shape));
+            too_big = too_big || __builtin_mul_overflow(bytes, d, &bytes) || bytes > limit;
+        }
+        if (too_big)
+            fail_node(node, "output '" + out + "' of shape " + shape_to_string(shape) + " needs more than " +
+                                std::to_string(limit) + " bytes (the largest tensor allowed)");
+    }
+}
+
 void infer_into(const Graph& graph, Known& known, const std::map<std::string, Shape>& input_shapes) {
     for (const auto& [name, t] : graph.initializers) {
         known.shapes[name] = {t.dtype(), t.shape()};
@@ -160,10 +237,13 @@ void infer_into(const Graph& graph, Known& known, const std::map<std::string, Sh
             continue;
         record(known, in.name, in.dtype, shape);
     }
+    for (const Node& node : graph.nodes) check_window_attributes(node);
     run_onnx_inference(graph, known, input_shapes);
     for (const Node& node : graph.nodes) {
+        check_output_sizes(node, known);
         if (node.op_type == "Shape" && infer_shape_op(known, node)) continue;
         if (!all_outputs_known(node, known) || all_inputs_exact(node, known)) infer_by_running(graph, known, node);
+        check_output_sizes(node, known);
     }
 }
 
