@@ -14,6 +14,7 @@
 #include "bench/cosim_run.hpp"
 #include "bench/zoo_tiles.hpp"
 #include "bitnpu/errors.hpp"
+#include "cli_checks.hpp"
 #include "cli_main.hpp"
 
 namespace {
@@ -42,19 +43,23 @@ int main(int argc, char** argv) {
     app.add_option("--engine", o.engine,
                    "mac_array engine name (default: the first one), optionally with variant options: "
                    "mac,activation=uint8,array=4x4");
-    app.add_option("--vectors", o.vectors, "random tiles to check")->capture_default_str();
+    app.add_option("--vectors", o.vectors, "random tiles to check")
+        ->check(bitnpu::cli::whole_number(0))->capture_default_str();
     app.add_option("--seed", o.seed, "random seed")->capture_default_str();
     app.add_option("--trace", o.trace_path, "write an FST waveform");
     app.add_option("--coverage", o.coverage_path, "write Verilator coverage data (cosim_cov only)");
-    app.add_option("--max-reported", o.max_reported, "mismatches printed in full")->capture_default_str();
+    app.add_option("--max-reported", o.max_reported, "mismatches printed in full")
+        ->check(bitnpu::cli::non_negative_int())->capture_default_str();
     bool no_directed = false;
     app.add_flag("--no-directed", no_directed, "skip the directed corner tiles");
     app.add_option("--zoo", z.model_path, "ONNX model: check the tiles of its MAC layers instead of random tiles")
         ->check(CLI::ExistingFile);
     app.add_option("--ctable", z.ctable_path, "--zoo: the model's CTable for --arch")->check(CLI::ExistingFile);
     app.add_option("--images", z.images_path, "--zoo: .npy of input images")->capture_default_str();
-    app.add_option("--image-count", z.images, "--zoo: how many of the images")->capture_default_str();
+    app.add_option("--image-count", z.images, "--zoo: how many of the images")
+        ->check(bitnpu::cli::positive_int())->capture_default_str();
     app.add_option("--tiles-per-layer", z.tiles_per_layer, "--zoo: at most this many tiles per layer (0: all)")
+        ->check(bitnpu::cli::whole_number(0))
         ->capture_default_str();
     return bitnpu::cli::run_cli(app, argc, argv, [&] {
         o.directed = !no_directed;

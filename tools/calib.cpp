@@ -19,6 +19,7 @@
 #include "bitnpu/calibrator/report.hpp"
 #include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
+#include "cli_checks.hpp"
 #include "cli_main.hpp"
 
 namespace {
@@ -131,7 +132,8 @@ int main(int argc, char** argv) {
     app.add_option("--data", opt.data, "Calibration samples: .npy (single-input models) or .npz (by input name)");
     app.add_option("--images", opt.images, "Calibrate from a folder of images instead of --data");
     app.add_option("--preprocess", opt.preprocess, "YAML preprocessing spec for --images");
-    app.add_option("--samples", opt.samples, "Number of calibration samples (default 500)");
+    app.add_option("--samples", opt.samples, "Number of calibration samples (default 500)")
+        ->check(bitnpu::cli::positive_int64());
     app.add_option("--policy", opt.policy, "auto (per-layer search), max, percentile, kld, l1, l2 or mse");
     app.add_option("--percentile", opt.percentile, "Percentile for the percentile policy (default 99.99)");
     app.add_option("-o,--output", opt.output, "CTable to write (default: <model>.ctable.yaml)");
@@ -140,9 +142,12 @@ int main(int argc, char** argv) {
     app.add_option("--report", opt.report, "Write a JSON report (timing, per-layer figures, accuracy)");
     app.add_option("--eval-data", opt.eval_data, "Evaluation samples (.npy/.npz)");
     app.add_option("--eval-labels", opt.eval_labels, "Evaluation labels (.npy, integer classes)");
-    app.add_option("--batch", opt.batch, "Batch size for statistics (default 64)");
-    app.add_option("--search-samples", opt.search_samples, "Samples the per-layer search judges on (default 16)");
-    app.add_option("--threads", opt.threads, "Worker threads (default: all cores)");
+    app.add_option("--batch", opt.batch, "Batch size for statistics (default 64)")
+        ->check(bitnpu::cli::positive_int64());
+    app.add_option("--search-samples", opt.search_samples, "Samples the per-layer search judges on (default 16)")
+        ->check(bitnpu::cli::positive_int64());
+    app.add_option("--threads", opt.threads, "Worker threads (default: all cores)")
+        ->check(bitnpu::cli::non_negative_int());
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");

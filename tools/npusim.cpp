@@ -35,6 +35,7 @@
 #include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/parallel.hpp"
+#include "cli_checks.hpp"
 #include "cli_main.hpp"
 
 namespace {
@@ -316,7 +317,7 @@ void add_options(CLI::App& cmd, Options& opt, const std::optional<Mode>& mode) {
                    mode == Mode::cycle ? "Directory for one .npy per graph output (optional)"
                                        : "Directory for one .npy per graph output")
         ->group(group);
-    place(cmd.add_option("--threads", opt.threads, "Threads (0: all cores)")->check(CLI::NonNegativeNumber),
+    place(cmd.add_option("--threads", opt.threads, "Threads (0: all cores)")->check(bitnpu::cli::non_negative_int()),
           "--threads");
 }
 

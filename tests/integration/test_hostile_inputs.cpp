@@ -102,3 +102,23 @@ TEST_CASE("hostile: pads and sizes are checked before any work", "[cli][hostile]
                      {"win"});
     CHECK_FALSE(fs::exists(dir / "o.yaml"));
 }
+
+TEST_CASE("hostile: numeric options are validated with plain messages", "[cli][hostile]") {
+    const fs::path dir = temp_dir("hostile-options");
+    const std::string calib = kCalib + " --arch " + kArch + " " + kSource + "/models/cnn.onnx --data " + kSource +
+                              "/data/calib_500.npy -q -o " + (dir / "o.yaml").string();
+    require_rejected(calib + " --threads -1", {"error:", "--threads", "at least 0"});
+    require_rejected(calib + " --batch 0", {"error:", "--batch", "at least 1"});
+    require_rejected(calib + " --batch -1", {"error:", "--batch"});
+    require_rejected(calib + " --search-samples 0", {"error:", "--search-samples"});
+    const std::string big = require_rejected(calib + " --samples 99999999999999999999", {"error:", "too large"});
+    CHECK_FALSE(contains(big, "9223372036854775807"));
+    CHECK_FALSE(fs::exists(dir / "o.yaml"));
+    const std::string abc = require_rejected(kNpusim + " fp32 " + kSource + "/models/cnn.onnx --input " + kSource +
+                                                 "/data/test_100_x.npy --threads abc",
+                                             {"error:", "whole number", "abc"});
+    CHECK(abc.size() < 300);
+#ifdef BITNPU_COSIM_EXE
+    require_rejected(std::string(BITNPU_COSIM_EXE) + " --arch " + kArch + " --vectors -1", {"error:", "--vectors"});
+#endif
+}
