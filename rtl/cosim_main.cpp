@@ -16,11 +16,20 @@
 #include "bitnpu/errors.hpp"
 #include "cli_checks.hpp"
 #include "cli_main.hpp"
+#include "output_files.hpp"
 
 namespace {
 
-int run_random(const bitnpu::rtl::CosimOptions& o) {
+// --trace and --coverage are checked before the run (the FST writer gave
+// no error for a directory it cannot write) and published at its end.
+int run_random(bitnpu::rtl::CosimOptions o) {
+    bitnpu::cli::OutputFiles files;
+    files.input(o.arch_path, "--arch");
+    const std::string trace = o.trace_path, coverage = o.coverage_path;
+    if (!trace.empty()) o.trace_path = files.output(trace, "--trace");
+    if (!coverage.empty()) o.coverage_path = files.output(coverage, "--coverage");
     const bitnpu::rtl::CosimReport r = bitnpu::rtl::run_cosim(o, std::cout);
+    files.commit();
     bitnpu::rtl::print_report(r, std::cout);
     return (r.mismatches == 0 && r.latency_errors == 0) ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -21,6 +22,7 @@
 #include "bitnpu/errors.hpp"
 #include "cli_checks.hpp"
 #include "cli_main.hpp"
+#include "output_files.hpp"
 
 namespace {
 
@@ -64,7 +66,45 @@ std::string default_output(const Options& opt) {
     return std::filesystem::path(opt.model).stem().string() + ext;
 }
 
+// Evaluation labels are class indices: a float file may hold only whole,
+// finite values (NaN or 2.5 used to be cast and scored).
+Tensor load_labels(const std::string& path) {
+    const Tensor labels = load_tensor_file(path);
+    if (labels.dtype() != DType::f32 && labels.dtype() != DType::f64) return labels;
+    const Tensor values = labels.cast(DType::f64);
+    const double* v = values.data<double>();
+    for (std::int64_t i = 0; i < values.numel(); ++i)
+        if (!std::isfinite(v[i]) || v[i] != std::floor(v[i]))
+            throw UserError(fmt::format("--eval-labels {}: label {} is {}; labels must be whole class indices", path, i,
+                                        v[i]));
+    return labels;
+}
+
+// The files this run writes, checked against everything it reads before any
+// work starts (tools/support/output_files.hpp); ctable/report: where to
+// write them until commit.
+struct Outputs {
+    cli::OutputFiles files;
+    std::string ctable, report;
+};
+
+void plan_outputs(const Options& opt, const std::string& output, Outputs& out) {
+    const std::pair<const std::string*, const char*> inputs[] = {
+        {&opt.model, "model"},          {&opt.arch, "--arch"},           {&opt.data, "--data"},
+        {&opt.preprocess, "--preprocess"}, {&opt.ctable_in, "--ctable"}, {&opt.eval_data, "--eval-data"},
+        {&opt.eval_labels, "--eval-labels"}};
+    for (const auto& [path, what] : inputs) out.files.input(*path, what);
+    out.ctable = out.files.output(output, "-o");
+    if (!opt.report.empty()) out.report = out.files.output(opt.report, "--report");
+}
+
 int run(const Options& opt) {
+    const std::string output = opt.output.empty() ? default_output(opt) : opt.output;
+    Outputs outputs;
+    plan_outputs(opt, output, outputs);
+    // Checked before the (long) calibration, not after it.
+    const std::optional<Tensor> labels =
+        opt.eval_labels.empty() ? std::nullopt : std::optional<Tensor>(load_labels(opt.eval_labels));
     const arch::ArchSpec arch = arch::load_arch(opt.arch);
     Graph graph = load_onnx(opt.model);
     run_standard_passes(graph);
@@ -96,19 +136,19 @@ int run(const Options& opt) {
     std::optional<Top1> top1;
     if (!opt.eval_data.empty()) {
         const auto eval = load_sample_file(opt.eval_data, graph);
-        const Tensor labels = load_tensor_file(opt.eval_labels);
         const Program program = build_program(graph, arch, result.table, eval->batch(0, 1).begin()->second.shape());
         auto bar = progress_bar(opt.quiet);
-        top1 = evaluate_top1(graph, program.qgraph, *eval, labels, opt.threads, 256,
+        top1 = evaluate_top1(graph, program.qgraph, *eval, *labels, opt.threads, 256,
                              bar ? [&](std::int64_t d, std::int64_t t) { bar("evaluate", d, t); }
                                  : std::function<void(std::int64_t, std::int64_t)>{});
     }
 
-    const std::string output = opt.output.empty() ? default_output(opt) : opt.output;
     const auto format = opt.format.empty() ? format_for_path(output)
                                            : (opt.format == "json" ? CTableFormat::json : CTableFormat::yaml);
-    write_ctable(result.table, output, format);
-    if (!opt.report.empty()) write_file_atomically(opt.report, report_json(result, top1));
+    // All or none: both written aside, then renamed together.
+    write_ctable(result.table, outputs.ctable, format);
+    if (!opt.report.empty()) write_file_atomically(outputs.report, report_json(result, top1));
+    outputs.files.commit();
 
     if (!opt.quiet) {
         std::cout << fmt::format("calibrated {} for {} on {} samples ({} layers) in {:.2f} s "

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -37,6 +38,7 @@
 #include "bitnpu/sim/parallel.hpp"
 #include "cli_checks.hpp"
 #include "cli_main.hpp"
+#include "output_files.hpp"
 
 namespace {
 
@@ -89,12 +91,26 @@ PreprocessSpec image_spec(const Options& opt, const ValueInfo& input) {
     return spec;
 }
 
+// Like calib's data, inputs must be finite: NaN/Inf would be quantized to
+// arbitrary integers (bit-accurate) or silently propagate (fp32).
+Tensor finite_input(Tensor t, const std::string& name, const std::string& file) {
+    if (t.dtype() != DType::f32 && t.dtype() != DType::f64) return t;
+    const Tensor values = t.cast(DType::f64);
+    const double* v = values.data<double>();
+    for (std::int64_t i = 0; i < values.numel(); ++i)
+        if (!std::isfinite(v[i]))
+            throw UserError(fmt::format("input '{}' ({}): element {} is {}; inputs must be finite", name, file, i,
+                                        std::isnan(v[i]) ? "NaN" : "Inf"));
+    return t;
+}
+
 std::map<std::string, Tensor> gather_inputs(const Options& opt, const Graph& graph) {
     std::map<std::string, Tensor> given;
     for (const std::string& arg : opt.inputs) {
         const auto eq = arg.find('=');
         if (eq != std::string::npos && find_input(graph, arg.substr(0, eq))) {
-            given[arg.substr(0, eq)] = load_tensor_file(arg.substr(eq + 1));
+            const std::string name = arg.substr(0, eq), file = arg.substr(eq + 1);
+            given[name] = finite_input(load_tensor_file(file), name, file);
             continue;
         }
         if (eq != std::string::npos && !std::filesystem::exists(arg)) {
@@ -103,7 +119,7 @@ std::map<std::string, Tensor> gather_inputs(const Options& opt, const Graph& gra
             throw UserError("--input " + arg + ": '" + arg.substr(0, eq) + "' is not a model input (inputs: " + names + ")");
         }
         const ValueInfo& in = next_free_input(graph, given, "--input " + arg);
-        given[in.name] = load_tensor_file(arg);
+        given[in.name] = finite_input(load_tensor_file(arg), in.name, arg);
     }
     if (!opt.images_dir.empty()) {
         const ValueInfo& in = next_free_input(graph, given, "--images " + opt.images_dir);
@@ -119,23 +135,58 @@ std::string file_name_for(const std::string& value) {
     return name + ".npy";
 }
 
-void write_outputs(const Options& opt, const Graph& graph, const std::map<std::string, Tensor>& outputs) {
-    std::error_code ec;
-    std::filesystem::create_directories(opt.output_dir, ec);
-    if (ec) throw UserError("cannot create output directory '" + opt.output_dir + "': " + ec.message());
-    for (const ValueInfo& out : graph.outputs) {
-        const Tensor& t = outputs.at(out.name);
-        const std::string path = (std::filesystem::path(opt.output_dir) / file_name_for(out.name)).string();
-        save_npy(path, t);
-        std::cout << "  " << out.name << ": " << shape_to_string(t.shape()) << " " << to_string(t.dtype()) << " -> "
-                  << path << "\n";
+// Every file npusim reads, for OutputFiles to compare outputs against.
+void add_inputs(const Options& opt, bitnpu::cli::OutputFiles& files) {
+    files.input(opt.model, "model");
+    files.input(opt.arch, "--arch");
+    files.input(opt.ctable, "--ctable");
+    files.input(opt.preprocess_spec, "--preprocess");
+    for (const std::string& arg : opt.inputs) {
+        const auto eq = arg.find('=');
+        files.input(arg, "--input");
+        if (eq != std::string::npos) files.input(arg.substr(eq + 1), "--input");
     }
+}
+
+// One .npy per output name under --output-dir: declared (and checked)
+// before the model runs; returns name -> {path, temporary path}.
+using NpyPlan = std::map<std::string, std::pair<std::string, std::string>>;
+NpyPlan plan_npy_outputs(const Options& opt, const std::vector<std::string>& names,
+                         bitnpu::cli::OutputFiles& files) {
+    NpyPlan plan;
+    for (const std::string& name : names) {
+        const std::string path = (std::filesystem::path(opt.output_dir) / file_name_for(name)).string();
+        plan[name] = {path, files.output(path, "--output-dir", /*create_dirs=*/true)};
+    }
+    return plan;
+}
+
+// Writes every output aside, then publishes them (and any other planned
+// output already written) together.
+void write_outputs(const NpyPlan& plan, const std::map<std::string, Tensor>& outputs, bitnpu::cli::OutputFiles& files) {
+    files.create_directories();
+    for (const auto& [name, paths] : plan) {
+        const Tensor& t = outputs.at(name);
+        save_npy(paths.second, t);
+        std::cout << "  " << name << ": " << shape_to_string(t.shape()) << " " << to_string(t.dtype()) << " -> "
+                  << paths.first << "\n";
+    }
+    files.commit();
+}
+
+std::vector<std::string> output_names(const Graph& graph) {
+    std::vector<std::string> names;
+    for (const ValueInfo& out : graph.outputs) names.push_back(out.name);
+    return names;
 }
 
 int run_fp32(const Options& opt) {
     Graph graph = load_onnx(opt.model);
     run_standard_passes(graph);
     const auto inputs = gather_inputs(opt, graph);
+    bitnpu::cli::OutputFiles files;
+    add_inputs(opt, files);
+    const NpyPlan plan = plan_npy_outputs(opt, output_names(graph), files);
     ExecutorOptions exec_options;
     exec_options.threads = opt.threads;
     const Executor exec(graph, exec_options);
@@ -143,7 +194,7 @@ int run_fp32(const Options& opt) {
     std::cout << "npusim fp32: " << opt.model << " (" << graph.nodes.size() << " nodes after passes, opset "
               << graph.opset << ")\n";
     for (const auto& [name, t] : inputs) std::cout << "  input " << name << ": " << shape_to_string(t.shape()) << "\n";
-    write_outputs(opt, graph, outputs);
+    write_outputs(plan, outputs, files);
     return 0;
 }
 
@@ -182,27 +233,35 @@ std::vector<bitnpu::sim::QTensor> quantized_inputs(const BitAccurate& b) {
     return q;
 }
 
+// The program's output names (NAME, and NAME.raw with --raw).
+std::vector<std::string> quantized_output_names(const Options& opt, const bitnpu::sim::QuantGraph& qgraph) {
+    std::vector<std::string> names;
+    for (int id : qgraph.outputs) {
+        const std::string& name = qgraph.tensors.at(static_cast<std::size_t>(id)).name;
+        names.push_back(name);
+        if (opt.raw) names.push_back(name + ".raw");
+    }
+    return names;
+}
+
 void write_quantized_outputs(const Options& opt, const bitnpu::sim::QuantGraph& qgraph,
-                             const std::vector<bitnpu::sim::QTensor>& raw) {
+                             const std::vector<bitnpu::sim::QTensor>& raw, const NpyPlan& plan,
+                             bitnpu::cli::OutputFiles& files) {
     std::map<std::string, Tensor> outputs;
-    std::vector<ValueInfo> infos;
     for (std::size_t i = 0; i < raw.size(); ++i) {
         const std::string& name = qgraph.tensors.at(static_cast<std::size_t>(qgraph.outputs[i])).name;
         const bitnpu::sim::FloatTensor f = bitnpu::sim::dequantize_tensor(raw[i]);
         outputs[name] = Tensor::from_vector<float>(f.shape, f.data);
-        infos.push_back({name, DType::f32, {}, false});
-        if (opt.raw) {
-            outputs[name + ".raw"] = Tensor::from_vector<std::int32_t>(raw[i].shape, raw[i].values);
-            infos.push_back({name + ".raw", DType::i32, {}, false});
-        }
+        if (opt.raw) outputs[name + ".raw"] = Tensor::from_vector<std::int32_t>(raw[i].shape, raw[i].values);
     }
-    Graph names;
-    names.outputs = infos;
-    write_outputs(opt, names, outputs);
+    write_outputs(plan, outputs, files);
 }
 
 int run_bit_accurate(const Options& opt) {
     const BitAccurate b = load_bit_accurate(opt);
+    bitnpu::cli::OutputFiles files;
+    add_inputs(opt, files);
+    const NpyPlan plan = plan_npy_outputs(opt, quantized_output_names(opt, b.program.qgraph), files);
     bitnpu::sim::RunOptions run_options;
     run_options.threads = bitnpu::sim::resolve_threads(opt.threads);
     const std::vector<bitnpu::sim::QTensor> qinputs = quantized_inputs(b);
@@ -210,7 +269,7 @@ int run_bit_accurate(const Options& opt) {
         run_quantized_batched(b.program.qgraph, qinputs, fixed_batch(b.graph), run_options);
     std::cout << "npusim bit-accurate: " << opt.model << " on " << b.arch.name << " (" << b.program.qgraph.nodes.size()
               << " layers)\n";
-    write_quantized_outputs(opt, b.program.qgraph, r.raw_outputs);
+    write_quantized_outputs(opt, b.program.qgraph, r.raw_outputs, plan, files);
     return 0;
 }
 
@@ -242,14 +301,21 @@ nlohmann::ordered_json cycle_report_json(const bitnpu::sim::systemc::CycleReport
 
 int run_cycle(const Options& opt) {
     const BitAccurate b = load_bit_accurate(opt);
+    bitnpu::cli::OutputFiles files;
+    add_inputs(opt, files);
+    const std::string report = opt.report.empty() ? "" : files.output(opt.report, "--report");
+    const NpyPlan plan = opt.output_dir.empty()
+                             ? NpyPlan{}
+                             : plan_npy_outputs(opt, quantized_output_names(opt, b.program.qgraph), files);
     const std::vector<bitnpu::sim::QTensor> qinputs = quantized_inputs(b);
     bitnpu::sim::systemc::CycleOptions options;
-    options.vcd_path = opt.vcd;
+    options.vcd_path = opt.vcd.empty() ? "" : files.output(opt.vcd, "--vcd");
     const auto r = bitnpu::sim::systemc::run_cycle_model(b.program.qgraph, b.arch, qinputs, options);
     std::cout << "npusim cycle model: " << opt.model << " on " << b.arch.name << "\n"
               << bitnpu::sim::systemc::format_report(r.report);
-    if (!opt.report.empty()) write_file_atomically(opt.report, cycle_report_json(r.report).dump(2) + "\n");
-    if (!opt.output_dir.empty()) write_quantized_outputs(opt, b.program.qgraph, r.raw_outputs);
+    if (!report.empty()) write_file_atomically(report, cycle_report_json(r.report).dump(2) + "\n");
+    if (!opt.output_dir.empty()) write_quantized_outputs(opt, b.program.qgraph, r.raw_outputs, plan, files);
+    files.commit();
     return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +17,10 @@ namespace bitnpu::arch {
 namespace {
 
 std::string read_file(const std::string& path) {
+    // An ifstream opens a directory and reads nothing ("the file is empty").
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw UserError(path + ": is a directory, not an architecture file (give the YAML file inside it)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UserError(path + ": cannot open architecture file: " + std::strerror(errno));
     std::ostringstream bytes;

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <vector>
 
+#include "bitnpu/arch/utf8.hpp"
 #include "source_map.hpp"
 #include "yaml_reader.hpp"
 
@@ -99,6 +100,8 @@ void reject_extra_documents(const std::string& text, const std::string& origin) 
 }  // namespace
 
 YAML::Node load_one_document(const std::string& text, const std::string& origin) {
+    // Before parsing: names reach JSON writers, which reject non-UTF-8 bytes.
+    check_utf8(text, origin);
     YAML::Node root;
     try {
         root = YAML::Load(text);

@@ -3,7 +3,11 @@
 // hang or an "internal error", and must leave no output file behind.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <limits>
+#include <vector>
 #include <string>
 
 #include "../calib/onnx_model_builder.hpp"
@@ -121,4 +125,121 @@ TEST_CASE("hostile: numeric options are validated with plain messages", "[cli][h
 #ifdef BITNPU_COSIM_EXE
     require_rejected(std::string(BITNPU_COSIM_EXE) + " --arch " + kArch + " --vectors -1", {"error:", "--vectors"});
 #endif
+}
+
+TEST_CASE("hostile: arch files that are not UTF-8 or not files", "[cli][hostile]") {
+    const fs::path dir = temp_dir("hostile-arch");
+    std::string yaml = read_file(kArch);
+    const auto at = yaml.find("name:");
+    REQUIRE(at != std::string::npos);
+    const auto value = yaml.find_first_not_of(' ', at + 5);
+    yaml.insert(value, "\xff");
+    const fs::path bad = dir / "bad.yaml";
+    std::ofstream(bad, std::ios::binary) << yaml;
+    const std::string line = std::to_string(1 + std::count(yaml.begin(), yaml.begin() + value, '\n'));
+    require_rejected(kArchinfo + " --json " + bad.string(), {bad.string() + ":" + line + ":", "UTF-8", "0xFF"});
+    require_rejected(kArchinfo + " " + dir.string(), {dir.string(), "is a directory"});
+}
+
+namespace {
+
+// A scratch copy of the bundled CNN, arch and calibration data, so that a
+// failing refusal could never damage the originals.
+struct Scratch {
+    fs::path dir;
+    std::string model, arch, data;
+    explicit Scratch(const std::string& name) : dir(temp_dir(name)) {
+        model = (dir / "cnn.onnx").string();
+        arch = (dir / "arch.yaml").string();
+        data = (dir / "calib.npy").string();
+        fs::copy_file(kSource + "/models/cnn.onnx", model);
+        fs::copy_file(kArch, arch);
+        fs::copy_file(kSource + "/data/calib_500.npy", data);
+    }
+    std::string calib(const std::string& extra) const {
+        return kCalib + " --arch " + arch + " " + model + " --data " + data + " --samples 64 --policy max -q " + extra;
+    }
+    std::string snapshot() const { return read_file(model) + read_file(arch) + read_file(data); }
+};
+
+}  // namespace
+
+TEST_CASE("hostile: calib never writes over its inputs", "[cli][hostile]") {
+    const Scratch s("hostile-overwrite");
+    const std::string before = s.snapshot();
+    const std::string other = (s.dir / "other.yaml").string();
+    std::ofstream(other) << "not a ctable\n";
+    fs::create_symlink(s.model, s.dir / "link.onnx");
+    for (const std::string& target : {s.model, s.arch, s.data, (s.dir / "link.onnx").string()})
+        require_rejected(s.calib("-o " + target), {"-o", "same file", "input"});
+    require_rejected(s.calib("--ctable " + other + " -o " + other), {"--ctable", "same file"});
+    require_rejected(s.calib("--report " + s.model), {"--report", "model"});
+    require_rejected(s.calib("--eval-data " + s.data + " --eval-labels " + other + " --report " + other),
+                     {"--report", "--eval-labels"});
+    require_rejected(s.calib("-o " + (s.dir / "o.yaml").string() + " --report " + (s.dir / "o.yaml").string()),
+                     {"--report", "same file"});
+    require_rejected(s.calib("-o /dev/full"), {"/dev/full", "not a regular file"});
+    CHECK(s.snapshot() == before);
+    CHECK(read_file(other) == "not a ctable\n");
+    CHECK(fs::is_symlink(s.dir / "link.onnx"));
+}
+
+TEST_CASE("hostile: calib writes all outputs or none", "[cli][hostile]") {
+    const Scratch s("hostile-all-or-none");
+    const fs::path ctable = s.dir / "cnn.ctable.yaml";
+    require_rejected(s.calib("-o " + ctable.string() + " --report " + (s.dir / "missing" / "r.json").string()),
+                     {"--report", "does not exist"});
+    CHECK_FALSE(fs::exists(ctable));
+    // A symlink to a regular file is written through: the target replaced,
+    // the link kept.
+    std::ofstream(s.dir / "real.yaml") << "old\n";
+    fs::create_symlink(s.dir / "real.yaml", s.dir / "link.yaml");
+    const auto r = run_cli(s.calib("-o " + (s.dir / "link.yaml").string() + " --report " +
+                                   (s.dir / "r.json").string()));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(fs::is_symlink(s.dir / "link.yaml"));
+    CHECK(contains(read_file(s.dir / "real.yaml"), "layers"));
+    CHECK(fs::exists(s.dir / "r.json"));
+    for (const auto& entry : fs::directory_iterator(s.dir)) CHECK_FALSE(contains(entry.path().string(), ".tmp."));
+}
+
+TEST_CASE("hostile: evaluation labels and inputs must be valid numbers", "[cli][hostile]") {
+    const Scratch s("hostile-numbers");
+    const std::string labels = (s.dir / "labels.npy").string();
+    for (const float bad : {2.5f, std::numeric_limits<float>::quiet_NaN()}) {
+        std::vector<float> values(100, 1.0f);
+        values[7] = bad;
+        bitnpu::calib::save_npy(labels, bitnpu::calib::Tensor::from_vector<float>({100}, values));
+        require_rejected(s.calib("--eval-data " + kSource + "/data/test_100_x.npy --eval-labels " + labels + " -o " +
+                                 (s.dir / "o.yaml").string()),
+                         {"--eval-labels", labels, "label 7"});
+        CHECK_FALSE(fs::exists(s.dir / "o.yaml"));
+    }
+    // Non-finite inputs: npusim names the input, the file and the element.
+    bitnpu::calib::Tensor x = bitnpu::calib::load_tensor_file(kSource + "/data/test_100_x.npy");
+    x.data<float>()[5] = std::numeric_limits<float>::infinity();
+    const std::string xpath = (s.dir / "x_inf.npy").string();
+    bitnpu::calib::save_npy(xpath, x);
+    require_rejected(kNpusim + " fp32 " + s.model + " --input " + xpath + " --output-dir " + (s.dir / "o").string(),
+                     {xpath, "element 5", "Inf"});
+    CHECK_FALSE(fs::exists(s.dir / "o"));
+}
+
+TEST_CASE("hostile: npusim outputs are checked before the run", "[cli][hostile]") {
+    const Scratch s("hostile-npusim-out");
+    const std::string ctable = (s.dir / "cnn.ctable.yaml").string();
+    REQUIRE(run_cli(s.calib("-o " + ctable)).exit_code == 0);
+    const std::string before = s.snapshot() + read_file(ctable);
+    const std::string bit =
+        " --arch " + s.arch + " --ctable " + ctable + " " + s.model + " --input " + kSource + "/data/test_100_x.npy";
+    require_rejected(kNpusim + " cycle" + bit + " --report " + s.model, {"--report", "same file"});
+    require_rejected(kNpusim + " cycle" + bit + " --vcd " + ctable, {"--vcd", "same file"});
+    // --raw: logits.raw.npy cannot be written (a directory is in the way),
+    // so logits.npy must not appear either.
+    const fs::path out = s.dir / "out";
+    fs::create_directories(out / "logits.raw.npy");
+    require_rejected(kNpusim + " run" + bit + " --raw --output-dir " + out.string(), {"logits.raw.npy"});
+    CHECK_FALSE(fs::exists(out / "logits.npy"));
+    CHECK(s.snapshot() + read_file(ctable) == before);
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "bitnpu/arch/utf8.hpp"
 #include "bitnpu/ctable/ctable.hpp"
 #include "bitnpu/errors.hpp"
 #include "numbers.hpp"
@@ -252,6 +253,8 @@ CTable read_document(const Reader& r, const YAML::Node& root) {
 
 CTable parse_ctable(const std::string& text, const std::string& origin) {
     const Reader reader(origin);
+    // Layer and tensor names reach JSON writers, which reject non-UTF-8 bytes.
+    arch::check_utf8(text, origin);
     YAML::Node root;
     try {
         root = YAML::Load(text);
