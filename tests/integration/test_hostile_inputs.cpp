@@ -74,7 +74,7 @@ TEST_CASE("hostile: zero strides are rejected, not a SIGFPE", "[cli][hostile]") 
     const fs::path dir = temp_dir("hostile-strides");
     const std::string x = save_input(dir);
     for (const std::string op : {"Conv", "MaxPool", "AveragePool", "ConvTranspose"}) {
-        for (const std::vector<std::int64_t> strides : {std::vector<std::int64_t>{0, 0}, {-1, 1}}) {
+        for (const std::vector<std::int64_t>& strides : {std::vector<std::int64_t>{0, 0}, {-1, 1}}) {
             const fs::path model = dir / (op + ".onnx");
             save_window_model(model, op, {{"strides", strides}});
             const std::string before = read_file(model);
@@ -105,6 +105,21 @@ TEST_CASE("hostile: pads and sizes are checked before any work", "[cli][hostile]
     require_rejected(kNpusim + " fp32 " + conv.string() + " --input " + x + " --output-dir " + (dir / "o").string(),
                      {"win"});
     CHECK_FALSE(fs::exists(dir / "o.yaml"));
+    // A kernel_shape of 2^31 then a Flatten with axis 2^20: a range error,
+    // not "internal error: num_elements: negative dimension".
+    bitnpu::test::ModelBuilder m;
+    m.input("x", {1, 1, 8, 8});
+    m.init_f32("w", {1, 1, 3, 3}, std::vector<float>(9, 0.1f));
+    auto& big_conv = m.node("Conv", {"x", "w"}, {"c"}, "conv");
+    m.attr_ints(big_conv, "kernel_shape", {3, std::int64_t(1) << 31});
+    auto& flat = m.node("Flatten", {"c"}, {"y"}, "flat");
+    m.attr_int(flat, "axis", std::int64_t(1) << 20);
+    m.output("y");
+    const fs::path big = dir / "big.onnx";
+    std::ofstream(big, std::ios::binary) << m.bytes();
+    require_rejected(kCalib + " --arch " + kArch + " " + big.string() + " --data " + x + " -q -o " +
+                         (dir / "o.yaml").string(),
+                     {"conv", "kernel_shape"});
 }
 
 TEST_CASE("hostile: numeric options are validated with plain messages", "[cli][hostile]") {
@@ -124,6 +139,9 @@ TEST_CASE("hostile: numeric options are validated with plain messages", "[cli][h
     CHECK(abc.size() < 300);
 #ifdef BITNPU_COSIM_EXE
     require_rejected(std::string(BITNPU_COSIM_EXE) + " --arch " + kArch + " --vectors -1", {"error:", "--vectors"});
+    require_rejected(std::string(BITNPU_COSIM_EXE) + " --arch " + kArch + " --vectors 1 --trace " +
+                         (dir / "missing" / "t.fst").string(),
+                     {"error:", "--trace", "does not exist"});
 #endif
 }
 

@@ -41,7 +41,9 @@ void check_directory(const std::string& what, const std::string& path, const fs:
     const fs::path dir = target.parent_path();
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-        if (!create_dirs || fs::exists(dir, ec))
+        if (fs::exists(dir, ec))
+            throw UserError(what + " " + path + ": '" + dir.string() + "' is not a directory");
+        if (!create_dirs)
             throw UserError(what + " " + path + ": the directory '" + dir.string() + "' does not exist");
         const fs::path base = existing_ancestor(dir);
         if (!fs::is_directory(base, ec) || ::access(base.c_str(), W_OK | X_OK) != 0)

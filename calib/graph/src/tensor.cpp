@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "bitnpu/errors.hpp"
+
 namespace bitnpu::calib {
 
 std::size_t element_size(DType t) {
@@ -39,7 +41,9 @@ std::int64_t num_elements(const Shape& s) {
     std::int64_t n = 1;
     for (auto d : s) {
         if (d < 0) throw std::invalid_argument("num_elements: negative dimension " + std::to_string(d));
-        n *= d;
+        // A model can declare any shape: a product beyond int64 is bad input.
+        if (__builtin_mul_overflow(n, d, &n))
+            throw UserError("a tensor of shape " + shape_to_string(s) + " has more elements than fit in 64 bits");
     }
     return n;
 }
