@@ -93,3 +93,46 @@ TEST_CASE("calibrator: a host node's run-time bool input is computed by the host
     CHECK(nonzero >= kN * kC);
     CHECK(nonzero < static_cast<int>(got.size()) / 2);
 }
+
+TEST_CASE("calibrator: a model-output Sigmoid keeps what rare calibration samples and its table reach",
+          "[calibrator][search]") {
+    // x [N, 4] -> Gemm -> Sigmoid -> y. The first 16 of 64 samples (the
+    // search's slice if it took the first ones) all give logits near -6;
+    // samples 40..43 give logits near +6. The search judges on samples spread
+    // over all 64 (spread_samples) and caps each candidate by its SQNR on the
+    // whole calibration histogram, and the output grid covers the Sigmoid's
+    // image of its input grid: the positives are not clipped.
+    ModelBuilder b;
+    b.input("x", {-1, 4});
+    b.init_f32("w", {1, 4}, {1.0f, 1.0f, 1.0f, 1.0f});
+    b.init_f32("bias", {1}, {0.0f});
+    auto& gemm = b.node("Gemm", {"x", "w", "bias"}, {"logit"}, "fc");
+    ModelBuilder::attr_int(gemm, "transB", 1);
+    b.node("Sigmoid", {"logit"}, {"y"}, "sigmoid");
+    b.output("y");
+    TempFile file(".onnx");
+    b.save(file);
+    std::vector<float> xs;
+    for (int s = 0; s < 64; ++s)
+        for (int k = 0; k < 4; ++k) xs.push_back(s >= 40 && s < 44 ? 1.5f : -1.5f - 0.01f * float(s % 7));
+    const calib::Tensor x = calib::Tensor::from_vector<float>({64, 4}, xs);
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    calib::CalibOptions options;
+    options.samples = 64;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    const calib::QuantParams y = calib::quant_params(*result.table.find_tensor("y"));
+    const double top = y.scales[0] * double(y.range().max - y.zero_points[0]);
+    CHECK(top > 0.99);    // sigmoid(6) = 0.9975 is representable
+
+    // spread_samples: 4 of 64 rows, evenly spaced.
+    const calib::Feed spread = calib::spread_samples(*source, 4, 64, 1);
+    const calib::Tensor& rows = spread.at("x");
+    REQUIRE(rows.shape() == calib::Shape{4, 4});
+    CHECK(rows.data<float>()[0] == xs[0]);
+    CHECK(rows.data<float>()[4] == xs[16 * 4]);
+    CHECK(rows.data<float>()[12] == xs[48 * 4]);
+}

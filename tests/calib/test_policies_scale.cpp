@@ -195,3 +195,22 @@ TEST_CASE("scale: layer multipliers go through the datapath's derivation", "[sca
     CHECK_THROWS_WITH(derive_layer_requant(w, sx, sy, mac_engine(arch::RequantKind::multiplier, false), "conv1"),
                       Catch::Matchers::Contains("conv1") && Catch::Matchers::Contains("per-tensor"));
 }
+
+TEST_CASE("scale: calibration_sqnr_db judges a grid on everything the statistics saw", "[scale]") {
+    // 0.1 x 90, 0.2 x 9, 1.0 x 1: the one large value holds half the energy.
+    std::vector<float> v(90, 0.1f);
+    v.insert(v.end(), 9, 0.2f);
+    v.push_back(1.0f);
+    TensorStats stats;
+    stats.observe(v.data(), v.size());
+    const double ms = calibration_mean_square(stats);
+    CHECK(ms == Approx((90 * 0.01 + 9 * 0.04 + 1.0) / 100).epsilon(0.02));   // bin centers
+    QuantParams wide = sim::per_tensor(arch::ValueType::uint8, 1.0f / 255, 0);
+    QuantParams clipping = sim::per_tensor(arch::ValueType::uint8, 0.25f / 255, 0);
+    // The clipping grid loses 0.75 of the 1.0: noise ~0.56 against signal
+    // ~2.26 gives about 6 dB; the wide grid only rounds (tens of dB).
+    CHECK(calibration_sqnr_db(stats, clipping) == Approx(6.0).margin(0.5));
+    CHECK(calibration_sqnr_db(stats, wide) > 30.0);
+    TensorStats empty;
+    CHECK(std::isinf(calibration_sqnr_db(empty, wide)));
+}

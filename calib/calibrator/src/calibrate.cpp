@@ -232,7 +232,8 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
         std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
     Lowering lowering(graph, arch, result.plan);
     lowering.set_threads(resolved_threads(options));
-    SearchResult search = search_activation_quant(lowering, stats, samples.batch(0, slice), options);
+    SearchResult search = search_activation_quant(
+        lowering, stats, spread_samples(samples, slice, result.samples_used, fixed_batch(graph)), options);
     result.seconds_search = seconds_since(search_start);
 
     CTable& table = result.table;

@@ -1,11 +1,13 @@
 // Calibration / evaluation sample sources (samples.hpp).
 #include "bitnpu/calibrator/samples.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "bitnpu/fp32/batching.hpp"
 #include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/errors.hpp"
 
@@ -117,6 +119,19 @@ void check_feed(const Graph& graph, const Feed& feed, std::int64_t first_sample,
                                             origin, name, first_sample + i / std::max<std::int64_t>(1, per_sample),
                                             std::isnan(v[i]) ? "NaN" : "Inf"));
     }
+}
+
+Feed spread_samples(const SampleSource& samples, std::int64_t count, std::int64_t used, std::int64_t block) {
+    block = std::max<std::int64_t>(1, block);
+    const std::int64_t blocks_used = std::max<std::int64_t>(1, used / block);
+    const std::int64_t blocks = std::min(blocks_used, std::max<std::int64_t>(1, count / block));
+    if (blocks == blocks_used) return samples.batch(0, blocks * block);
+    std::map<std::string, std::vector<Tensor>> parts;
+    for (std::int64_t j = 0; j < blocks; ++j)
+        for (auto& [name, t] : samples.batch(j * blocks_used / blocks * block, block)) parts[name].push_back(std::move(t));
+    Feed out;
+    for (auto& [name, list] : parts) out[name] = concat_batch(list);
+    return out;
 }
 
 }  // namespace bitnpu::calib

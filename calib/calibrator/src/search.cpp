@@ -176,10 +176,11 @@ private:
 
     void choose_input(const std::string& name) {
         const Tensor& ref = required_reference(name);
+        note_representative(name);
         double best = -std::numeric_limits<double>::infinity();
         for (const Candidate& c : candidates(name)) {
             const sim::QTensor q = sim::quantize_tensor(to_float_tensor(ref), c.params);
-            const double s = score(sqnr(ref, q));
+            const double s = score(guarded(name, sqnr(ref, q), c.params));
             if (s > best || !result_.quant.count(name)) {
                 best = s;
                 record(name, c);
@@ -296,6 +297,50 @@ private:
         return total;
     }
 
+    // The slice SQNR of a tensor under candidate params, capped by the SQNR
+    // the params' grid gives on everything the calibration statistics saw
+    // (calibration_sqnr_db). The slice is a few samples: a candidate must not
+    // win by clipping values other calibration samples hold (a wake-word
+    // detector's rare positives, a detector's rare strong responses). When
+    // the slice holds less than a quarter of the tensor's mean energy over
+    // the calibration data, its SQNR ranks candidates by values that barely
+    // count, and the whole-data figure alone decides.
+    double guarded(const std::string& tensor, double slice_sqnr, const QuantParams& params) const {
+        auto st = stats_.find(tensor);
+        if (st == stats_.end() || plan_.constants.count(tensor)) return slice_sqnr;
+        const double whole = calibration_sqnr_db(st->second, params);
+        auto r = representative_.find(tensor);
+        return r != representative_.end() && !r->second ? whole : std::min(slice_sqnr, whole);
+    }
+
+    // Whether the slice's FP32 values of tensor carry at least a quarter of
+    // its mean energy over the calibration data (guarded). Set before the
+    // candidates are judged in parallel.
+    void note_representative(const std::string& tensor) {
+        auto st = stats_.find(tensor);
+        const Tensor* ref = reference(tensor);
+        if (st == stats_.end() || !ref || ref->numel() == 0) return;
+        double sum = 0.0;
+        const float* v = ref->data<float>();
+        for (std::int64_t k = 0; k < ref->numel(); ++k) sum += double(v[k]) * double(v[k]);
+        representative_[tensor] = sum / double(ref->numel()) >= 0.25 * calibration_mean_square(st->second);
+    }
+
+    // Candidate k's score for node i: total_score of its outputs' SQNRs,
+    // each guarded for the outputs whose quantization it chooses.
+    double candidate_score(std::size_t i, const std::vector<std::optional<double>>& sqnrs,
+                           const ActivationQuant& quant) const {
+        std::vector<std::optional<double>> capped = sqnrs;
+        std::size_t k = 0;
+        for (const std::string& out : graph_.nodes[i].outputs) {
+            if (out.empty()) continue;
+            if (k < capped.size() && capped[k] && plan_.root(out) == out && quant.count(out))
+                capped[k] = guarded(out, *capped[k], quant.at(out));
+            ++k;
+        }
+        return total_score(capped);
+    }
+
     void keep_outputs(std::size_t i, sim::GraphResult& r, const std::vector<std::optional<double>>& sqnrs) {
         std::size_t k = 0;
         for (const std::string& out : graph_.nodes[i].outputs) {
@@ -329,6 +374,51 @@ private:
                                                       run_options_.threads));
     }
 
+    // Whether tensor (a root) is a model output, directly or through layout.
+    bool feeds_graph_output(const std::string& root) const {
+        for (const ValueInfo& o : graph_.outputs)
+            if (plan_.tied_to.count(o.name) && plan_.root(o.name) == root) return true;
+        return false;
+    }
+
+    // A lookup-table op that writes a model output: every candidate range is
+    // widened to the table's image, f over every code of the input's grid.
+    // The calibration data may not reach values the evaluation data does (a
+    // classifier's confident positives); a table clipping f where its input
+    // grid still resolves it would cut them at the calibration maximum
+    // (measured: 6 dB on a wake-word head). Inside the network the search's
+    // choice stands: the next layer's range bounds what matters.
+    void widen_to_table_image(std::size_t i, const std::string& root, std::vector<Candidate>& cands) {
+        const Node& node = graph_.nodes[i];
+        if (plan_.placement[i].role != NodeRole::vector || !is_lut_op(node.op_type) || !feeds_graph_output(root))
+            return;
+        const QuantParams& x = result_.quant.at(plan_.root(node.inputs.at(0)));
+        const arch::ValueRange codes = x.range();
+        std::vector<float> xs;
+        for (std::int64_t q = codes.min; q <= codes.max; ++q) xs.push_back(sim::dequantize(q, x.scale(0), x.zero_point(0)));
+        const Tensor in = Tensor::from_vector<float>({static_cast<std::int64_t>(xs.size())}, xs);
+        std::vector<const Tensor*> inputs{&in};
+        for (std::size_t k = 1; k < node.inputs.size(); ++k)
+            inputs.push_back(node.inputs[k].empty() ? nullptr : graph_.initializer(node.inputs[k]));
+        double lo = 0.0, hi = 0.0;
+        for (float v : run_node(node, inputs, graph_.opset).at(0).to_floats())
+            if (std::isfinite(v)) {
+                lo = std::min(lo, double(v));
+                hi = std::max(hi, double(v));
+            }
+        const TensorConstraints& c = plan_.constraints.at(root);
+        ScaleOptions options;
+        options.mode = c.zero_point ? ScaleMode::asymmetric : ScaleMode::symmetric;
+        options.power_of_two = c.power_of_two;
+        for (Candidate& cand : cands) {
+            const QuantParams& p = cand.params;
+            const arch::ValueRange r = p.range();
+            const ClipRange range{std::min(lo, p.scale(0) * double(r.min - p.zero_point(0))),
+                                  std::max(hi, p.scale(0) * double(r.max - p.zero_point(0)))};
+            cand.params = activation_params(range, p.type, c.restricted, options);
+        }
+    }
+
     void choose_node(std::size_t i) {
         const Node& node = graph_.nodes[i];
         const bool mac = plan_.placement[i].role == NodeRole::mac;
@@ -349,6 +439,7 @@ private:
         std::size_t count = 0;
         for (const std::string& root : free_roots) {
             per_output.push_back(candidates(root));
+            widen_to_table_image(i, root, per_output.back());
             count = std::max(count, per_output.back().size());
         }
         std::optional<sim::MacAccumulators<std::int32_t>> acc;
@@ -377,6 +468,7 @@ private:
         if (!acc) lowering_.lower_single(i, quants[0]);   // warms the weight cache (multi-output MAC nodes)
         for (const std::string& out : node.outputs)
             if (!out.empty()) reference(out);
+        for (const std::string& root : free_roots) note_representative(root);
         // MAC candidates are scored without their outputs (mac_sqnrs); only
         // the winner's are materialized.
         std::vector<std::optional<sim::GraphResult>> runs(count);
@@ -395,7 +487,7 @@ private:
                     runs[k] = run_node_quantized(i, quants[k]);
                     sqnrs[k] = output_sqnrs(i, *runs[k]);
                 }
-                scores[k] = total_score(sqnrs[k]);
+                scores[k] = candidate_score(i, sqnrs[k], quants[k]);
                 judged[k] = 1;
             } catch (const UserError& e) {
                 errors[k] = e;
@@ -450,6 +542,7 @@ private:
     const CalibOptions& options_;
     Lowering& lowering_;
     std::int64_t batch_;   // the model's fixed batch (0: any): graph runs go in chunks of it
+    std::map<std::string, bool> representative_;   // note_representative
     std::vector<std::unique_ptr<Policy>> policies_;
     sim::RunOptions run_options_;
     std::optional<Fp32Walk> walk_;   // the FP32 model on the slice, node by node

@@ -11,6 +11,7 @@
 #include "bitnpu/quant/statistics.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/datapath/quantize.hpp"
+#include "policies/policy_util.hpp"
 
 namespace bitnpu::calib {
 
@@ -209,6 +210,32 @@ std::vector<ChannelRequant> derive_layer_requant(const QuantParams& weight, floa
         out.push_back(r);
     }
     return out;
+}
+
+double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params) {
+    const policy_detail::BinMasses bins = policy_detail::nonempty_bins(stats.signed_hist);
+    const arch::ValueRange r = params.range();
+    const float scale = params.scales.at(0);
+    const double zero_point = static_cast<double>(params.zero_points.at(0));
+    double signal = 0.0, noise = 0.0;
+    for (std::size_t i = 0; i < bins.size(); ++i) {
+        const double x = bins.center[i];
+        const double e = x - sim::fake_quantize(static_cast<float>(x), scale, zero_point, double(r.min), double(r.max));
+        signal += bins.count[i] * x * x;
+        noise += bins.count[i] * e * e;
+    }
+    if (noise == 0.0) return std::numeric_limits<double>::infinity();
+    return 10.0 * std::log10(signal / noise);
+}
+
+double calibration_mean_square(const TensorStats& stats) {
+    const policy_detail::BinMasses bins = policy_detail::nonempty_bins(stats.signed_hist);
+    double sum = 0.0, n = 0.0;
+    for (std::size_t i = 0; i < bins.size(); ++i) {
+        sum += bins.count[i] * bins.center[i] * bins.center[i];
+        n += bins.count[i];
+    }
+    return n > 0 ? sum / n : 0.0;
 }
 
 }  // namespace bitnpu::calib

@@ -34,6 +34,13 @@ std::unique_ptr<SampleSource> load_sample_file(const std::string& path, const Gr
 std::unique_ptr<SampleSource> make_image_source(const std::string& folder, const PreprocessSpec& spec,
                                                 const Graph& graph);
 
+// `count` samples spread evenly over the first `used` ones, in blocks of
+// `block` samples (a fixed-batch model's batch; 1 otherwise): blocks
+// floor(j * blocks_used / blocks_wanted). Calibration sets are often ordered
+// (by class, recording, scene), so the first samples can miss what the rest
+// hold; the search judges on this spread.
+Feed spread_samples(const SampleSource& samples, std::int64_t count, std::int64_t used, std::int64_t block);
+
 // Checks a batch before it is used: the inputs the graph needs, their
 // shapes (calib::check_inputs) and that every value is finite (UserError
 // naming the input and the first bad sample).

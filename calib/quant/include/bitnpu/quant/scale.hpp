@@ -19,6 +19,7 @@
 namespace bitnpu::calib {
 
 struct ChannelRanges;  // statistics.hpp
+struct TensorStats;    // statistics.hpp
 
 // A real-valued clipping range chosen by a policy. Derivation always widens
 // it to include 0 (lo <= 0 <= hi) so that 0 is exactly representable.
@@ -106,6 +107,17 @@ QuantParams activation_params(const ClipRange& range, arch::ValueType type, bool
 // per_channel (use it when the engine's requant is per_channel), otherwise
 // one scale over all channels. Weights are symmetric (z = 0) unless
 // options.mode is asymmetric (engines with weight zero-points).
+// The SQNR (dB) the per-tensor grid `params` gives on every value the
+// statistics observed (signed histogram, each bin's mass at its center):
+// 10 log10(sum n x^2 / sum n (x - Q(x))^2), clipping and rounding together;
+// +inf when the grid holds every center exactly. The search uses it to catch
+// a candidate that clips values the calibration data holds but its slice
+// does not.
+double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params);
+// The mean of x^2 over everything the statistics saw (signed histogram,
+// bin centers); 0 when empty.
+double calibration_mean_square(const TensorStats& stats);
+
 QuantParams weight_params(const ChannelRanges& ranges, arch::ValueType type, bool restricted, bool per_channel,
                           const ScaleOptions& options);
 
