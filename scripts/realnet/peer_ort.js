@@ -214,7 +214,7 @@ async function cmdEval(a) {
         let qd;
         if (v.sess) qd = q[o].data;
         else if (v.outs[o]) {
-          const per = rd.length;
+          const per = rd.length / (e - b);   // values per row (a chunk holds e - b rows)
           if (v.outs[o].data.length < e * per) { s.missing = true; continue; }
           qd = v.outs[o].data.subarray(b * per, e * per);
         } else { s.missing = true; continue; }
