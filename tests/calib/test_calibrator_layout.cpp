@@ -464,3 +464,45 @@ TEST_CASE("calibrator: Max and Min against a scalar constant run as lookup table
     const sim::GraphResult out = sim::run(p.qgraph, {sim::FloatTensor{x.shape(), x.to_floats()}});
     CHECK(sim::sqnr_db(ref.data<float>(), out.outputs.at(0).data.data(), out.outputs.at(0).data.size()) > 30.0);
 }
+
+TEST_CASE("calibrator: a Linear on NHWC values of a fixed-batch model (ConvNeXt pattern) calibrates",
+          "[calibrator]") {
+    // x [1, C, H, W] (batch fixed at 1) -> Conv 1x1 -> Transpose to NHWC ->
+    // MatMul [C, 6] + bias: fuse_matmul_bias rows it as Reshape [-1, C] ->
+    // Gemm -> Reshape [-1, H, W, 6], whose first dimension is H W rows, not
+    // the batch. The search runs such reshapes on the whole slice (it used to
+    // cut them in chunks of the model's batch and fail).
+    ModelBuilder b;
+    b.input("x", {1, kC, kH, kW});
+    std::vector<float> w(kC * kC), lin(kC * 6), bias(6);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * static_cast<float>(static_cast<int>(i % 7) - 3);
+    for (std::size_t i = 0; i < lin.size(); ++i) lin[i] = 0.05f * static_cast<float>(static_cast<int>(i % 11) - 5);
+    for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = 0.1f * static_cast<float>(i);
+    b.init_f32("w", {kC, kC, 1, 1}, w);
+    b.node("Conv", {"x", "w"}, {"c"}, "conv");
+    auto& t = b.node("Transpose", {"c"}, {"nhwc"}, "to_nhwc");
+    ModelBuilder::attr_ints(t, "perm", {0, 2, 3, 1});
+    b.init_f32("lin", {kC, 6}, lin);
+    b.init_f32("lin_b", {6}, bias);
+    b.node("MatMul", {"nhwc", "lin"}, {"m"}, "linear");
+    b.node("Add", {"m", "lin_b"}, {"y"}, "linear_bias");
+    b.output("y");
+    TempFile file(".onnx");
+    b.save(file);
+    std::mt19937 rng(13);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> xs(8 * kC * kH * kW);
+    for (float& v : xs) v = n(rng);
+    const calib::Tensor x = calib::Tensor::from_vector<float>({8, kC, kH, kW}, xs);
+    const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    calib::Graph graph = calib::load_onnx(file.path());
+    calib::run_standard_passes(graph);
+    calib::CalibOptions options;
+    options.samples = 8;
+    options.threads = 1;
+    const auto source = calib::make_array_source({{"x", x}});
+    const calib::CalibResult result = calib::calibrate(graph, arch, *source, options);
+    int gemms = 0;
+    for (const calib::CTableLayer& l : result.table.layers) gemms += l.op == "Gemm" && l.engine == "mac";
+    CHECK(gemms == 1);
+}

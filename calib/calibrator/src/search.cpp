@@ -196,12 +196,15 @@ private:
         std::vector<const sim::QTensor*> inputs;
         for (const std::string& in : lowering_.activation_inputs(i)) inputs.push_back(&values_.at(in));
         sim::GraphResult r;
-        // Engine layers treat every sample alike, so they take the whole slice
-        // at once even when the model's batch is fixed; host and layout
-        // nodes run the model's own kernels (a Reshape may name the batch),
-        // so they go in chunks of it.
+        // Engine layers treat every sample alike, and a reshape-like layout
+        // node (sim::ReshapeLayer, batch dimension inferred) only re-views
+        // its values, so they take the whole slice at once even when the
+        // model's batch is fixed: their first dimension need not be the batch
+        // (fuse_matmul_bias's [-1, K] rows). Host and other layout nodes run
+        // the model's own kernels, so they go in chunks of it.
         const NodeRole role = plan_.placement[i].role;
-        const std::int64_t batch = role == NodeRole::mac || role == NodeRole::vector ? 0 : batch_;
+        const bool reshape = role == NodeRole::layout && std::holds_alternative<sim::ReshapeLayer>(g.nodes.at(0).params);
+        const std::int64_t batch = role == NodeRole::mac || role == NodeRole::vector || reshape ? 0 : batch_;
         r.raw_outputs = run_raw_batched(g, inputs, batch, run_options_);
         return r;
     }
