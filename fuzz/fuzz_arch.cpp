@@ -1,12 +1,17 @@
-// Fuzz target: the architecture YAML loader (parse + validate, docs/arch.md).
-#include <cstddef>
+// libFuzzer harness: the arch target of targets.hpp (any exception other than
+// bitnpu::UserError, or a sanitizer report, is a finding).
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
-#include "bitnpu/arch/load.hpp"
-#include "fuzz_util.hpp"
+#include "targets.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string text(reinterpret_cast<const char*>(data), size);
-    return bitnpu::fuzz::expect_user_error_only([&] { bitnpu::arch::parse_arch(text, "fuzz.yaml"); });
+    const std::string problem = bitnpu::fuzz::run_input("arch", std::string(reinterpret_cast<const char*>(data), size));
+    if (!problem.empty()) {
+        std::fprintf(stderr, "fuzz: %s\n", problem.c_str());
+        std::abort();
+    }
+    return 0;
 }

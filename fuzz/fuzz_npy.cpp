@@ -1,12 +1,17 @@
-// Fuzz target: the .npy reader.
-#include <cstddef>
+// libFuzzer harness: the npy target of targets.hpp (any exception other than
+// bitnpu::UserError, or a sanitizer report, is a finding).
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
-#include "bitnpu/frontend/tensor_io.hpp"
-#include "fuzz_util.hpp"
+#include "targets.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string bytes(reinterpret_cast<const char*>(data), size);
-    return bitnpu::fuzz::expect_user_error_only([&] { bitnpu::calib::parse_npy(bytes, "fuzz.npy"); });
+    const std::string problem = bitnpu::fuzz::run_input("npy", std::string(reinterpret_cast<const char*>(data), size));
+    if (!problem.empty()) {
+        std::fprintf(stderr, "fuzz: %s\n", problem.c_str());
+        std::abort();
+    }
+    return 0;
 }

@@ -1,6 +1,9 @@
 // Parsing the `preprocess:` YAML section into a PreprocessSpec.
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <type_traits>
+
 #include "bitnpu/frontend/preprocess.hpp"
 #include "bitnpu/errors.hpp"
 #include "file_util.hpp"
@@ -16,11 +19,16 @@ namespace {
 
 template <class T>
 T scalar(const std::string& what, const std::string& key, const YAML::Node& node) {
+    T value{};
     try {
-        return node.as<T>();
+        value = node.as<T>();
     } catch (const YAML::Exception&) {
         fail(what, node, "'" + key + "' has a value of the wrong type");
     }
+    if constexpr (std::is_floating_point_v<T>) {
+        if (!std::isfinite(value)) fail(what, node, "'" + key + "' must be a finite number, not '" + node.Scalar() + "'");
+    }
+    return value;
 }
 
 // [H, W] or a single size; single sizes go to `single`.
@@ -107,7 +115,10 @@ PreprocessSpec parse_preprocess_spec(const std::string& yaml_text, const std::st
     PreprocessSpec spec;
     if (section.IsNull()) return spec;
     if (!section.IsMap()) fail(what, section, "the preprocess spec must be a mapping of keys to values");
-    for (const auto& kv : section) set_key(spec, what, kv.first.as<std::string>(), kv.second);
+    for (const auto& kv : section) {
+        if (!kv.first.IsScalar()) fail(what, kv.first, "preprocess keys must be plain names, not a list or mapping");
+        set_key(spec, what, kv.first.Scalar(), kv.second);
+    }
     check_channel_lists(spec, what);
     return spec;
 }
