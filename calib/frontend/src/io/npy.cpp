@@ -112,6 +112,12 @@ Tensor parse_npy(const std::string& bytes, const std::string& what) {
     const std::size_t header_start = 8 + static_cast<std::size_t>(len_bytes);
     if (bytes.size() < header_start) throw UserError(what + ": truncated .npy header");
     const std::size_t header_len = le_uint(bytes, 8, len_bytes);
+    // numpy.load's own limit (max_header_size); a longer header would also
+    // take the header regexes below too deep.
+    constexpr std::size_t kMaxHeader = 10000;
+    if (header_len > kMaxHeader)
+        throw UserError(what + ": .npy header of " + std::to_string(header_len) + " bytes is longer than " +
+                        std::to_string(kMaxHeader) + " (numpy's limit); corrupt file?");
     if (bytes.size() < header_start + header_len) throw UserError(what + ": truncated .npy header");
     const Header h = parse_header(bytes.substr(header_start, header_len), what);
     if (h.fortran_order)

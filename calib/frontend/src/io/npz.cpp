@@ -116,7 +116,8 @@ std::string entry_data(const Reader& r, const Entry& e) {
     const std::string what = r.what + " entry '" + e.name + "'";
     if (r.u32(e.local_offset) != kLocalHeader) throw UserError(what + ": corrupt local header");
     const std::size_t start = e.local_offset + 30 + r.u16(e.local_offset + 26) + r.u16(e.local_offset + 28);
-    if (start + e.compressed > r.bytes.size()) throw UserError(what + ": truncated data");
+    if (start > r.bytes.size() || e.compressed > r.bytes.size() - start)  // no wrap-around on 64-bit sizes
+        throw UserError(what + ": truncated data");
     const std::string raw = r.bytes.substr(start, e.compressed);
     std::string data;
     if (e.method == 0)
