@@ -7,13 +7,11 @@
 
 #include "targets.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
-                                      std::size_t size) {
-  const std::string problem = bitnpu::fuzz::run_input(
-      "onnx", std::string(reinterpret_cast<const char *>(data), size));
-  if (!problem.empty()) {
-    std::fprintf(stderr, "fuzz: %s\n", problem.c_str());
-    std::abort();
-  }
-  return 0;
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string problem = bitnpu::fuzz::run_input("onnx", std::string(reinterpret_cast<const char*>(data), size));
+    if (!problem.empty()) {
+        std::fprintf(stderr, "fuzz: %s\n", problem.c_str());
+        std::abort();
+    }
+    return 0;
 }

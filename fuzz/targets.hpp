@@ -5,13 +5,14 @@
 // finding.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <string>
-#include <unistd.h>
 
 #include "bitnpu/arch/load.hpp"
 #include "bitnpu/ctable/ctable.hpp"
@@ -27,103 +28,91 @@ namespace bitnpu::fuzz {
 // private to this process (removed with this object).
 class InputFile {
 public:
-  explicit InputFile(const std::string &name) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bitnpu_fuzz_" + std::to_string(::getpid()) + "_" + name);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / name).string();
-  }
-  ~InputFile() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  InputFile(const InputFile &) = delete;
-  InputFile &operator=(const InputFile &) = delete;
-  const std::string &write(const std::string &bytes) const {
-    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return path_;
-  }
+    explicit InputFile(const std::string& name) {
+        dir_ = std::filesystem::temp_directory_path() / ("bitnpu_fuzz_" + std::to_string(::getpid()) + "_" + name);
+        std::filesystem::create_directories(dir_);
+        path_ = (dir_ / name).string();
+    }
+    ~InputFile() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    InputFile(const InputFile&) = delete;
+    InputFile& operator=(const InputFile&) = delete;
+    const std::string& write(const std::string& bytes) const {
+        std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        return path_;
+    }
 
 private:
-  std::filesystem::path dir_;
-  std::string path_;
+    std::filesystem::path dir_;
+    std::string path_;
 };
 
 // The architecture YAML loader (parse + validate, docs/arch.md).
-inline void arch(const std::string &bytes) {
-  arch::parse_arch(bytes, "fuzz.yaml");
-}
+inline void arch(const std::string& bytes) { arch::parse_arch(bytes, "fuzz.yaml"); }
 
 // An ONNX file through the importer, shape inference and the standard
 // passes (what calib and npusim do first).
-inline void onnx(const std::string &bytes) {
-  static const InputFile file("model.onnx");
-  calib::Graph graph = calib::load_onnx(file.write(bytes));
-  calib::run_standard_passes(graph);
+inline void onnx(const std::string& bytes) {
+    static const InputFile file("model.onnx");
+    calib::Graph graph = calib::load_onnx(file.write(bytes));
+    calib::run_standard_passes(graph);
 }
 
-inline void npy(const std::string &bytes) {
-  calib::parse_npy(bytes, "fuzz.npy");
-}
+inline void npy(const std::string& bytes) { calib::parse_npy(bytes, "fuzz.npy"); }
 
 // The .npz reader (zip, stored or deflated entries, zip64), each entry a .npy.
-inline void npz(const std::string &bytes) {
-  static const InputFile file("input.npz");
-  calib::load_npz(file.write(bytes));
+inline void npz(const std::string& bytes) {
+    static const InputFile file("input.npz");
+    calib::load_npz(file.write(bytes));
 }
 
 // The CTable reader (YAML and JSON). A table it accepts must also write
 // (to_yaml/to_json check the same consistency rules) and read back.
-inline void ctable(const std::string &bytes) {
-  const calib::CTable table = calib::parse_ctable(bytes, "fuzz.ctable");
-  calib::parse_ctable(calib::to_yaml(table), "fuzz.ctable (written as YAML)");
-  calib::parse_ctable(calib::to_json(table), "fuzz.ctable (written as JSON)");
+inline void ctable(const std::string& bytes) {
+    const calib::CTable table = calib::parse_ctable(bytes, "fuzz.ctable");
+    calib::parse_ctable(calib::to_yaml(table), "fuzz.ctable (written as YAML)");
+    calib::parse_ctable(calib::to_json(table), "fuzz.ctable (written as JSON)");
 }
 
 // The image preprocessing spec; a spec it accepts also runs on a small
 // image when its sizes are small.
-inline void preprocess(const std::string &bytes) {
-  const calib::PreprocessSpec spec =
-      calib::parse_preprocess_spec(bytes, "fuzz.yaml");
-  const int limit = 64;
-  if (spec.resize_height > limit || spec.resize_width > limit ||
-      spec.resize_short > limit || spec.crop_height > limit ||
-      spec.crop_width > limit)
-    return;
-  calib::Image image;
-  image.height = 7;
-  image.width = 5;
-  image.channels = spec.channel_count();
-  image.pixels.resize(
-      static_cast<std::size_t>(image.height * image.width * image.channels));
-  for (std::size_t i = 0; i < image.pixels.size(); ++i)
-    image.pixels[i] = static_cast<std::uint8_t>(i * 37);
-  calib::preprocess_image(image, spec);
+inline void preprocess(const std::string& bytes) {
+    const calib::PreprocessSpec spec = calib::parse_preprocess_spec(bytes, "fuzz.yaml");
+    const int limit = 64;
+    if (spec.resize_height > limit || spec.resize_width > limit || spec.resize_short > limit ||
+        spec.crop_height > limit || spec.crop_width > limit)
+        return;
+    calib::Image image;
+    image.height = 7;
+    image.width = 5;
+    image.channels = spec.channel_count();
+    image.pixels.resize(static_cast<std::size_t>(image.height * image.width * image.channels));
+    for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 37);
+    calib::preprocess_image(image, spec);
 }
 
-inline const std::map<std::string, std::function<void(const std::string &)>> &
-targets() {
-  static const std::map<std::string, std::function<void(const std::string &)>>
-      all = {{"arch", arch}, {"onnx", onnx},     {"npy", npy},
-             {"npz", npz},   {"ctable", ctable}, {"preprocess", preprocess}};
-  return all;
+inline const std::map<std::string, std::function<void(const std::string&)>>& targets() {
+    static const std::map<std::string, std::function<void(const std::string&)>> all = {
+        {"arch", arch}, {"onnx", onnx}, {"npy", npy}, {"npz", npz}, {"ctable", ctable}, {"preprocess", preprocess}};
+    return all;
 }
 
 // Runs one input: "" when it was accepted or rejected with a UserError,
 // otherwise what escaped (a finding).
-inline std::string run_input(const std::string &target,
-                             const std::string &bytes) {
-  try {
-    targets().at(target)(bytes);
-  } catch (const UserError &) {
-    // bad input, reported as such
-  } catch (const std::exception &e) {
-    return std::string("not a UserError: ") + e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-  return "";
+inline std::string run_input(const std::string& target, const std::string& bytes) {
+    try {
+        targets().at(target)(bytes);
+    } catch (const UserError&) {
+        // bad input, reported as such
+    } catch (const std::exception& e) {
+        return std::string("not a UserError: ") + e.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+    return "";
 }
 
-} // namespace bitnpu::fuzz
+}  // namespace bitnpu::fuzz

@@ -2,9 +2,8 @@
 // in inputs/<target>/ once crashed fuzz_<target> (an exception other than
 // UserError or a sanitizer report); now each must be accepted or rejected
 // with a UserError. The specific cases below also check the message.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,91 +17,73 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_bytes(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+std::string read_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
 // The inputs of one target, sorted by name.
-std::vector<fs::path> inputs(const std::string &target) {
-  std::vector<fs::path> files;
-  const fs::path dir =
-      fs::path(BITNPU_SOURCE_DIR) / "tests/fuzz_regressions/inputs" / target;
-  if (fs::is_directory(dir))
-    for (const auto &e : fs::directory_iterator(dir))
-      if (e.is_regular_file())
-        files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
+std::vector<fs::path> inputs(const std::string& target) {
+    std::vector<fs::path> files;
+    const fs::path dir = fs::path(BITNPU_SOURCE_DIR) / "tests/fuzz_regressions/inputs" / target;
+    if (fs::is_directory(dir))
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    return files;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("fuzz regressions: every found input is accepted or a UserError",
-          "[fuzz]") {
-  int count = 0;
-  for (const auto &[target, run] : bitnpu::fuzz::targets()) {
-    for (const fs::path &file : inputs(target)) {
-      INFO(target << ": " << file.filename().string());
-      CHECK(bitnpu::fuzz::run_input(target, read_bytes(file)) == "");
-      ++count;
+TEST_CASE("fuzz regressions: every found input is accepted or a UserError", "[fuzz]") {
+    int count = 0;
+    for (const auto& [target, run] : bitnpu::fuzz::targets()) {
+        for (const fs::path& file : inputs(target)) {
+            INFO(target << ": " << file.filename().string());
+            CHECK(bitnpu::fuzz::run_input(target, read_bytes(file)) == "");
+            ++count;
+        }
     }
-  }
-  CHECK(count > 0);
+    CHECK(count > 0);
 }
 
-TEST_CASE("fuzz regressions: preprocess spec keys must be plain names",
-          "[fuzz][preprocess]") {
-  CHECK_THROWS_WITH(bitnpu::calib::parse_preprocess_spec(
-                        "preprocess:\n  ? [crop]\n  : [5, 4]\n", "p.yaml"),
-                    Contains("p.yaml:2:") && Contains("plain names"));
-  CHECK_THROWS_AS(bitnpu::calib::parse_preprocess_spec("{? {a: 1} : 2}\n"),
-                  UserError);
+TEST_CASE("fuzz regressions: preprocess spec keys must be plain names", "[fuzz][preprocess]") {
+    CHECK_THROWS_WITH(bitnpu::calib::parse_preprocess_spec("preprocess:\n  ? [crop]\n  : [5, 4]\n", "p.yaml"),
+                      Contains("p.yaml:2:") && Contains("plain names"));
+    CHECK_THROWS_AS(bitnpu::calib::parse_preprocess_spec("{? {a: 1} : 2}\n"), UserError);
 }
 
-TEST_CASE("fuzz regressions: preprocess numbers must be finite",
-          "[fuzz][preprocess]") {
-  CHECK_THROWS_WITH(
-      bitnpu::calib::parse_preprocess_spec("scale: .nan\n", "p.yaml"),
-      Contains("p.yaml:1:") && Contains("'scale' must be a finite number"));
-  CHECK_THROWS_WITH(
-      bitnpu::calib::parse_preprocess_spec("std: [1, .inf, 1]\n", "p.yaml"),
-      Contains("finite"));
-  CHECK_THROWS_AS(bitnpu::calib::parse_preprocess_spec("mean: -.Inf\n"),
-                  UserError);
+TEST_CASE("fuzz regressions: preprocess numbers must be finite", "[fuzz][preprocess]") {
+    CHECK_THROWS_WITH(bitnpu::calib::parse_preprocess_spec("scale: .nan\n", "p.yaml"),
+                      Contains("p.yaml:1:") && Contains("'scale' must be a finite number"));
+    CHECK_THROWS_WITH(bitnpu::calib::parse_preprocess_spec("std: [1, .inf, 1]\n", "p.yaml"), Contains("finite"));
+    CHECK_THROWS_AS(bitnpu::calib::parse_preprocess_spec("mean: -.Inf\n"), UserError);
 }
 
 // Found by reading the .npy reader while fuzzing it (longer than libFuzzer's
 // default input size): a 200 kB header overflowed the stack in std::regex.
-TEST_CASE("fuzz regressions: a .npy header longer than numpy's 10000 bytes is "
-          "a UserError",
-          "[fuzz][npy]") {
-  const std::string dict = "{'descr': '" + std::string(200000, 'a') +
-                           "', 'fortran_order': False, 'shape': (1,), }";
-  std::string bytes = std::string("\x93NUMPY\x02\x00", 8);
-  for (int i = 0; i < 4; ++i)
-    bytes += static_cast<char>((dict.size() >> (8 * i)) & 0xff);
-  bytes += dict;
-  CHECK_THROWS_WITH(bitnpu::calib::parse_npy(bytes, "x.npy"),
-                    Contains("x.npy: .npy header of 200054 bytes") &&
-                        Contains("numpy's limit"));
-  CHECK(bitnpu::fuzz::run_input("npy", bytes) == "");
+TEST_CASE(
+    "fuzz regressions: a .npy header longer than numpy's 10000 bytes is "
+    "a UserError",
+    "[fuzz][npy]") {
+    const std::string dict = "{'descr': '" + std::string(200000, 'a') + "', 'fortran_order': False, 'shape': (1,), }";
+    std::string bytes = std::string("\x93NUMPY\x02\x00", 8);
+    for (int i = 0; i < 4; ++i) bytes += static_cast<char>((dict.size() >> (8 * i)) & 0xff);
+    bytes += dict;
+    CHECK_THROWS_WITH(bitnpu::calib::parse_npy(bytes, "x.npy"),
+                      Contains("x.npy: .npy header of 200054 bytes") && Contains("numpy's limit"));
+    CHECK(bitnpu::fuzz::run_input("npy", bytes) == "");
 }
 
 // inputs/npz/zip64_size_wraps.npz: a local header whose name length points
 // past the end and a zip64 compressed size that wraps the bounds check around
 // (std::out_of_range from substr).
-TEST_CASE(
-    "fuzz regressions: a zip64 entry size that wraps around is a UserError",
-    "[fuzz][npz]") {
-  const bitnpu::fuzz::InputFile file("wrap.npz");
-  std::ifstream in(fs::path(BITNPU_SOURCE_DIR) /
-                       "tests/fuzz_regressions/inputs/npz/zip64_size_wraps.npz",
-                   std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)),
-                          std::istreambuf_iterator<char>());
-  CHECK_THROWS_WITH(bitnpu::calib::load_npz(file.write(bytes)),
-                    Contains("entry 'a.npy': truncated data"));
+TEST_CASE("fuzz regressions: a zip64 entry size that wraps around is a UserError", "[fuzz][npz]") {
+    const bitnpu::fuzz::InputFile file("wrap.npz");
+    std::ifstream in(fs::path(BITNPU_SOURCE_DIR) / "tests/fuzz_regressions/inputs/npz/zip64_size_wraps.npz",
+                     std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THROWS_WITH(bitnpu::calib::load_npz(file.write(bytes)), Contains("entry 'a.npy': truncated data"));
 }
