@@ -9,9 +9,14 @@
 #include <sstream>
 #include <vector>
 
+#include "bitnpu/fp32/executor.hpp"
 #include "targets.hpp"
 
 using bitnpu::UserError;
+using bitnpu::calib::DType;
+using bitnpu::calib::Node;
+using bitnpu::calib::Tensor;
+using bitnpu::calib::run_node;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
@@ -86,4 +91,36 @@ TEST_CASE("fuzz regressions: a zip64 entry size that wraps around is a UserError
                      std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     CHECK_THROWS_WITH(bitnpu::calib::load_npz(file.write(bytes)), Contains("entry 'a.npy': truncated data"));
+}
+
+namespace {
+
+// The UserError message of an ONNX input through the fuzz_onnx target.
+std::string onnx_error(const std::string& input_name) {
+    try {
+        bitnpu::fuzz::onnx(read_bytes(fs::path(BITNPU_SOURCE_DIR) / "tests/fuzz_regressions/inputs/onnx" / input_name));
+    } catch (const UserError& e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+}  // namespace
+
+// inputs/onnx/reshape_shape_overflow.onnx: signed overflow (UBSan) multiplying
+// a Reshape target's dimensions while the passes probe shapes (which then
+// ignore the failed node; the model imports).
+TEST_CASE("fuzz regressions: a Reshape target whose size overflows is a UserError", "[fuzz][onnx]") {
+    CHECK(onnx_error("reshape_shape_overflow.onnx") == "(accepted)");
+    const Tensor x(DType::f32, {2, 3});
+    Tensor shape(DType::i64, {3});
+    shape.data<std::int64_t>()[0] = std::int64_t{1} << 40;
+    shape.data<std::int64_t>()[1] = std::int64_t{1} << 40;
+    shape.data<std::int64_t>()[2] = -1;
+    Node node;
+    node.name = "r";
+    node.op_type = "Reshape";
+    node.inputs = {"x", "shape"};
+    node.outputs = {"y"};
+    CHECK_THROWS_WITH(run_node(node, {&x, &shape}, 13), Contains("more elements than fit in 64 bits"));
 }

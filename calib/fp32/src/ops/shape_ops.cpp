@@ -28,8 +28,8 @@ std::vector<Tensor> reshape(const KernelContext& ctx) {
             infer_at = static_cast<std::int64_t>(i);
         } else if (shape[i] < 0) {
             ctx.fail("shape has invalid dimension " + std::to_string(shape[i]));
-        } else {
-            known *= shape[i];
+        } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+            ctx.fail("shape " + shape_to_string(shape) + " has more elements than fit in 64 bits");
         }
     }
     if (infer_at >= 0) {
