@@ -124,3 +124,11 @@ TEST_CASE("fuzz regressions: a Reshape target whose size overflows is a UserErro
     node.outputs = {"y"};
     CHECK_THROWS_WITH(run_node(node, {&x, &shape}, 13), Contains("more elements than fit in 64 bits"));
 }
+
+// inputs/onnx/conv_transpose_rank1_weight.onnx: a ConvTranspose whose weight
+// initializer has rank 1 (declared [3, 4, 3, 3] as an input); ONNX's own shape
+// inference read past its dims (SIGSEGV in libonnx).
+TEST_CASE("fuzz regressions: a Conv/ConvTranspose weight of the wrong rank is a UserError", "[fuzz][onnx]") {
+    CHECK_THAT(onnx_error("conv_transpose_rank1_weight.onnx"),
+               Contains("(ConvTranspose): weight '1' has rank 1 (at least 3 needed)"));
+}

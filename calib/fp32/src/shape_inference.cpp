@@ -196,6 +196,31 @@ void check_window_attributes(const Node& node) {
     }
 }
 
+// Conv/ConvTranspose: ONNX's shape inference indexes the weight's dims by
+// the input's rank without checking (a rank-1 weight was a SIGSEGV inside
+// libonnx). Checked on every shape known for the weight and the input:
+// the initializer's and the declared one.
+void check_conv_ranks(const Graph& graph, const Known& known, const Node& node) {
+    if (!node.domain.empty() || (node.op_type != "Conv" && node.op_type != "ConvTranspose")) return;
+    if (node.inputs.size() < 2) return;
+    auto ranks = [&](const std::string& name) {
+        std::vector<std::size_t> r;
+        if (auto init = graph.initializers.find(name); init != graph.initializers.end())
+            r.push_back(init->second.shape().size());
+        if (auto s = known.shapes.find(name); s != known.shapes.end()) r.push_back(s->second.second.size());
+        return r;
+    };
+    const std::string& x = node.inputs[0];
+    const std::string& w = node.inputs[1];
+    for (std::size_t wr : ranks(w)) {
+        if (wr < 3) fail_node(node, "weight '" + w + "' has rank " + std::to_string(wr) + " (at least 3 needed)");
+        for (std::size_t xr : ranks(x))
+            if (xr != wr)
+                fail_node(node, "weight '" + w + "' has rank " + std::to_string(wr) + " but input '" + x +
+                                    "' has rank " + std::to_string(xr) + " (they must be equal)");
+    }
+}
+
 std::int64_t tensor_byte_limit() {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0) return kMaxTensorBytes;
@@ -237,7 +262,10 @@ void infer_into(const Graph& graph, Known& known, const std::map<std::string, Sh
             continue;
         record(known, in.name, in.dtype, shape);
     }
-    for (const Node& node : graph.nodes) check_window_attributes(node);
+    for (const Node& node : graph.nodes) {
+        check_window_attributes(node);
+        check_conv_ranks(graph, known, node);
+    }
     run_onnx_inference(graph, known, input_shapes);
     for (const Node& node : graph.nodes) {
         check_output_sizes(node, known);
