@@ -15,8 +15,8 @@
 using bitnpu::UserError;
 using bitnpu::calib::DType;
 using bitnpu::calib::Node;
-using bitnpu::calib::Tensor;
 using bitnpu::calib::run_node;
+using bitnpu::calib::Tensor;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
@@ -131,4 +131,15 @@ TEST_CASE("fuzz regressions: a Reshape target whose size overflows is a UserErro
 TEST_CASE("fuzz regressions: a Conv/ConvTranspose weight of the wrong rank is a UserError", "[fuzz][onnx]") {
     CHECK_THAT(onnx_error("conv_transpose_rank1_weight.onnx"),
                Contains("(ConvTranspose): weight '1' has rank 1 (at least 3 needed)"));
+}
+
+// inputs/npy/scalar_truncated.npy: shape () with 1 byte of float32 data; the
+// size check covered every dimension but not the scalar's one element
+// (heap-buffer-overflow read).
+TEST_CASE("fuzz regressions: a scalar .npy without its data is a UserError", "[fuzz][npy]") {
+    const std::string bytes =
+        read_bytes(fs::path(BITNPU_SOURCE_DIR) / "tests/fuzz_regressions/inputs/npy/scalar_truncated.npy");
+    CHECK_THROWS_WITH(bitnpu::calib::parse_npy(bytes, "s.npy"),
+                      Contains("s.npy: truncated .npy data (1 bytes; shape []"));
+    CHECK_THROWS_WITH(bitnpu::calib::parse_npy(bytes.substr(0, bytes.size() - 1), "s.npy"), Contains("truncated"));
 }

@@ -139,6 +139,7 @@ Tensor parse_npy(const std::string& bytes, const std::string& what) {
         }
         count *= static_cast<std::size_t>(dim);
     }
+    if (count > have / width) fits = false;  // a scalar (shape ()) needs one element too
     if (!fits)
         throw UserError(what + ": truncated .npy data (" + std::to_string(have) + " bytes; shape " +
                         shape_to_string(h.shape) + " of " + h.descr + " needs more)");
