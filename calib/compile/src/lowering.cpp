@@ -115,6 +115,7 @@ std::vector<std::string> Lowering::activation_inputs(std::size_t node_index) con
 
 void Lowering::set_bias_correction(const std::string& node, std::vector<double> delta) {
     bias_delta_[node] = std::move(delta);
+    weight_cache_.erase(node);   // the weight range may widen for the corrected bias (lower_mac.cpp widen_for_bias)
 }
 
 void Lowering::set_recorded_layer(const CTableLayer& layer) {
