@@ -143,3 +143,10 @@ TEST_CASE("fuzz regressions: a scalar .npy without its data is a UserError", "[f
                       Contains("s.npy: truncated .npy data (1 bytes; shape []"));
     CHECK_THROWS_WITH(bitnpu::calib::parse_npy(bytes.substr(0, bytes.size() - 1), "s.npy"), Contains("truncated"));
 }
+
+// inputs/onnx/shape_without_input.onnx: a Shape node with no input; shape
+// inference's shortcut for Shape read inputs.at(0) (std::out_of_range). The
+// importer now checks every required input against ONNX's schema.
+TEST_CASE("fuzz regressions: a Shape node without its input is a UserError", "[fuzz][onnx]") {
+    CHECK_THAT(onnx_error("shape_without_input.onnx"), Contains("(Shape): required input 0 ('data') is missing"));
+}

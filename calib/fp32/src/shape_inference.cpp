@@ -136,7 +136,9 @@ void infer_by_running(const Graph& graph, Known& known, const Node& node) {
 // never computed, which keeps Shape->Gather->Reshape chains exact.
 bool infer_shape_op(Known& known, const Node& node) {
     if (node.op_type != "Shape" || !node.domain.empty()) return false;
-    auto s = known.shapes.find(node.inputs.at(0));
+    // A Shape without its input or output: running it reports that (UserError).
+    if (node.inputs.empty() || node.outputs.empty() || node.outputs[0].empty()) return false;
+    auto s = known.shapes.find(node.inputs[0]);
     if (s == known.shapes.end()) return false;
     const Shape& dims = s->second.second;
     const auto rank = static_cast<std::int64_t>(dims.size());

@@ -2,7 +2,10 @@
 // op support checks, topological sorting.
 #include "bitnpu/graph/onnx_import.hpp"
 
+#include <onnx/defs/schema.h>
+
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 
@@ -171,6 +174,23 @@ void check_import_attributes(const Node& node) {
     }
 }
 
+// Inputs ONNX's schema (for the model's opset) marks required must be named:
+// a node without them would fail later or not at all (a Shape without its
+// input was accepted).
+void check_required_inputs(const Node& node, std::int64_t opset) {
+    if (!node.domain.empty() || opset <= 0) return;
+    const onnx::OpSchema* schema =
+        onnx::OpSchemaRegistry::Schema(node.op_type, static_cast<int>(std::min<std::int64_t>(opset, INT_MAX)), "");
+    if (!schema) return;
+    const auto& formals = schema->inputs();
+    for (std::size_t i = 0; i < formals.size(); ++i) {
+        if (formals[i].GetOption() != onnx::OpSchema::Single) continue;  // optional or variadic
+        if (i >= node.inputs.size() || node.inputs[i].empty())
+            throw UserError(node_label(node) + ": required input " + std::to_string(i) + " ('" +
+                            formals[i].GetName() + "') is missing");
+    }
+}
+
 void check_op_supported(const Node& node, std::int64_t opset) {
     if (is_supported_op(node.op_type, node.domain)) return;
     const std::string domain = node.domain.empty() ? "ai.onnx (default)" : node.domain;
@@ -208,6 +228,7 @@ void convert_nodes(const onnx::GraphProto& g, Graph& graph) {
         check_op_supported(node, graph.opset);
         for (const auto& a : proto.attribute()) node.attributes[a.name()] = attribute_from_proto(node, a);
         check_import_attributes(node);
+        check_required_inputs(node, graph.opset);
         graph.nodes.push_back(std::move(node));
     }
 }
