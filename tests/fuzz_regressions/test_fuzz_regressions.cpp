@@ -150,3 +150,20 @@ TEST_CASE("fuzz regressions: a scalar .npy without its data is a UserError", "[f
 TEST_CASE("fuzz regressions: a Shape node without its input is a UserError", "[fuzz][onnx]") {
     CHECK_THAT(onnx_error("shape_without_input.onnx"), Contains("(Shape): required input 0 ('data') is missing"));
 }
+
+// inputs/onnx/range_huge_count.onnx: a constant Range of about 2.7e36
+// elements; the float-to-int64 conversion of its count was undefined (UBSan).
+TEST_CASE("fuzz regressions: a Range with more than 2^31 elements is a UserError", "[fuzz][onnx]") {
+    CHECK(bitnpu::fuzz::run_input("onnx", read_bytes(fs::path(BITNPU_SOURCE_DIR) /
+                                                     "tests/fuzz_regressions/inputs/onnx/range_huge_count.onnx")) ==
+          "");
+    const Tensor start = Tensor::from_vector<float>({}, {0.0f});
+    const Tensor limit = Tensor::from_vector<float>({}, {1e30f});
+    const Tensor delta = Tensor::from_vector<float>({}, {1.0f});
+    Node node;
+    node.name = "range";
+    node.op_type = "Range";
+    node.inputs = {"s", "l", "d"};
+    node.outputs = {"y"};
+    CHECK_THROWS_WITH(run_node(node, {&start, &limit, &delta}, 13), Contains("more than 2^31"));
+}

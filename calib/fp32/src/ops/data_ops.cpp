@@ -120,6 +120,9 @@ std::vector<Tensor> range(const KernelContext& ctx) {
         const T s = start.data<T>()[0], limit = ctx.input(1).data<T>()[0], delta = ctx.input(2).data<T>()[0];
         if (delta == T(0)) ctx.fail("delta must not be zero");
         const double count = std::ceil((static_cast<double>(limit) - static_cast<double>(s)) / static_cast<double>(delta));
+        // No real Range comes near 2^31 elements; beyond int64 the cast is undefined.
+        if (count > double(std::int64_t(1) << 31))
+            ctx.fail("the range has " + std::to_string(count) + " elements (more than 2^31)");
         const std::int64_t n = count > 0 ? static_cast<std::int64_t>(count) : 0;
         Tensor y(start.dtype(), {n});
         for (std::int64_t i = 0; i < n; ++i) y.data<T>()[i] = static_cast<T>(s + static_cast<T>(i) * delta);
