@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bitnpu/fp32/executor.hpp"
+#include "bitnpu/fp32/shape_inference.hpp"
 #include "targets.hpp"
 
 using bitnpu::UserError;
@@ -166,4 +167,17 @@ TEST_CASE("fuzz regressions: a Range with more than 2^31 elements is a UserError
     node.inputs = {"s", "l", "d"};
     node.outputs = {"y"};
     CHECK_THROWS_WITH(run_node(node, {&start, &limit, &delta}, 13), Contains("more than 2^31"));
+}
+
+// inputs/onnx/layer_norm_axis_out_of_range.onnx: LayerNormalization with axis
+// -32769 on a rank-4 input; ONNX's own shape inference indexed the dims with
+// it (SIGSEGV inside libonnx). The passes probe shapes and drop what fails, so
+// the model itself imports.
+TEST_CASE("fuzz regressions: a LayerNormalization axis out of range is a UserError", "[fuzz][onnx]") {
+    const std::string path =
+        (fs::path(BITNPU_SOURCE_DIR) / "tests/fuzz_regressions/inputs/onnx/layer_norm_axis_out_of_range.onnx").string();
+    CHECK(bitnpu::fuzz::run_input("onnx", read_bytes(path)) == "");
+    bitnpu::calib::Graph graph = bitnpu::calib::load_onnx(path);
+    CHECK_THROWS_WITH(bitnpu::calib::infer_shapes(graph, {{"X", {2, 3, 4, 5}}}),
+                      Contains("(LayerNormalization): axis -32769 is out of range for input 'X' of rank 4"));
 }

@@ -223,6 +223,20 @@ void check_conv_ranks(const Graph& graph, const Known& known, const Node& node) 
     }
 }
 
+// LayerNormalization's axis must lie in [-rank, rank) of its input: ONNX's
+// shape inference indexes the dims with it unchecked (axis -32769 was a
+// SIGSEGV inside libonnx).
+void check_layer_norm_axis(const Known& known, const Node& node) {
+    if (!node.domain.empty() || node.op_type != "LayerNormalization" || node.inputs.empty()) return;
+    const auto s = known.shapes.find(node.inputs[0]);
+    if (s == known.shapes.end()) return;
+    const auto rank = static_cast<std::int64_t>(s->second.second.size());
+    const std::int64_t axis = node.attr_int("axis", -1);
+    if (axis < -rank || axis >= rank)
+        fail_node(node, "axis " + std::to_string(axis) + " is out of range for input '" + node.inputs[0] +
+                            "' of rank " + std::to_string(rank));
+}
+
 std::int64_t tensor_byte_limit() {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0) return kMaxTensorBytes;
@@ -267,6 +281,7 @@ void infer_into(const Graph& graph, Known& known, const std::map<std::string, Sh
     for (const Node& node : graph.nodes) {
         check_window_attributes(node);
         check_conv_ranks(graph, known, node);
+        check_layer_norm_axis(known, node);
     }
     run_onnx_inference(graph, known, input_shapes);
     for (const Node& node : graph.nodes) {
