@@ -410,9 +410,7 @@ private:
                 hi = std::max(hi, double(v));
             }
         const TensorConstraints& c = plan_.constraints.at(root);
-        ScaleOptions options;
-        options.mode = c.zero_point ? ScaleMode::asymmetric : ScaleMode::symmetric;
-        options.power_of_two = c.power_of_two;
+        const ScaleOptions options = scale_options(c);
         for (Candidate& cand : cands) {
             const QuantParams& p = cand.params;
             const arch::ValueRange r = p.range();
@@ -581,10 +579,15 @@ private:
 
 }  // namespace
 
-QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c) {
+ScaleOptions scale_options(const TensorConstraints& c) {
     ScaleOptions options;
     options.mode = c.zero_point ? ScaleMode::asymmetric : ScaleMode::symmetric;
     options.power_of_two = c.power_of_two;
+    return options;
+}
+
+QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c) {
+    const ScaleOptions options = scale_options(c);
     const ClipRange observed{std::min(stats.min, 0.0), std::max(stats.max, 0.0)};
     const arch::ValueType type = activation_type_for(observed, c.type, c.unsigned_ok);
     const ClipRange range = policy.choose(stats, grid_for(type, c.restricted), options.mode);

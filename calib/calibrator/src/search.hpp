@@ -32,6 +32,8 @@ SearchResult search_activation_quant(Lowering& lowering, const std::map<std::str
                                      const Feed& slice, const CalibOptions& options);
 
 // Candidate parameters of one tensor from one policy, within the constraints.
+// How a tensor with constraints c derives its scale (mode, power of two).
+ScaleOptions scale_options(const TensorConstraints& c);
 QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c);
 
 }  // namespace bitnpu::calib

@@ -86,26 +86,6 @@ bool rewrite(Graph& graph, const Node& concat, std::vector<Node>& out) {
 
 }  // namespace
 
-int concat_zeros_to_pad(Graph& graph) {
-    // Rewrites are found on the unchanged graph, then spliced in.
-    std::map<std::size_t, std::vector<Node>> replacements;
-    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-        std::vector<Node> replacement;
-        if (rewrite(graph, graph.nodes[i], replacement)) replacements[i] = std::move(replacement);
-    }
-    if (replacements.empty()) return 0;
-    std::vector<Node> rewritten;
-    rewritten.reserve(graph.nodes.size() + replacements.size());
-    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-        auto it = replacements.find(i);
-        if (it == replacements.end()) {
-            rewritten.push_back(std::move(graph.nodes[i]));
-            continue;
-        }
-        for (Node& r : it->second) rewritten.push_back(std::move(r));
-    }
-    graph.nodes = std::move(rewritten);
-    return static_cast<int>(replacements.size());
-}
+int concat_zeros_to_pad(Graph& graph) { return pass_utils::rewrite_nodes(graph, rewrite); }
 
 }  // namespace bitnpu::calib

@@ -17,8 +17,6 @@
 // weight or bias, pads larger than k - 1, non-4-D inputs without static shape.
 //
 // Exactness: the same function; the FP32 executor may sum in another order.
-#include <map>
-
 #include "bitnpu/frontend/passes.hpp"
 #include "pass_utils.hpp"
 
@@ -163,24 +161,6 @@ bool rewrite(Graph& graph, const Node& ct, std::vector<Node>& out) {
 
 }  // namespace
 
-int conv_transpose_to_conv(Graph& graph) {
-    // Rewrites are found on the unchanged graph (each names its new values
-    // after its own node), then spliced in.
-    std::map<std::size_t, std::vector<Node>> replacements;
-    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-        std::vector<Node> replacement;
-        if (rewrite(graph, graph.nodes[i], replacement)) replacements[i] = std::move(replacement);
-    }
-    if (replacements.empty()) return 0;
-    std::vector<Node> rebuilt;
-    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-        auto it = replacements.find(i);
-        if (it == replacements.end()) rebuilt.push_back(std::move(graph.nodes[i]));
-        else
-            for (Node& n : it->second) rebuilt.push_back(std::move(n));
-    }
-    graph.nodes = std::move(rebuilt);
-    return static_cast<int>(replacements.size());
-}
+int conv_transpose_to_conv(Graph& graph) { return rewrite_nodes(graph, rewrite); }
 
 }  // namespace bitnpu::calib

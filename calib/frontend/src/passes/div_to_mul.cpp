@@ -9,7 +9,6 @@
 // Exactness: x / c is rounded once, x * (1/c) twice (the reciprocal, then
 // the product), so the results can differ by 1 ulp (relative 2^-23) in FP32.
 #include <cmath>
-#include <map>
 
 #include "bitnpu/frontend/passes.hpp"
 #include "pass_utils.hpp"
@@ -34,26 +33,7 @@ bool reciprocal(const Tensor& c, Tensor& out) {
 }  // namespace
 
 int div_by_constant_to_mul(Graph& graph) {
-    std::map<std::string, std::string> reciprocal_of;  // constant -> its reciprocal's initializer
-    int changed = 0;
-    for (Node& node : graph.nodes) {
-        if (node.op_type != "Div" || !node.domain.empty() || node.inputs.size() != 2) continue;
-        const std::string& c = node.inputs[1];
-        const Tensor* divisor = graph.initializer(c);
-        if (!divisor || graph.is_initializer(node.inputs[0])) continue;
-        auto it = reciprocal_of.find(c);
-        if (it == reciprocal_of.end()) {
-            Tensor r;
-            if (!reciprocal(*divisor, r)) continue;
-            const std::string name = pass_utils::unique_name(graph, c + ".reciprocal");
-            graph.initializers[name] = std::move(r);
-            it = reciprocal_of.emplace(c, name).first;
-        }
-        node.op_type = "Mul";
-        node.inputs[1] = it->second;
-        ++changed;
-    }
-    return changed;
+    return pass_utils::swap_constant_operand(graph, "Div", "Mul", ".reciprocal", reciprocal);
 }
 
 }  // namespace bitnpu::calib

@@ -74,6 +74,20 @@ void erase_marked(Graph& graph, const std::vector<bool>& remove) {
     graph.nodes = std::move(kept);
 }
 
+int replace_nodes(Graph& graph, std::map<std::size_t, std::vector<Node>> replacements) {
+    if (replacements.empty()) return 0;
+    std::vector<Node> rebuilt;
+    rebuilt.reserve(graph.nodes.size() + replacements.size());
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        auto it = replacements.find(i);
+        if (it == replacements.end()) rebuilt.push_back(std::move(graph.nodes[i]));
+        else
+            for (Node& n : it->second) rebuilt.push_back(std::move(n));
+    }
+    graph.nodes = std::move(rebuilt);
+    return static_cast<int>(replacements.size());
+}
+
 namespace {
 
 Node reshape_node(Graph& graph, const std::string& name, const std::string& input, const std::string& output,

@@ -14,7 +14,9 @@
 // Exactness: the same function (every output channel is the same sum of
 // the same products; the repeated ops act on each channel alone); in FP32
 // only the GEMM's summation order may differ (float rounding).
+#include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "bitnpu/fp32/shape_inference.hpp"
@@ -190,23 +192,13 @@ int split_conv_at_channel_slices(Graph& graph) {
             for (Node& n : piece(graph, s, k)) pieces.push_back(std::move(n));
         // The pieces go where the first slice was: every input they read (the
         // conv's input, constants) exists there, and every reader of a slice
-        // output comes after it.
-        std::vector<bool> remove(graph.nodes.size(), false);
-        remove[s.conv] = true;
-        for (std::size_t c : s.chain) remove[c] = true;
-        std::size_t first = graph.nodes.size();
-        for (std::size_t sl : s.slices) {
-            remove[sl] = true;
-            first = std::min(first, sl);
-        }
-        std::vector<Node> rebuilt;
-        rebuilt.reserve(graph.nodes.size() + pieces.size());
-        for (std::size_t j = 0; j < graph.nodes.size(); ++j) {
-            if (j == first)
-                for (Node& n : pieces) rebuilt.push_back(std::move(n));
-            if (!remove[j]) rebuilt.push_back(std::move(graph.nodes[j]));
-        }
-        graph.nodes = std::move(rebuilt);
+        // output comes after it. The conv, the chain and the slices go.
+        std::map<std::size_t, std::vector<Node>> replacements;
+        replacements[s.conv];
+        for (std::size_t c : s.chain) replacements[c];
+        for (std::size_t sl : s.slices) replacements[sl];
+        replacements[*std::min_element(s.slices.begin(), s.slices.end())] = std::move(pieces);
+        replace_nodes(graph, std::move(replacements));
         ++changed;
         i = 0;   // indices moved; the split conv is gone, so this terminates
     }
