@@ -263,16 +263,22 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
     layer.accumulator = {engine.accumulator.bits, engine.accumulator.overflow};
     layer.bias_stage = engine.bias.stage;
 
-    const std::vector<ChannelRequant> requant =
-        derive_layer_requant(wq, s_x, y.scales.at(0), engine, ctx.node.name);
-    for (const ChannelRequant& r : requant) {
-        layer.requant.push_back(r.derived.registers);
-        record.requant.push_back(ctable_requant(r));
+    if (auto programmed = recorded_requant(ctx, engine.requant, engine.accumulator.bits, wq.scales.size())) {
+        layer.requant = std::move(*programmed);
+        record.requant = ctx.recorded_layer()->requant;
+    } else {
+        for (const ChannelRequant& r : derive_layer_requant(wq, s_x, y.scales.at(0), engine, ctx.node.name)) {
+            layer.requant.push_back(r.derived.registers);
+            record.requant.push_back(ctable_requant(r));
+        }
     }
 
     const Node& n = ctx.node;
-    const Clamp clamp = output_clamp(y, n.attr_string(fused::kActivation, ""), n.attr_float(fused::kClipMin, -INFINITY),
-                                     n.attr_float(fused::kClipMax, INFINITY));
+    check_output_zero_point(ctx, y);
+    const Clamp clamp =
+        program_clamp(ctx, y,
+                      output_clamp(y, n.attr_string(fused::kActivation, ""), n.attr_float(fused::kClipMin, -INFINITY),
+                                   n.attr_float(fused::kClipMax, INFINITY)));
     layer.output_zero_point = y.zero_points.at(0);
     layer.clamp_lo = clamp.lo;
     layer.clamp_hi = clamp.hi;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "bitnpu/compile/lowering.hpp"
@@ -41,6 +43,28 @@ struct Clamp {
     std::int64_t hi;
 };
 Clamp output_clamp(const QuantParams& y, const std::string& activation, double act_min, double act_max);
+
+// ---- a CTable's registers are the program (docs/ctable.md "What npusim executes") ----
+// When the node's CTable record (Lowering::set_recorded_layer) carries
+// register values, the lowering executes them as written, after checking
+// each against the unit it programs; it derives them from the scales only
+// when the record has none.
+
+// Recorded registers `entries`, one per unit (`units` of them), checked
+// against `spec` and the accumulator width (UserError naming the entry).
+std::vector<sim::RequantRegisters> checked_registers(const NodeContext& ctx, const std::vector<CTableRequant>& entries,
+                                                     const arch::RequantSpec& spec, int accumulator_bits,
+                                                     std::size_t units);
+// The node's recorded requant registers, checked; nullopt when none are recorded.
+std::optional<std::vector<sim::RequantRegisters>> recorded_requant(const NodeContext& ctx, const arch::RequantSpec& spec,
+                                                                   int accumulator_bits, std::size_t units);
+// The recorded output clamp (inside the output type's range, lo <= hi), or `derived`.
+Clamp program_clamp(const NodeContext& ctx, const QuantParams& y, Clamp derived);
+// A recorded output_zero_point must be the output tensor's (downstream layers
+// read the tensor's): UserError otherwise.
+void check_output_zero_point(const NodeContext& ctx, const QuantParams& y);
+// The CTable's words on a layer, for messages: "the CTable's layer 'conv1' (Conv)".
+std::string recorded_where(const NodeContext& ctx);
 
 // The CTable record of one requant unit (ctable.hpp's converter).
 inline CTableRequant record_requant(const sim::RequantRegisters& r, double ideal, double realized) {

@@ -43,6 +43,33 @@ sim::RequantRegisters derive(const NodeContext& ctx, double m, double* realized 
     }
 }
 
+// An Add/Sub's two recorded units (M_a and M_b with one shared shift),
+// checked against the vector unit's integer requant. On a shifter the
+// multipliers are input barrel shifts: powers of two.
+std::optional<std::vector<sim::RequantRegisters>> recorded_add_registers(const NodeContext& ctx,
+                                                                         const arch::RequantSpec& spec) {
+    const CTableLayer* recorded = ctx.recorded_layer();
+    if (!recorded || recorded->requant.empty()) return std::nullopt;
+    std::vector<CTableRequant> entries = recorded->requant;
+    if (spec.kind == arch::RequantKind::shifter)
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            const std::int64_t m = entries[i].multiplier;
+            if (m < 1 || m > (std::int64_t{1} << 62) || (m & (m - 1)) != 0)
+                throw UserError(fmt::format("{}: requant.channels[{}]: multiplier {} is not a power of two (on a "
+                                            "shifter it is an input barrel shift)",
+                                            recorded_where(ctx), i, m));
+            entries[i].multiplier = 1;   // checked as a shifter's registers below
+        }
+    std::vector<sim::RequantRegisters> regs =
+        checked_registers(ctx, entries, spec, ctx.place.engine->accumulator.bits, 2);
+    for (std::size_t i = 0; i < regs.size(); ++i) regs[i].multiplier = recorded->requant[i].multiplier;
+    if (regs[0].shift != regs[1].shift)
+        throw UserError(fmt::format("{}: requant.channels[0] and [1] have shifts {} and {}; the Add unit has one "
+                                    "shared shift",
+                                    recorded_where(ctx), regs[0].shift, regs[1].shift));
+    return regs;
+}
+
 // acc = (a - z_a) M_a + (b - z_b) M_b, y = round_shift(acc, sh): the larger
 // ratio fixes the shared shift with the unit's own derivation, the smaller
 // multiplier is rounded at that shift.
@@ -78,11 +105,17 @@ sim::LayerParams lower_add(const NodeContext& ctx, CTableLayer& record) {
     layer.a_multiplier = a_larger ? m_big : m_small;
     layer.b_multiplier = a_larger ? m_small : m_big;
     layer.shift = shift;
+    if (auto programmed = recorded_add_registers(ctx, spec)) {
+        layer.a_multiplier = programmed->at(0).multiplier;
+        layer.b_multiplier = programmed->at(1).multiplier;
+        layer.shift = shift = programmed->at(0).shift;
+    }
     layer.rounding = spec.rounding;
     layer.accumulator = {e.accumulator.bits, e.accumulator.overflow};
     layer.output_type = y.type;
     layer.output_zero_point = y.zero_points[0];
-    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    check_output_zero_point(ctx, y);
+    const Clamp c = program_clamp(ctx, y, output_clamp(y, "", -INFINITY, INFINITY));
     layer.clamp_lo = c.lo;
     layer.clamp_hi = c.hi;
     sim::RequantRegisters ra{spec.kind, spec.rounding, layer.a_multiplier, shift, 1.0f, e.accumulator.bits};
@@ -107,10 +140,16 @@ sim::LayerParams lower_mul(const NodeContext& ctx, CTableLayer& record) {
     layer.accumulator = {e.accumulator.bits, e.accumulator.overflow};
     const double m = static_cast<double>(a.scales[0]) * b.scales[0] / y.scales[0];
     double realized = 0;
-    layer.requant = derive(ctx, m, &realized);
+    if (auto programmed = recorded_requant(ctx, e.requant, e.accumulator.bits, 1)) {
+        layer.requant = programmed->at(0);
+        realized = ctx.recorded_layer()->requant[0].realized;
+    } else {
+        layer.requant = derive(ctx, m, &realized);
+    }
     layer.output_type = y.type;
     layer.output_zero_point = y.zero_points[0];
-    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    check_output_zero_point(ctx, y);
+    const Clamp c = program_clamp(ctx, y, output_clamp(y, "", -INFINITY, INFINITY));
     layer.clamp_lo = c.lo;
     layer.clamp_hi = c.hi;
     record.requant.push_back(record_requant(layer.requant, m, realized));
@@ -163,13 +202,19 @@ sim::LayerParams lower_avg_pool(const NodeContext& ctx, CTableLayer& record) {
     if (in.size() != 4)
         throw UserError(fmt::format("node '{}' ({}): the input shape must be known (got {})", ctx.node.name,
                                     ctx.node.op_type, shape_to_string(in)));
-    for (std::int64_t count : sim::window_counts(layer, in)) {
+    // One unit per window size (element count), in increasing count.
+    const std::vector<std::int64_t> counts = sim::window_counts(layer, in);
+    const auto programmed = recorded_requant(ctx, e.requant, e.accumulator.bits, counts.size());
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+        const std::int64_t count = counts[i];
         const double m = static_cast<double>(x.scales[0]) / (static_cast<double>(y.scales[0]) * count);
         double realized = 0;
-        layer.registers_by_count[count] = derive(ctx, m, &realized);
+        layer.registers_by_count[count] = programmed ? programmed->at(i) : derive(ctx, m, &realized);
+        if (programmed) realized = ctx.recorded_layer()->requant[i].realized;
         record.requant.push_back(record_requant(layer.registers_by_count[count], m, realized));
     }
-    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    check_output_zero_point(ctx, y);
+    const Clamp c = program_clamp(ctx, y, output_clamp(y, "", -INFINITY, INFINITY));
     layer.clamp_lo = c.lo;
     layer.clamp_hi = c.hi;
     record.clamp_lo = c.lo;
@@ -188,9 +233,14 @@ sim::LayerParams lower_concat(const NodeContext& ctx, CTableLayer& record) {
     layer.axis = static_cast<int>(ctx.node.attr_int("axis", 1));
     layer.output_type = y.type;
     layer.output_zero_point = y.zero_points[0];
-    const Clamp c = output_clamp(y, "", -INFINITY, INFINITY);
+    check_output_zero_point(ctx, y);
+    const Clamp c = program_clamp(ctx, y, output_clamp(y, "", -INFINITY, INFINITY));
     layer.clamp_lo = c.lo;
     layer.clamp_hi = c.hi;
+    // One unit per input whose quantization differs from the output's, in input order.
+    std::size_t units = 0;
+    for (const std::string& in : ctx.node.inputs) units += same_quant(ctx.params(in), y) ? 0 : 1;
+    const auto programmed = recorded_requant(ctx, ctx.place.engine->requant, ctx.place.engine->accumulator.bits, units);
     for (const std::string& in : ctx.node.inputs) {
         const QuantParams& x = ctx.params(in);
         sim::ConcatInput input;
@@ -198,7 +248,9 @@ sim::LayerParams lower_concat(const NodeContext& ctx, CTableLayer& record) {
         if (!same_quant(x, y)) {
             const double m = static_cast<double>(x.scales[0]) / y.scales[0];
             double realized = 0;
-            input.requant = derive(ctx, m, &realized);
+            const std::size_t unit = record.requant.size();
+            input.requant = programmed ? programmed->at(unit) : derive(ctx, m, &realized);
+            if (programmed) realized = ctx.recorded_layer()->requant[unit].realized;
             record.requant.push_back(record_requant(*input.requant, m, realized));
         }
         layer.inputs.push_back(input);
@@ -207,6 +259,21 @@ sim::LayerParams lower_concat(const NodeContext& ctx, CTableLayer& record) {
     record.clamp_hi = c.hi;
     record.output_zero_point = layer.output_zero_point;
     return layer;
+}
+
+// A recorded lookup table: one entry per input code, each inside the output type.
+std::vector<std::int64_t> recorded_table(const NodeContext& ctx, const std::vector<std::int64_t>& table,
+                                         const QuantParams& x, const QuantParams& y) {
+    const std::size_t codes = std::size_t{1} << arch::bit_width(x.type);
+    if (table.size() != codes)
+        throw UserError(fmt::format("{}: lut has {} entries; a {} input has {} codes", recorded_where(ctx),
+                                    table.size(), arch::to_string(x.type), codes));
+    const arch::ValueRange range = arch::value_range(y.type);
+    for (std::size_t i = 0; i < table.size(); ++i)
+        if (table[i] < range.min || table[i] > range.max)
+            throw UserError(fmt::format("{}: lut[{}] = {} is outside the output type {} [{}, {}]", recorded_where(ctx),
+                                        i, table[i], arch::to_string(y.type), range.min, range.max));
+    return table;
 }
 
 // T[q] = f(s_x (q - z_x)) through the executor's FP32 kernel of the node, so
@@ -233,7 +300,11 @@ sim::LayerParams lower_lut(const NodeContext& ctx, CTableLayer& record) {
     const sim::LutQuant in{x.scales[0], x.zero_points[0], x.type};
     const sim::LutQuant out{y.scales[0], y.zero_points[0], y.type};
     sim::LutLayer layer = sim::make_lut_layer(f, in, out);
+    if (const CTableLayer* recorded = ctx.recorded_layer(); recorded && !recorded->lut.empty())
+        layer.table = recorded_table(ctx, recorded->lut, x, y);
+    check_output_zero_point(ctx, y);
     record.output_zero_point = y.zero_points[0];
+    record.lut = layer.table;
     return layer;
 }
 

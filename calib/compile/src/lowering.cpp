@@ -12,6 +12,7 @@
 #include "bitnpu/fp32/shape_inference.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/datapath/quantize.hpp"
+#include "bitnpu/sim/datapath/requant.hpp"
 #include "lower_ops.hpp"
 
 namespace bitnpu::calib {
@@ -52,6 +53,58 @@ Clamp output_clamp(const QuantParams& y, const std::string& activation, double a
         throw UserError(fmt::format("fused activation {} cannot be expressed as an output clamp", activation));
     }
     return c;
+}
+
+std::string recorded_where(const NodeContext& ctx) {
+    return fmt::format("the CTable's layer '{}' ({})", ctx.node.name, ctx.node.op_type);
+}
+
+std::optional<std::vector<sim::RequantRegisters>> recorded_requant(const NodeContext& ctx, const arch::RequantSpec& spec,
+                                                                   int accumulator_bits, std::size_t units) {
+    const CTableLayer* recorded = ctx.recorded_layer();
+    if (!recorded || recorded->requant.empty()) return std::nullopt;
+    return checked_registers(ctx, recorded->requant, spec, accumulator_bits, units);
+}
+
+std::vector<sim::RequantRegisters> checked_registers(const NodeContext& ctx, const std::vector<CTableRequant>& entries,
+                                                     const arch::RequantSpec& spec, int accumulator_bits,
+                                                     std::size_t units) {
+    const std::string engine = ctx.place.engine ? ctx.place.engine->name : "host";
+    if (entries.size() != units)
+        throw UserError(fmt::format("{}: requant.channels has {} entries; on engine '{}' this layer has {} requant "
+                                    "unit(s)",
+                                    recorded_where(ctx), entries.size(), engine, units));
+    std::vector<sim::RequantRegisters> out;
+    for (std::size_t i = 0; i < units; ++i) {
+        const sim::RequantRegisters r = requant_registers(entries[i]);
+        if (const std::string problem = sim::requant_register_problem(r, spec, accumulator_bits); !problem.empty())
+            throw UserError(fmt::format("{}: requant.channels[{}]: {} (engine '{}')", recorded_where(ctx), i, problem,
+                                        engine));
+        out.push_back(r);
+    }
+    return out;
+}
+
+Clamp program_clamp(const NodeContext& ctx, const QuantParams& y, Clamp derived) {
+    const CTableLayer* recorded = ctx.recorded_layer();
+    if (!recorded || !recorded->clamp_lo || !recorded->clamp_hi) return derived;
+    const AffineQuant q = channel_quant(y, 0);
+    const Clamp c{*recorded->clamp_lo, *recorded->clamp_hi};
+    if (c.lo > c.hi || c.lo < q.grid.qmin || c.hi > q.grid.qmax)
+        throw UserError(fmt::format("{}: clamp [{}, {}] is not an interval inside the output type {} [{}, {}]",
+                                    recorded_where(ctx), c.lo, c.hi, arch::to_string(y.type), q.grid.qmin,
+                                    q.grid.qmax));
+    return c;
+}
+
+void check_output_zero_point(const NodeContext& ctx, const QuantParams& y) {
+    const CTableLayer* recorded = ctx.recorded_layer();
+    if (!recorded || !recorded->output_zero_point) return;
+    if (*recorded->output_zero_point != y.zero_points.at(0))
+        throw UserError(fmt::format("{}: output_zero_point {} differs from the zero_point {} of its output tensor "
+                                    "'{}' (the layers that read it use the tensor's)",
+                                    recorded_where(ctx), *recorded->output_zero_point, y.zero_points.at(0),
+                                    ctx.node.outputs.at(0)));
 }
 
 }  // namespace lowering

@@ -188,7 +188,7 @@ std::vector<CTableRequant> read_requant(const Reader& r, const YAML::Node& n, co
 
 CTableLayer read_layer(const Reader& r, const YAML::Node& n, const std::string& path) {
     r.expect_map(n, path, {"node", "op", "engine", "precision", "inputs", "outputs", "weight", "bias_bits", "bias",
-                           "requant", "clamp", "output_zero_point", "sqnr_db"});
+                           "requant", "clamp", "output_zero_point", "lut", "sqnr_db"});
     CTableLayer l;
     l.node = r.text(r.required(n, "node", path), path + ".node");
     if (n["op"]) l.op = r.text(n["op"], path + ".op");
@@ -215,6 +215,7 @@ CTableLayer read_layer(const Reader& r, const YAML::Node& n, const std::string& 
         l.clamp_hi = v[1];
     }
     if (n["output_zero_point"]) l.output_zero_point = r.integer(n["output_zero_point"], path + ".output_zero_point");
+    if (n["lut"]) l.lut = r.list(n["lut"], path + ".lut", BITNPU_READER_FN(integer));
     if (n["sqnr_db"]) l.sqnr_db = r.real64(n["sqnr_db"], path + ".sqnr_db");
     return l;
 }

@@ -129,6 +129,7 @@ Doc layer_doc(const CTableLayer& l) {
     if (!l.requant.empty()) d.add("requant", requant_doc(l.requant));
     if (l.clamp_lo) d.add("clamp", ints({*l.clamp_lo, *l.clamp_hi}));
     if (l.output_zero_point) d.add("output_zero_point", Doc::of_int(*l.output_zero_point));
+    if (!l.lut.empty()) d.add("lut", ints(l.lut));
     if (l.sqnr_db) d.add("sqnr_db", Doc::of_double(*l.sqnr_db));
     return d;
 }

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "bitnpu/arch/derived.hpp"
 
 namespace bitnpu::sim {
@@ -124,6 +126,29 @@ DerivedRequant derive_requant(double m, const arch::RequantSpec& spec, int accum
         case arch::RequantKind::float32: return derive_float32(m, regs);
     }
     fail("unknown requant kind");
+}
+
+std::string requant_register_problem(const RequantRegisters& r, const arch::RequantSpec& spec, int accumulator_bits) {
+    if (r.kind != spec.kind)
+        return fmt::format("kind {} is not the unit's ({})", arch::to_string(r.kind), arch::to_string(spec.kind));
+    const bool rounds = spec.kind == arch::RequantKind::shifter || spec.kind == arch::RequantKind::multiplier;
+    if (rounds && r.rounding != spec.rounding)
+        return fmt::format("rounding {} is not the unit's ({})", arch::to_string(r.rounding), arch::to_string(spec.rounding));
+    if (r.dst_bits != accumulator_bits)
+        return fmt::format("dst_bits {} is not the accumulator width ({})", r.dst_bits, accumulator_bits);
+    if (spec.kind == arch::RequantKind::float32) {
+        if (!std::isfinite(r.float_scale) || r.float_scale < 0.0f)
+            return fmt::format("float_scale {} is not a finite value >= 0", r.float_scale);
+        return "";
+    }
+    const arch::RequantLimits limits = arch::requant_limits(spec);
+    if (r.multiplier < limits.multiplier_min || r.multiplier > limits.multiplier_max)
+        return fmt::format("multiplier {} is outside the register's range [{}, {}]", r.multiplier,
+                           limits.multiplier_min, limits.multiplier_max);
+    if (r.shift < limits.shift_min || r.shift > limits.shift_max)
+        return fmt::format("shift {} is outside the register's range [{}, {}]", r.shift, limits.shift_min,
+                           limits.shift_max);
+    return "";
 }
 
 }  // namespace bitnpu::sim

@@ -90,6 +90,9 @@ struct CTableLayer {
     std::optional<std::int64_t> clamp_lo;    // output clamp, fused activation included
     std::optional<std::int64_t> clamp_hi;
     std::optional<std::int64_t> output_zero_point;
+    // Lookup-table layers: the table's contents, T[q] for every input code q
+    // from the input type's smallest (what the vector unit's LUT holds).
+    std::vector<std::int64_t> lut;
     std::optional<double> sqnr_db;           // layer output SQNR vs FP32 (simulated)
 };
 

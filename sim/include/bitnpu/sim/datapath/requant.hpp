@@ -2,6 +2,8 @@
 // register values from a real multiplier m = s_w * s_x / s_y (numerics.md "Deriving registers").
 #pragma once
 
+#include <string>
+
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -177,5 +179,12 @@ inline std::int64_t add_zero_point_and_clamp(std::int64_t y, std::int64_t zy, st
 // range; m too small for multiplier/gemmlowp/float32 gives M = 0 (float_scale
 // 0) and realized = 0.
 DerivedRequant derive_requant(double m, const arch::RequantSpec& spec, int accumulator_bits);
+
+// Why register values r cannot be programmed into a unit described by spec
+// with an accumulator of accumulator_bits, or "" when they can: the kind and
+// (shifter, multiplier) rounding must be the unit's, dst_bits the accumulator
+// width, M and shift inside arch::requant_limits, float_scale finite and >= 0.
+// What a CTable's registers are checked against before they are executed.
+std::string requant_register_problem(const RequantRegisters& r, const arch::RequantSpec& spec, int accumulator_bits);
 
 }  // namespace bitnpu::sim
