@@ -3,6 +3,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -33,6 +34,9 @@ public:
     static void attr_ints(onnx::NodeProto& n, const std::string& key, const std::vector<std::int64_t>& v);
     static void attr_float(onnx::NodeProto& n, const std::string& key, float v);
     bool uses_microsoft_domain() const { return microsoft_; }
+    // The default-domain opset the model must import (at least this).
+    void require_opset(std::int64_t version) { opset_ = std::max(opset_, version); }
+    std::int64_t required_opset() const { return opset_; }
     void copy_initializer(const Graph& source, const std::string& name);   // once, under its own name
 
 private:
@@ -40,6 +44,7 @@ private:
     std::set<std::string> used_;
     std::set<std::string> copied_;
     bool microsoft_ = false;
+    std::int64_t opset_ = 13;   // per-axis QuantizeLinear/DequantizeLinear
 };
 
 // What the emitters read: the calibrated graph, its program, and the names

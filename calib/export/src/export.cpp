@@ -348,7 +348,7 @@ ExportResult export_model(const Graph& graph, const arch::ArchSpec& arch, const 
 
     auto* opset = model.add_opset_import();
     opset->set_domain("");
-    opset->set_version(std::max<std::int64_t>(graph.opset, 13));
+    opset->set_version(std::max<std::int64_t>(graph.opset, w.required_opset()));
     if (w.uses_microsoft_domain()) {
         auto* ms = model.add_opset_import();
         ms->set_domain("com.microsoft");

@@ -4,6 +4,8 @@
 // scale s_x * s_w[c]. The interchange form ONNX Runtime (which fuses
 // DQ -> Conv -> Q back into QLinearConv), TensorRT and other toolchains
 // import. The register values ride along in the program metadata.
+#include <map>
+
 #include <fmt/format.h>
 
 #include "bitnpu/errors.hpp"
@@ -127,8 +129,25 @@ ExportedLayer emit_mac_qdq(ModelWriter& w, const Context& ctx, const Node& node,
 
 }  // namespace
 
+// The default-domain opset that introduced a lookup-table op, for ops the
+// ONNX checker here (opsets up to 17) knows; 0 for the others (Gelu 20,
+// Mish 18, Swish 24), which are exported as their table.
+std::int64_t float_op_opset(const std::string& op) {
+    static const std::map<std::string, std::int64_t> known = {
+        {"Sigmoid", 13}, {"Tanh", 13}, {"HardSigmoid", 6}, {"HardSwish", 14}, {"Relu", 14}, {"LeakyRelu", 6},
+        {"Elu", 6}, {"Selu", 6}, {"Celu", 12}, {"Softplus", 1}, {"Softsign", 1}, {"Exp", 13}, {"Log", 13},
+        {"Erf", 13}, {"Clip", 13}, {"Sqrt", 13}, {"Reciprocal", 13}, {"Neg", 13}, {"Abs", 13}};
+    auto it = known.find(op);
+    return it == known.end() ? 0 : it->second;
+}
+
 ExportedLayer emit_qdq(ModelWriter& w, const Context& ctx, const Node& node, const sim::QuantNode& q) {
     if (const auto* mac = std::get_if<sim::MacLayer>(&q.params)) return emit_mac_qdq(w, ctx, node, q, *mac);
+    if (const auto* lut = std::get_if<sim::LutLayer>(&q.params)) {
+        const std::int64_t opset = node.domain.empty() ? float_op_opset(node.op_type) : 0;
+        if (opset == 0) return emit_lookup_table(w, ctx, node, *lut);
+        w.require_opset(opset);
+    }
     if (std::holds_alternative<sim::ReshapeLayer>(q.params) || std::holds_alternative<sim::MaxPoolLayer>(q.params) ||
         (std::holds_alternative<sim::HostLayer>(q.params) && q.engine != "host"))
         return emit_float_op(w, ctx, node, "");   // moves values: exact
