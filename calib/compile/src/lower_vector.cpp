@@ -10,6 +10,7 @@
 
 #include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/fp32_vector.hpp"
 #include "bitnpu/sim/datapath/quantize.hpp"
 #include "bitnpu/sim/datapath/requant.hpp"
 #include "lower_ops.hpp"
@@ -68,6 +69,52 @@ std::optional<std::vector<sim::RequantRegisters>> recorded_add_registers(const N
                                     "shared shift",
                                     recorded_where(ctx), regs[0].shift, regs[1].shift));
     return regs;
+}
+
+// An Add on an fp32 vector unit (numerics.md "fp32 vector units"): the two
+// ratios s_a / s_y and s_b / s_y in fp32 (the CTable's two float_scale
+// registers, in input order), the zero points folded into the unit's offset.
+// The operands swap when the first input is the broadcast one.
+sim::LayerParams lower_fp32_add(const NodeContext& ctx, CTableLayer& record) {
+    const std::string& in_a = ctx.node.inputs[0];
+    const std::string& in_b = ctx.node.inputs[1];
+    const QuantParams& a = ctx.params(in_a);
+    const QuantParams& b = ctx.params(in_b);
+    const QuantParams& y = ctx.params(ctx.node.outputs[0]);
+    const arch::EngineSpec& e = *ctx.place.engine;
+    const Shape out = ctx.shape(ctx.node.outputs[0]);
+    sim::AddLayer layer;
+    layer.fp32_swapped = !out.empty() && ctx.shape(in_a) != out && ctx.shape(in_b) == out;
+    const float sa = a.scales[0], sb = b.scales[0], sy = y.scales[0];
+    const std::int64_t za = a.zero_points[0], zb = b.zero_points[0], zy = y.zero_points[0];
+    // The ratios in input order: the registers as written, else fp32(s / s_y).
+    float ratio_a = sa / sy, ratio_b = sb / sy;
+    if (auto programmed = recorded_requant(ctx, e.requant, e.accumulator.bits, 2)) {
+        ratio_a = programmed->at(0).float_scale;
+        ratio_b = programmed->at(1).float_scale;
+    }
+    const sim::fp32_vector::AddUnit unit = layer.fp32_swapped
+                                               ? sim::fp32_vector::add_unit_from_ratios(ratio_b, zb, ratio_a, za, zy)
+                                               : sim::fp32_vector::add_unit_from_ratios(ratio_a, za, ratio_b, zb, zy);
+    layer.fp32 = unit;
+    layer.a_zero_point = za;
+    layer.b_zero_point = zb;
+    layer.accumulator = {e.accumulator.bits, e.accumulator.overflow};
+    layer.output_type = y.type;
+    layer.output_zero_point = zy;
+    check_output_zero_point(ctx, y);
+    const Clamp c = program_clamp(ctx, y, output_clamp(y, "", -INFINITY, INFINITY));
+    layer.clamp_lo = c.lo;
+    layer.clamp_hi = c.hi;
+    const sim::RequantRegisters ra{arch::RequantKind::float32, e.requant.rounding, 1, 0, ratio_a, e.accumulator.bits};
+    sim::RequantRegisters rb = ra;
+    rb.float_scale = ratio_b;
+    record.requant.push_back(record_requant(ra, double(sa) / sy, ratio_a));
+    record.requant.push_back(record_requant(rb, double(sb) / sy, ratio_b));
+    record.clamp_lo = c.lo;
+    record.clamp_hi = c.hi;
+    record.output_zero_point = zy;
+    return layer;
 }
 
 // acc = (a - z_a) M_a + (b - z_b) M_b, y = round_shift(acc, sh): the larger
@@ -143,6 +190,11 @@ sim::LayerParams lower_mul(const NodeContext& ctx, CTableLayer& record) {
     if (auto programmed = recorded_requant(ctx, e.requant, e.accumulator.bits, 1)) {
         layer.requant = programmed->at(0);
         realized = ctx.recorded_layer()->requant[0].realized;
+    } else if (e.requant.kind == arch::RequantKind::float32) {
+        // An fp32 vector unit: the ratio in fp32, in its order (numerics.md "fp32 vector units").
+        const float ratio = sim::fp32_vector::mul_ratio(a.scales[0], b.scales[0], y.scales[0]);
+        layer.requant = {arch::RequantKind::float32, e.requant.rounding, 1, 0, ratio, e.accumulator.bits};
+        realized = ratio;
     } else {
         layer.requant = derive(ctx, m, &realized);
     }
@@ -209,7 +261,17 @@ sim::LayerParams lower_avg_pool(const NodeContext& ctx, CTableLayer& record) {
         const std::int64_t count = counts[i];
         const double m = static_cast<double>(x.scales[0]) / (static_cast<double>(y.scales[0]) * count);
         double realized = 0;
-        layer.registers_by_count[count] = programmed ? programmed->at(i) : derive(ctx, m, &realized);
+        if (programmed) {
+            layer.registers_by_count[count] = programmed->at(i);
+        } else if (e.requant.kind == arch::RequantKind::float32) {
+            // fp32 unit: the scale in fp32, in its order (numerics.md "fp32 vector units").
+            const float scale = sim::fp32_vector::average_scale(x.scales[0], y.scales[0], count);
+            layer.registers_by_count[count] = {arch::RequantKind::float32, e.requant.rounding, 1, 0, scale,
+                                               e.accumulator.bits};
+            realized = scale;
+        } else {
+            layer.registers_by_count[count] = derive(ctx, m, &realized);
+        }
         if (programmed) realized = ctx.recorded_layer()->requant[i].realized;
         record.requant.push_back(record_requant(layer.registers_by_count[count], m, realized));
     }
@@ -345,6 +407,7 @@ sim::LayerParams lower_resize(const NodeContext& ctx, CTableLayer& record) {
 
 sim::LayerParams lower_vector(const NodeContext& ctx, CTableLayer& record) {
     const std::string& op = ctx.node.op_type;
+    if (op == "Add" && ctx.place.engine->requant.kind == arch::RequantKind::float32) return lower_fp32_add(ctx, record);
     if (op == "Add" || op == "Sub") return lower_add(ctx, record);
     if (op == "Mul") return lower_mul(ctx, record);
     if (op == "MaxPool") {

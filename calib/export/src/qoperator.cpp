@@ -4,10 +4,12 @@
 // kernels compute npusim's integers. Layers with no such op run as
 // DQ -> float op -> Q and are reported as not exact.
 #include <cmath>
+#include <functional>
 
 #include <fmt/format.h>
 
 #include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/fp32_vector.hpp"
 #include "emit.hpp"
 
 namespace bitnpu::calib::exporting {
@@ -125,6 +127,114 @@ ExportedLayer emit_mac(ModelWriter& w, const Context& ctx, const Node& node, con
     return {node.name, node.op_type, form, true, ""};
 }
 
+// The integers a quantized op reads: an activation's exported name, or a
+// constant operand's integers as an initializer.
+std::string integer_input(ModelWriter& w, const Context& ctx, const std::string& tensor) {
+    const sim::QuantTensorInfo& info = ctx.tensor(tensor);
+    if (!info.constant) return ctx.qname(tensor);
+    return w.integers(info.quant.type, std::vector<std::int64_t>(info.constant->begin(), info.constant->end()),
+                      tensor + "_quantized", false);
+}
+
+// A float s with fp32(op(s)) == want, starting from `guess` (the CTable's
+// scale: it gives the register unless the register was edited), searching
+// the floats next to the one solving it in double.
+float scale_giving(const Node& node, const std::string& what, float want, float guess, double solved,
+                   const std::function<float(float)>& op) {
+    if (op(guess) == want) return guess;
+    float up = static_cast<float>(solved), down = up;
+    for (int step = 0; step < 64; ++step) {
+        if (op(up) == want) return up;
+        if (op(down) == want) return down;
+        up = std::nextafter(up, INFINITY);
+        down = std::nextafter(down, 0.0f);
+    }
+    throw UserError(fmt::format("node '{}': no fp32 {} makes ONNX Runtime compute the register value {}", node.name,
+                                what, want));
+}
+
+std::string scale_input(ModelWriter& w, float scale, const std::string& hint) { return w.scalar_f32(scale, hint); }
+
+void require_fp32_vector_unit(const Node& node, const arch::EngineSpec& e) {
+    if (e.requant.kind != arch::RequantKind::float32)
+        throw std::logic_error("require_fp32_vector_unit: " + node.name);
+}
+
+// Add on an fp32 vector unit -> com.microsoft QLinearAdd (numerics.md "fp32
+// vector units"; ONNX Runtime swaps the operands exactly when the unit does).
+ExportedLayer emit_qlinear_add(ModelWriter& w, const Context& ctx, const Node& node, const sim::AddLayer& layer) {
+    const std::string &a = node.inputs.at(0), &b = node.inputs.at(1), &y = node.outputs.at(0);
+    const sim::QuantParams &aq = ctx.tensor(a).quant, &bq = ctx.tensor(b).quant, &yq = ctx.tensor(y).quant;
+    const float sy = yq.scales.at(0);
+    const float ratio_a = layer.fp32_swapped ? layer.fp32->ratio_b : layer.fp32->ratio_a;
+    const float ratio_b = layer.fp32_swapped ? layer.fp32->ratio_a : layer.fp32->ratio_b;
+    auto over_sy = [sy](float s) { return s / sy; };
+    const float sa = scale_giving(node, "A_scale", ratio_a, aq.scales.at(0), double(ratio_a) * sy, over_sy);
+    const float sb = scale_giving(node, "B_scale", ratio_b, bq.scales.at(0), double(ratio_b) * sy, over_sy);
+    const arch::ValueRange full = arch::value_range(yq.type);
+    const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
+    const std::string out = clamped ? w.fresh(y + "_unclamped") : ctx.qname(y);
+    w.node("QLinearAdd",
+           {integer_input(w, ctx, a), scale_input(w, sa, node.name + "_a_scale"),
+            w.integers(aq.type, {aq.zero_points.at(0)}, node.name + "_a_zero_point", true), integer_input(w, ctx, b),
+            scale_input(w, sb, node.name + "_b_scale"),
+            w.integers(bq.type, {bq.zero_points.at(0)}, node.name + "_b_zero_point", true),
+            scale_input(w, sy, node.name + "_y_scale"),
+            w.integers(yq.type, {yq.zero_points.at(0)}, node.name + "_y_zero_point", true)},
+           {out}, node.name, "com.microsoft");
+    if (clamped) emit_integer_clamp(w, ctx, y, out, layer.clamp_lo, layer.clamp_hi, node.name + "_clamp");
+    return {node.name, node.op_type, clamped ? "QLinearAdd -> Clip" : "QLinearAdd", true, ""};
+}
+
+// Mul on an fp32 vector unit -> com.microsoft QLinearMul.
+ExportedLayer emit_qlinear_mul(ModelWriter& w, const Context& ctx, const Node& node, const sim::MulLayer& layer) {
+    const std::string &a = node.inputs.at(0), &b = node.inputs.at(1), &y = node.outputs.at(0);
+    const sim::QuantParams &aq = ctx.tensor(a).quant, &bq = ctx.tensor(b).quant, &yq = ctx.tensor(y).quant;
+    const float sa = aq.scales.at(0), sy = yq.scales.at(0);
+    const float ratio = layer.requant.float_scale;
+    const float sb = scale_giving(node, "B_scale", ratio, bq.scales.at(0), double(ratio) * sy / sa,
+                                  [&](float s) { return sim::fp32_vector::mul_ratio(sa, s, sy); });
+    const arch::ValueRange full = arch::value_range(yq.type);
+    const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
+    const std::string out = clamped ? w.fresh(y + "_unclamped") : ctx.qname(y);
+    w.node("QLinearMul",
+           {integer_input(w, ctx, a), scale_input(w, sa, node.name + "_a_scale"),
+            w.integers(aq.type, {aq.zero_points.at(0)}, node.name + "_a_zero_point", true), integer_input(w, ctx, b),
+            scale_input(w, sb, node.name + "_b_scale"),
+            w.integers(bq.type, {bq.zero_points.at(0)}, node.name + "_b_zero_point", true),
+            scale_input(w, sy, node.name + "_y_scale"),
+            w.integers(yq.type, {yq.zero_points.at(0)}, node.name + "_y_zero_point", true)},
+           {out}, node.name, "com.microsoft");
+    if (clamped) emit_integer_clamp(w, ctx, y, out, layer.clamp_lo, layer.clamp_hi, node.name + "_clamp");
+    return {node.name, node.op_type, clamped ? "QLinearMul -> Clip" : "QLinearMul", true, ""};
+}
+
+// GlobalAveragePool on an fp32 vector unit -> com.microsoft QLinearGlobalAveragePool.
+ExportedLayer emit_qlinear_global_average(ModelWriter& w, const Context& ctx, const Node& node,
+                                          const sim::AvgPoolLayer& layer) {
+    const std::string &x = node.inputs.at(0), &y = node.outputs.at(0);
+    const sim::QuantParams &xq = ctx.tensor(x).quant, &yq = ctx.tensor(y).quant;
+    if (layer.registers_by_count.size() != 1) throw std::logic_error("global average with several window sizes");
+    const auto& [count, registers] = *layer.registers_by_count.begin();
+    const float sy = yq.scales.at(0);
+    const std::int64_t n = count;
+    const float sx = scale_giving(node, "x_scale", registers.float_scale, xq.scales.at(0),
+                                  double(registers.float_scale) * sy * double(n),
+                                  [&](float s) { return sim::fp32_vector::average_scale(s, sy, n); });
+    const arch::ValueRange full = arch::value_range(yq.type);
+    const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
+    const std::string out = clamped ? w.fresh(y + "_unclamped") : ctx.qname(y);
+    onnx::NodeProto& g = w.node("QLinearGlobalAveragePool",
+                                {ctx.qname(x), scale_input(w, sx, node.name + "_x_scale"),
+                                 w.integers(xq.type, {xq.zero_points.at(0)}, node.name + "_x_zero_point", true),
+                                 scale_input(w, sy, node.name + "_y_scale"),
+                                 w.integers(yq.type, {yq.zero_points.at(0)}, node.name + "_y_zero_point", true)},
+                                {out}, node.name, "com.microsoft");
+    ModelWriter::attr_int(g, "channels_last", 0);
+    if (clamped) emit_integer_clamp(w, ctx, y, out, layer.clamp_lo, layer.clamp_hi, node.name + "_clamp");
+    return {node.name, node.op_type, "QLinearGlobalAveragePool", true, ""};
+}
+
 }  // namespace
 
 float ort_output_scale(float x_scale, float w_scale, float y_scale) {
@@ -168,6 +278,14 @@ ExportedLayer emit_qoperator(ModelWriter& w, const Context& ctx, const Node& nod
     if (const auto* lut = std::get_if<sim::LutLayer>(&q.params)) return emit_lookup_table(w, ctx, node, *lut);
     if (std::holds_alternative<sim::MaxPoolLayer>(q.params) || std::holds_alternative<sim::ReshapeLayer>(q.params))
         return emit_layout(w, ctx, node);
+    if (const auto* add = std::get_if<sim::AddLayer>(&q.params); add && add->fp32)
+        return emit_qlinear_add(w, ctx, node, *add);
+    if (const auto* mul = std::get_if<sim::MulLayer>(&q.params); mul && mul->requant.kind == arch::RequantKind::float32)
+        return emit_qlinear_mul(w, ctx, node, *mul);
+    if (const auto* pool = std::get_if<sim::AvgPoolLayer>(&q.params);
+        pool && pool->geometry.global && pool->registers_by_count.size() == 1 &&
+        pool->registers_by_count.begin()->second.kind == arch::RequantKind::float32)
+        return emit_qlinear_global_average(w, ctx, node, *pool);
     if (std::holds_alternative<sim::HostLayer>(q.params)) {
         if (q.engine != "host") return emit_layout(w, ctx, node);   // a layout move run by the executor's kernel
         return emit_float_op(w, ctx, node,

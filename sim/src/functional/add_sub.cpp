@@ -7,6 +7,10 @@
 namespace bitnpu::sim {
 
 std::int64_t add_output_element(const AddLayer& layer, std::int64_t a, std::int64_t b) {
+    if (layer.fp32) {
+        const std::int64_t y = layer.fp32_swapped ? fp32_vector::add(b, a, *layer.fp32) : fp32_vector::add(a, b, *layer.fp32);
+        return clamp(y, layer.clamp_lo, layer.clamp_hi);
+    }
     const std::int64_t term_a = (a - layer.a_zero_point) * layer.a_multiplier;
     const std::int64_t term_b = (b - layer.b_zero_point) * layer.b_multiplier;
     std::int64_t acc = accumulate(0, term_a, layer.accumulator);

@@ -2,7 +2,9 @@
 #include "bitnpu/sim/reference/add_sub.hpp"
 
 #include "bitnpu/sim/datapath/accumulate.hpp"
+#include "bitnpu/sim/datapath/fp32_vector.hpp"
 #include "bitnpu/sim/datapath/product.hpp"
+#include "bitnpu/sim/datapath/saturate.hpp"
 #include "bitnpu/sim/datapath/requant.hpp"
 #include "bitnpu/sim/datapath/rounding.hpp"
 #include "broadcast.hpp"
@@ -28,6 +30,12 @@ QTensor add(const AddLayer& layer, const QTensor& a, const QTensor& b) {
     for (std::int64_t i = 0; i < output.size(); ++i) {
         const std::int64_t a_value = a.values[static_cast<std::size_t>(bc.a[static_cast<std::size_t>(i)])];
         const std::int64_t b_value = b.values[static_cast<std::size_t>(bc.b[static_cast<std::size_t>(i)])];
+        if (layer.fp32) {   // an fp32 vector unit: the zero points are in the unit's offset
+            const std::int64_t y = layer.fp32_swapped ? fp32_vector::add(b_value, a_value, *layer.fp32)
+                                                      : fp32_vector::add(a_value, b_value, *layer.fp32);
+            output.values[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(clamp(y, clamp_lo, clamp_hi));
+            continue;
+        }
         // Each input scaled by its multiplier: M (x - z), exact.
         const std::int64_t term_a = product(a_multiplier, a_value, a_zero_point);
         const std::int64_t term_b = product(b_multiplier, b_value, b_zero_point);

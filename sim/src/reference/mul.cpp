@@ -2,7 +2,9 @@
 #include "bitnpu/sim/reference/mul.hpp"
 
 #include "bitnpu/sim/datapath/accumulate.hpp"
+#include "bitnpu/sim/datapath/fp32_vector.hpp"
 #include "bitnpu/sim/datapath/product.hpp"
+#include "bitnpu/sim/datapath/saturate.hpp"
 #include "bitnpu/sim/datapath/requant.hpp"
 #include "broadcast.hpp"
 
@@ -27,6 +29,11 @@ QTensor mul(const MulLayer& layer, const QTensor& a, const QTensor& b) {
         const std::int64_t b_value = b.values[static_cast<std::size_t>(bc.b[static_cast<std::size_t>(i)])];
         const std::int64_t p = product(a_value - a_zero_point, b_value, b_zero_point);   // (a - z_a)(b - z_b), exact
         const std::int64_t acc = accumulate(0, p, accumulator);                           // one accumulation step
+        if (registers.kind == arch::RequantKind::float32) {   // an fp32 vector unit: z_y added in fp32, then rounded
+            const std::int64_t y = fp32_vector::mul(acc, registers.float_scale, output_zero_point);
+            output.values[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(clamp(y, clamp_lo, clamp_hi));
+            continue;
+        }
         const std::int64_t y = sim::requantize(acc, registers);                           // the engine's unit
         output.values[static_cast<std::size_t>(i)] =
             static_cast<std::int32_t>(add_zero_point_and_clamp(y, output_zero_point, clamp_lo, clamp_hi));

@@ -3,6 +3,10 @@
 // y = clamp(round_shift(acc, sh, mode) + z_y, lo, hi). One shared shift.
 #pragma once
 
+#include <optional>
+
+#include "bitnpu/sim/datapath/fp32_vector.hpp"
+
 #include <cstdint>
 
 #include "bitnpu/arch/types.hpp"
@@ -24,6 +28,14 @@ struct AddLayer {
     std::int64_t output_zero_point = 0;
     std::int64_t clamp_lo = -128;
     std::int64_t clamp_hi = 127;
+    // An fp32 vector unit (requant kind float32, Add only): every element is
+    // fp32_vector::add(a, b, *fp32), then clamped; the integer multipliers,
+    // shift, rounding and accumulator above are unused. fp32_swapped: the
+    // unit takes its operands the other way round, add(b, a, *fp32) with
+    // *fp32 built for (b, a), as ONNX Runtime does when the first input is
+    // the broadcast one (numerics.md "fp32 vector units").
+    std::optional<fp32_vector::AddUnit> fp32;
+    bool fp32_swapped = false;
 };
 
 // One output element from its two input codes.
