@@ -313,6 +313,9 @@ sim::LayerParams lower_concat(const NodeContext& ctx, CTableLayer& record) {
             const std::size_t unit = record.requant.size();
             input.requant = programmed ? programmed->at(unit) : derive(ctx, m, &realized);
             if (programmed) realized = ctx.recorded_layer()->requant[unit].realized;
+            // An fp32 unit rescales through the real value (numerics.md "fp32 vector units").
+            if (ctx.place.engine->requant.kind == arch::RequantKind::float32)
+                input.fp32 = sim::Fp32Rescale{x.scales[0], y.scales[0]};
             record.requant.push_back(record_requant(*input.requant, m, realized));
         }
         layer.inputs.push_back(input);

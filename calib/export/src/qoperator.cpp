@@ -235,6 +235,33 @@ ExportedLayer emit_qlinear_global_average(ModelWriter& w, const Context& ctx, co
     return {node.name, node.op_type, "QLinearGlobalAveragePool", true, ""};
 }
 
+// Concat -> com.microsoft QLinearConcat: inputs tied to the output are
+// copied, the others rescaled through the real value (fp32_vector::rescale).
+ExportedLayer emit_qlinear_concat(ModelWriter& w, const Context& ctx, const Node& node, const sim::ConcatLayer& layer) {
+    const std::string& y = node.outputs.at(0);
+    const sim::QuantParams& yq = ctx.tensor(y).quant;
+    const arch::ValueRange full = arch::value_range(yq.type);
+    const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
+    std::vector<std::string> inputs{scale_input(w, yq.scales.at(0), node.name + "_y_scale"),
+                                    w.integers(yq.type, {yq.zero_points.at(0)}, node.name + "_y_zero_point", true)};
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+        const sim::QuantParams& xq = ctx.tensor(node.inputs[i]).quant;
+        if (xq.type != yq.type)
+            throw UserError(fmt::format("node '{}' (Concat): input {} is {} and the output {}; QLinearConcat needs one "
+                                        "type",
+                                        node.name, i, arch::to_string(xq.type), arch::to_string(yq.type)));
+        if (layer.inputs[i].requant && !layer.inputs[i].fp32) return emit_float_op(w, ctx, node, "an integer rescale");
+        inputs.push_back(integer_input(w, ctx, node.inputs[i]));
+        inputs.push_back(scale_input(w, xq.scales.at(0), fmt::format("{}_x{}_scale", node.name, i)));
+        inputs.push_back(w.integers(xq.type, {xq.zero_points.at(0)}, fmt::format("{}_x{}_zero_point", node.name, i), true));
+    }
+    const std::string out = clamped ? w.fresh(y + "_unclamped") : ctx.qname(y);
+    onnx::NodeProto& n = w.node("QLinearConcat", inputs, {out}, node.name, "com.microsoft");
+    ModelWriter::attr_int(n, "axis", layer.axis);
+    if (clamped) emit_integer_clamp(w, ctx, y, out, layer.clamp_lo, layer.clamp_hi, node.name + "_clamp");
+    return {node.name, node.op_type, clamped ? "QLinearConcat -> Clip" : "QLinearConcat", true, ""};
+}
+
 }  // namespace
 
 float ort_output_scale(float x_scale, float w_scale, float y_scale) {
@@ -278,6 +305,7 @@ ExportedLayer emit_qoperator(ModelWriter& w, const Context& ctx, const Node& nod
     if (const auto* lut = std::get_if<sim::LutLayer>(&q.params)) return emit_lookup_table(w, ctx, node, *lut);
     if (std::holds_alternative<sim::MaxPoolLayer>(q.params) || std::holds_alternative<sim::ReshapeLayer>(q.params))
         return emit_layout(w, ctx, node);
+    if (const auto* concat = std::get_if<sim::ConcatLayer>(&q.params)) return emit_qlinear_concat(w, ctx, node, *concat);
     if (const auto* add = std::get_if<sim::AddLayer>(&q.params); add && add->fp32)
         return emit_qlinear_add(w, ctx, node, *add);
     if (const auto* mul = std::get_if<sim::MulLayer>(&q.params); mul && mul->requant.kind == arch::RequantKind::float32)

@@ -3,11 +3,15 @@
 #include <string>
 
 #include "bitnpu/errors.hpp"
+#include "bitnpu/sim/datapath/fp32_vector.hpp"
 
 namespace bitnpu::sim {
 
 std::int64_t concat_output_element(const ConcatLayer& layer, std::size_t input, std::int64_t x) {
     const ConcatInput& in = layer.inputs[input];
+    if (in.fp32)
+        return fp32_vector::rescale(x, in.fp32->input_scale, in.zero_point, in.fp32->output_scale,
+                                    layer.output_zero_point, layer.clamp_lo, layer.clamp_hi);
     if (!in.requant) return x;
     return add_zero_point_and_clamp(requantize(x - in.zero_point, *in.requant), layer.output_zero_point,
                                     layer.clamp_lo, layer.clamp_hi);

@@ -1,6 +1,7 @@
 // Reference Concat (sim/reference/concat.hpp), from numerics.md "Concat".
 #include "bitnpu/sim/reference/concat.hpp"
 
+#include "bitnpu/sim/datapath/fp32_vector.hpp"
 #include "bitnpu/sim/datapath/requant.hpp"
 #include "check.hpp"
 
@@ -44,7 +45,10 @@ QTensor concat(const ConcatLayer& layer, const std::vector<const QTensor*>& inpu
                     const std::int64_t x = input.values[static_cast<std::size_t>((o * input_axis + a) * inner + e)];
                     // Tied scales: a copy. Otherwise requantized to the output's scale.
                     const std::int64_t y =
-                        quant.requant ? add_zero_point_and_clamp(sim::requantize(x - quant.zero_point, *quant.requant),
+                        quant.fp32 ? fp32_vector::rescale(x, quant.fp32->input_scale, quant.zero_point,
+                                                          quant.fp32->output_scale, output_zero_point, clamp_lo,
+                                                          clamp_hi)
+                        : quant.requant ? add_zero_point_and_clamp(sim::requantize(x - quant.zero_point, *quant.requant),
                                                                  output_zero_point, clamp_lo, clamp_hi)
                                       : x;
                     output.values[static_cast<std::size_t>((o * output_axis + offset + a) * inner + e)] =

@@ -80,4 +80,14 @@ inline float average_scale(float s_x, float s_y, std::int64_t n) {
     return s_x / denominator;
 }
 
+// ---- Rescale (a Concat input quantized differently from the output) -------------
+// out = quantize(dequantize(q, s_x, z_x), s_y, z_y, qmin, qmax): the real
+// value fp32((q - z_x) * s_x), divided by s_y in fp32, rounded half to even,
+// plus z_y, clamped (ONNX Runtime's QLinearConcat builds its table so).
+// Example: q = 3, s_x = 0.5, s_y = 1.0, zero-points 0: 1.5 -> 2.
+inline std::int64_t rescale(std::int64_t q, float s_x, std::int64_t z_x, float s_y, std::int64_t z_y,
+                            std::int64_t qmin, std::int64_t qmax) {
+    return quantize(dequantize(q, s_x, z_x), s_y, z_y, qmin, qmax);
+}
+
 }  // namespace bitnpu::sim::fp32_vector

@@ -12,9 +12,19 @@
 
 namespace bitnpu::sim {
 
+// The scales of an fp32 vector unit's rescale (fp32_vector::rescale).
+struct Fp32Rescale {
+    float input_scale = 1.0f;
+    float output_scale = 1.0f;
+};
+
 struct ConcatInput {
     std::int64_t zero_point = 0;
     std::optional<RequantRegisters> requant;  // nullopt: plain copy (tied scales)
+    // An fp32 vector unit (requant kind float32): the input is rescaled as
+    // fp32_vector::rescale with these scales, clamped to [clamp_lo, clamp_hi];
+    // `requant` is then informational.
+    std::optional<Fp32Rescale> fp32;
 };
 
 struct ConcatLayer {
