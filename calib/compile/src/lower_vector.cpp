@@ -402,6 +402,10 @@ sim::LayerParams lower_resize(const NodeContext& ctx, CTableLayer& record) {
             }
         }
     layer.rounding = ctx.place.engine->requant.rounding;   // the engine's rounding for the final shift
+    if (ctx.place.engine->requant.kind == arch::RequantKind::float32) {   // numerics.md "fp32 vector units"
+        layer.fp32_coordinates = true;
+        layer.rounding = arch::RoundingMode::trunc;
+    }
     record.output_zero_point = ctx.params(node.outputs[0]).zero_points[0];
     return layer;
 }

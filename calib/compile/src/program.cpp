@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "bitnpu/errors.hpp"
+#include "bitnpu/fp32/batching.hpp"
 #include "bitnpu/fp32/shape_inference.hpp"
 #include "bitnpu/sim/parallel.hpp"
 
@@ -27,7 +28,14 @@ Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& ta
     check_made_for_model(table, "", graph.source_path, graph.content_hash);
     check_made_for_arch(table, arch);
     std::map<std::string, Shape> shapes;
-    if (!graph.inputs.empty()) shapes[graph.inputs.front().name] = input_shape;
+    if (!graph.inputs.empty()) {
+        // A model with a fixed batch runs in chunks of it (batching.hpp): its
+        // shapes are inferred for that batch, whatever the data's row count
+        // (with the data's, the reshapes of a batch-1 model came out wrong).
+        Shape shape = input_shape;
+        if (const std::int64_t fixed = fixed_batch(graph); fixed > 0 && !shape.empty()) shape[0] = fixed;
+        shapes[graph.inputs.front().name] = shape;
+    }
     infer_shapes(graph, shapes);
     Program p;
     p.plan = plan_quantization(graph, arch);

@@ -54,13 +54,21 @@ struct Context {
     const arch::ArchSpec& arch;
     const CTable& table;
     const Program& program;
+    ExportFormat format;
     std::map<std::string, const sim::QuantTensorInfo*> tensors;   // program tensors by name
     std::set<std::string> graph_inputs, graph_outputs;
 
     const sim::QuantTensorInfo& tensor(const std::string& name) const;
-    // The exported name of a quantized tensor's integers (a graph input's or
-    // output's float name stays the float tensor's).
+    // The exported name of a quantized tensor's integers. QOperator form: the
+    // tensor's own name (a graph input's or output's + "_quantized": those
+    // names are the float ones). QDQ form: always name + "_quantized".
     std::string qname(const std::string& tensor) const;
+    // The name of a tensor's float value before its QuantizeLinear. QDQ
+    // form: its own (+ "_float" for a graph output, whose name is the final
+    // DequantizeLinear's), so stripping the Q/DQ pairs gives back the
+    // model's tensor names (what a CTable is keyed by). QOperator form:
+    // name + "_float" (the name is the integers').
+    std::string float_name(const std::string& tensor) const;
 };
 
 int onnx_element_type(arch::ValueType t);   // UserError for types ONNX cannot carry

@@ -112,7 +112,13 @@ const sim::QuantTensorInfo& Context::tensor(const std::string& name) const {
 }
 
 std::string Context::qname(const std::string& tensor) const {
-    return graph_inputs.count(tensor) || graph_outputs.count(tensor) ? tensor + "_quantized" : tensor;
+    const bool renamed = format == ExportFormat::qdq || graph_inputs.count(tensor) || graph_outputs.count(tensor);
+    return renamed ? tensor + "_quantized" : tensor;
+}
+
+std::string Context::float_name(const std::string& tensor) const {
+    const bool renamed = format == ExportFormat::qoperator || graph_outputs.count(tensor);
+    return renamed ? tensor + "_float" : tensor;
 }
 
 int onnx_element_type(arch::ValueType t) {
@@ -217,7 +223,7 @@ ExportedLayer emit_float_op(ModelWriter& w, const Context& ctx, const Node& node
     for (const std::string& in : node.inputs) inputs.push_back(float_input(w, ctx, in, node.name));
     std::vector<std::string> outputs;
     for (const std::string& out : node.outputs)
-        outputs.push_back(out.empty() || !ctx.tensors.count(out) ? out : w.fresh(out + "_float"));
+        outputs.push_back(out.empty() || !ctx.tensors.count(out) ? out : ctx.float_name(out));
     onnx::NodeProto& n = w.node(node.op_type, inputs, outputs, node.name, node.domain);
     copy_attributes(n, node);
     for (std::size_t i = 0; i < node.outputs.size(); ++i)
@@ -304,7 +310,7 @@ void add_metadata(onnx::ModelProto& model, const std::string& key, const std::st
 
 ExportResult export_model(const Graph& graph, const arch::ArchSpec& arch, const CTable& table, const Program& program,
                           ExportFormat format) {
-    Context ctx{graph, arch, table, program, {}, {}, {}};
+    Context ctx{graph, arch, table, program, format, {}, {}, {}};
     for (const sim::QuantTensorInfo& t : program.qgraph.tensors) ctx.tensors[t.name] = &t;
     for (const ValueInfo& in : graph.inputs) ctx.graph_inputs.insert(in.name);
     for (const ValueInfo& out : graph.outputs) ctx.graph_outputs.insert(out.name);
@@ -330,7 +336,8 @@ ExportResult export_model(const Graph& graph, const arch::ArchSpec& arch, const 
             std::vector<std::string> inputs;
             for (const std::string& in : node.inputs) {
                 if (!in.empty() && graph.is_initializer(in)) w.copy_initializer(graph, in);
-                inputs.push_back(ctx.tensors.count(in) ? ctx.qname(in) : in);
+                const bool quantized = ctx.tensors.count(in) != 0;
+                inputs.push_back(!quantized ? in : format == ExportFormat::qdq ? ctx.float_name(in) : ctx.qname(in));
             }
             onnx::NodeProto& n = w.node(node.op_type, inputs, node.outputs, node.name, node.domain);
             for (const auto& [key, value] : node.attributes) *n.add_attribute() = onnx_io::attribute_to_proto(key, value);

@@ -79,7 +79,7 @@ ExportedLayer emit_mac_qdq(ModelWriter& w, const Context& ctx, const Node& node,
     const std::string xf = emit_dequantize(w, ctx, x, node.name + "_dequantize");
     const arch::ValueRange full = arch::value_range(yq.type);
     const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
-    const std::string yf = w.fresh(y + "_float");
+    const std::string yf = ctx.float_name(y);
     const std::string linear_out = clamped ? w.fresh(y + "_unclamped") : yf;
     std::string form;
     if (layer.kind == sim::MacKind::conv) {

@@ -306,6 +306,11 @@ ExportedLayer emit_qoperator(ModelWriter& w, const Context& ctx, const Node& nod
     if (std::holds_alternative<sim::MaxPoolLayer>(q.params) || std::holds_alternative<sim::ReshapeLayer>(q.params))
         return emit_layout(w, ctx, node);
     if (const auto* concat = std::get_if<sim::ConcatLayer>(&q.params)) return emit_qlinear_concat(w, ctx, node, *concat);
+    if (const auto* resize = std::get_if<sim::ResizeLayer>(&q.params); resize && resize->fp32_coordinates) {
+        ExportedLayer l = emit_layout(w, ctx, node);   // ONNX Runtime's uint8/int8 Resize
+        l.form = "Resize on integers (ONNX Runtime's channels-last integer bilinear kernel)";
+        return l;
+    }
     if (const auto* add = std::get_if<sim::AddLayer>(&q.params); add && add->fp32)
         return emit_qlinear_add(w, ctx, node, *add);
     if (const auto* mul = std::get_if<sim::MulLayer>(&q.params); mul && mul->requant.kind == arch::RequantKind::float32)

@@ -240,6 +240,7 @@ Graph graph_from_model(const onnx::ModelProto& model, const std::string& path) {
     graph.producer = model.producer_name();
     graph.opset = default_opset(model);
     graph.source_path = path;
+    for (const auto& p : model.metadata_props()) graph.metadata[p.key()] = p.value();
     for (const auto& init : g.initializer()) graph.initializers[init.name()] = onnx_io::tensor_from_proto(init, init.name());
     if (g.sparse_initializer_size() > 0) throw UserError("'" + path + "' uses sparse initializers, which are not supported");
     convert_nodes(g, graph);

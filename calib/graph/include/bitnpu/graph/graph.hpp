@@ -74,6 +74,7 @@ struct Graph {
     std::map<std::string, ValueInfo> value_info;  // known types/shapes of intermediate values
     std::string source_path;
     std::string content_hash;                  // identity of the model file (CTables record it)
+    std::map<std::string, std::string> metadata;   // the model's metadata_props (npuexport writes bitnpu.*)
 
     const Tensor* initializer(const std::string& name) const;
     bool is_initializer(const std::string& name) const { return initializers.count(name) != 0; }

@@ -26,6 +26,11 @@ struct ResizeLayer {
     std::int64_t out_h = 0, out_w = 0;
     double scale_h = 1.0, scale_w = 1.0;      // ONNX scales (output / input size) of H and W
     arch::RoundingMode rounding = arch::RoundingMode::half_up;   // the engine's
+    // An fp32 vector unit (requant kind float32): source coordinates in fp32
+    // and truncated to F fraction bits (resize_source_fp32), rounding trunc,
+    // as ONNX Runtime's integer bilinear kernel computes (numerics.md "fp32
+    // vector units").
+    bool fp32_coordinates = false;
 };
 
 // One output coordinate along an axis: input indices lo <= hi and the weight
@@ -38,6 +43,12 @@ struct ResizeTap {
 // in double), clamped to [0, in_size - 1], rounded half up to F fraction bits.
 ResizeTap resize_source(ResizeCoordinates mode, std::int64_t out, std::int64_t in_size, std::int64_t out_size,
                         double scale);
+// The same on an fp32 unit: the coordinate c in fp32 with fp32(scale) (a
+// scale of exactly 1 gives c = out), clamped to [0, in_size - 1] in fp32,
+// lo = trunc(c), frac = trunc(c * 2^F) - lo * 2^F (ONNX Runtime's
+// NhwcUpsampleBilinearInteger).
+ResizeTap resize_source_fp32(ResizeCoordinates mode, std::int64_t out, std::int64_t in_size, std::int64_t out_size,
+                             float scale);
 
 // [N, C, out_h, out_w] for an [N, C, H, W] input.
 Shape resize_output_shape(const ResizeLayer& layer, const Shape& input_shape);
