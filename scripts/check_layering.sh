@@ -20,8 +20,11 @@ declare -A allowed=(
   [calib/ctable]="arch sim graph quant ctable"
   [calib/compile]="arch sim graph fp32 quant ctable compile"
   [calib/calibrator]="arch sim graph fp32 frontend quant ctable compile calibrator"
+  [calib/export]="arch sim graph fp32 quant ctable compile export"
+  [calib/importer]="arch sim graph fp32 quant ctable compile export importer"
   [rtl]="arch sim graph fp32 frontend quant ctable compile"
-  [tools/npusim.cpp]="arch sim graph fp32 frontend quant ctable compile"
+  [tools/npusim.cpp]="arch sim graph fp32 frontend quant ctable compile importer"
+  [tools/npuexport.cpp]="arch sim graph fp32 frontend quant ctable compile export"
   [tools/archinfo.cpp]="arch"
 )
 

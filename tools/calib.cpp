@@ -19,6 +19,7 @@
 #include "bitnpu/frontend/passes.hpp"
 #include "bitnpu/calibrator/report.hpp"
 #include "bitnpu/frontend/tensor_io.hpp"
+#include "bitnpu/importer/qdq.hpp"
 #include "bitnpu/errors.hpp"
 #include "cli_checks.hpp"
 #include "cli_main.hpp"
@@ -107,6 +108,18 @@ int run(const Options& opt) {
         opt.eval_labels.empty() ? std::nullopt : std::optional<Tensor>(load_labels(opt.eval_labels));
     const arch::ArchSpec arch = arch::load_arch(opt.arch);
     Graph graph = load_onnx(opt.model);
+    // A QDQ model (QAT, another tool's PTQ, npuexport --format qdq): the
+    // float graph under its Q/DQ pairs, refined from their quantization.
+    std::optional<QdqImport> imported;
+    if (has_qdq(graph)) {
+        imported = strip_qdq(graph);
+        if (!opt.quiet)
+            std::cout << fmt::format("{}: a QDQ model: {} quantized tensors and {} quantized constants imported, "
+                                     "refined for {}\n",
+                                     opt.model, imported->activation_pairs, imported->constants, opt.arch);
+        for (const std::string& note : imported->notes)
+            if (!opt.quiet) std::cerr << "note: " << note << "\n";
+    }
     run_standard_passes(graph);
     if (opt.data.empty() && opt.images.empty())
         throw UserError("no calibration data: give --data FILE.npy|.npz or --images DIR");
@@ -117,6 +130,9 @@ int run(const Options& opt) {
     if (!opt.ctable_in.empty()) {
         start = read_ctable(opt.ctable_in);
         check_made_for_model(*start, opt.ctable_in, opt.model, graph.content_hash);
+        options.start_from = &*start;
+    } else if (imported) {
+        start = imported->table;
         options.start_from = &*start;
     }
     options.policy = parse_calib_policy(opt.policy);

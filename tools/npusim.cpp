@@ -29,6 +29,7 @@
 #include "bitnpu/fp32/batching.hpp"
 #include "bitnpu/compile/program.hpp"
 #include "bitnpu/ctable/ctable.hpp"
+#include "bitnpu/importer/qdq.hpp"
 #include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
@@ -211,8 +212,24 @@ BitAccurate load_bit_accurate(const Options& opt) {
     BitAccurate b;
     b.arch = bitnpu::arch::load_arch(opt.arch);
     b.graph = load_onnx(opt.model);
+    CTable table;
+    if (has_qdq(b.graph)) {
+        // A QDQ model: the float graph under its Q/DQ pairs, and the program
+        // npuexport embedded in it unless --ctable gives one.
+        QdqImport imported = strip_qdq(b.graph);
+        if (opt.ctable.empty()) {
+            if (!imported.embedded)
+                throw UserError(fmt::format("'{}' is a QDQ model without a bitnpu program in its metadata: give "
+                                            "--ctable, or make one with calib --arch A.yaml {}",
+                                            opt.model, opt.model));
+            table = std::move(*imported.embedded);
+            table.model.hash.clear();   // made for the float model the file was exported from
+        }
+    } else if (opt.ctable.empty()) {
+        throw UserError(fmt::format("give --ctable: '{}' carries no CTable (only models npuexport wrote do)", opt.model));
+    }
     run_standard_passes(b.graph);
-    const CTable table = read_ctable(opt.ctable);
+    if (!opt.ctable.empty()) table = read_ctable(opt.ctable);
     const auto given = gather_inputs(opt, b.graph);
     check_inputs(b.graph, given, /*many_batches=*/true);
     b.program = build_program(b.graph, b.arch, table, given.begin()->second.shape());
@@ -415,9 +432,10 @@ Mode check_command_line(const CLI::App& app, Options& opt) {
 
     if (mode == Mode::fp32 && opt.model.empty())
         throw CLI::ValidationError("npusim fp32 needs the model (npusim fp32 MODEL ...)");
-    if (mode != Mode::fp32 && (opt.model.empty() || opt.arch.empty() || opt.ctable.empty()))
+    if (mode != Mode::fp32 && (opt.model.empty() || opt.arch.empty()))
         throw CLI::ValidationError(fmt::format(
-            "the {} mode needs the model, --arch and --ctable (npusim {} --arch A.yaml --ctable T.yaml MODEL ...)",
+            "the {} mode needs the model, --arch and --ctable (npusim {} --arch A.yaml --ctable T.yaml MODEL ...; "
+            "--ctable may be left out for a model npuexport wrote, which carries its CTable)",
             mode == Mode::run ? "bit-accurate" : "cycle", mode_name(mode)));
     if (opt.inputs.empty() && opt.images_dir.empty())
         throw CLI::ValidationError("give the model's inputs with --input or --images");

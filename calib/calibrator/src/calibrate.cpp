@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bitnpu/arch/derived.hpp"
 #include "bitnpu/fp32/batching.hpp"
@@ -195,6 +196,86 @@ std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>&
     return out;
 }
 
+std::string describe_params(const QuantParams& p) {
+    std::string scales = p.scales.size() == 1 ? fmt::format("{}", p.scales[0]) : fmt::format("{} per-channel scales", p.scales.size());
+    std::string zero = p.zero_points.size() == 1 ? fmt::format(" z {}", p.zero_points[0]) : "";
+    return fmt::format("{} s {}{}", arch::to_string(p.type), scales, zero);
+}
+
+// The SQNR (dB) of quantizing `values` with `params` (weights).
+double values_sqnr_db(const Tensor& values, const QuantParams& params, std::int64_t channels) {
+    const float* v = values.data<float>();
+    const std::int64_t per_row = values.numel() / std::max<std::int64_t>(1, channels);
+    double signal = 0.0, noise = 0.0;
+    for (std::int64_t c = 0; c < channels; ++c) {
+        const AffineQuant q = channel_quant(params, static_cast<std::size_t>(c));
+        for (std::int64_t i = 0; i < per_row; ++i) {
+            const double x = v[c * per_row + i];
+            const double e = x - fake_quantize(x, q);
+            signal += x * x;
+            noise += e * e;
+        }
+    }
+    return noise == 0.0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(signal / noise);
+}
+
+// The weight scales a refined table gives a MAC node, as its engine takes
+// them: per channel or one, of the engine's weight type's range, powers of
+// two on a shifter; each change recorded with its SQNR cost. nullopt when the
+// table gives none.
+std::optional<std::vector<float>> given_weight_scales(const CTableLayer& given, const Lowering& lowering,
+                                                      std::size_t index, std::vector<ForcedChange>& forced) {
+    const NodePlacement& place = lowering.plan().placement.at(index);
+    if (place.role != NodeRole::mac || given.weight_scale.empty()) return std::nullopt;
+    const arch::EngineSpec& engine = *place.engine;
+    const Tensor weight = lowering.mac_weight(index);
+    const std::int64_t channels = weight.dim(0);
+    const bool per_channel = engine.requant.per_channel;
+    std::vector<float> scales = given.weight_scale;
+    std::vector<std::string> why;
+    if (static_cast<std::int64_t>(scales.size()) != channels && scales.size() != 1) return std::nullopt;
+    if (!per_channel && scales.size() > 1) {
+        scales = {*std::max_element(scales.begin(), scales.end())};
+        why.push_back("per-channel weights -> per tensor");
+    }
+    if (per_channel && scales.size() == 1) scales.assign(static_cast<std::size_t>(channels), scales[0]);
+    const arch::ValueType from = given.precision.weight.value_or(arch::ValueType::int8);
+    const arch::ValueType to = place.precision.weight.value_or(arch::ValueType::int8);
+    if (arch::value_range(from).max != arch::value_range(to).max) {
+        const double ratio = double(arch::value_range(from).max) / double(arch::value_range(to).max);
+        for (float& s : scales) s = static_cast<float>(s * ratio);
+        why.push_back(fmt::format("{} weights not offered: {}", arch::to_string(from), arch::to_string(to)));
+    }
+    if (needs_power_of_two_scales(engine)) {
+        bool changed = false;
+        for (float& s : scales)
+            if (!power_of_two_exponent(s)) {
+                s = std::ldexp(1.0f, static_cast<int>(std::ceil(std::log2(double(s)))));
+                changed = true;
+            }
+        if (changed) why.push_back("power-of-two weight scales");
+    }
+    if (!why.empty()) {
+        auto params = [&](const std::vector<float>& s) {
+            QuantParams p;
+            p.type = to;
+            p.restricted = engine.restricted_range;
+            p.scales = s;
+            p.zero_points.assign(s.size(), 0);
+            p.axis = s.size() > 1 ? 0 : -1;
+            return p;
+        };
+        QuantParams before = params(given.weight_scale);
+        before.type = from;
+        ForcedChange change{fmt::format("node '{}' weights", given.node), fmt::format("{}", fmt::join(why, "; ")),
+                            describe_params(before), describe_params(params(scales)), std::nullopt, std::nullopt};
+        change.sqnr_before_db = values_sqnr_db(weight, before, before.scales.size() > 1 ? channels : 1);
+        change.sqnr_after_db = values_sqnr_db(weight, params(scales), scales.size() > 1 ? channels : 1);
+        forced.push_back(std::move(change));
+    }
+    return scales;
+}
+
 }  // namespace
 
 std::optional<PolicyKind> parse_calib_policy(const std::string& name) {
@@ -232,9 +313,33 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
         std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
     Lowering lowering(graph, arch, result.plan);
     lowering.set_threads(resolved_threads(options));
+    if (options.start_from)   // refining: the given weight scales, as the engines take them
+        for (std::size_t i = 0; i < graph.nodes.size(); ++i)
+            if (const CTableLayer* given = options.start_from->find_layer(graph.nodes[i].name))
+                if (auto scales = given_weight_scales(*given, lowering, i, result.forced_changes)) {
+                    CTableLayer weights_only;
+                    weights_only.node = given->node;
+                    weights_only.weight_scale = std::move(*scales);
+                    lowering.set_recorded_layer(weights_only);
+                }
     SearchResult search = search_activation_quant(
         lowering, stats, spread_samples(samples, slice, result.samples_used, fixed_batch(graph)), options);
     result.seconds_search = seconds_since(search_start);
+    if (options.start_from)   // refining: where the arch changed a given activation quantization
+        for (const auto& [root, params] : search.quant)
+            if (const CTableTensor* t = options.start_from->find_tensor(root)) {
+                std::vector<std::string> why;
+                const QuantParams given = quant_params(*t);
+                conform_to_constraints(given, result.plan.constraints.at(root), &why);
+                if (why.empty()) continue;
+                ForcedChange change{root, fmt::format("{}", fmt::join(why, "; ")), describe_params(given),
+                                    describe_params(params), std::nullopt, std::nullopt};
+                if (auto st = stats.find(root); st != stats.end() && st->second.count > 0) {
+                    change.sqnr_before_db = calibration_sqnr_db(st->second, given);
+                    change.sqnr_after_db = calibration_sqnr_db(st->second, params);
+                }
+                result.forced_changes.push_back(std::move(change));
+            }
 
     CTable& table = result.table;
     table = table_header(graph, arch, options, result.samples_used);

@@ -33,6 +33,18 @@ std::string format_layer_table(const CalibResult& result) {
                            l.policy.empty() ? "-" : l.policy, l.scale, multiplier_text(l.ideal),
                            multiplier_text(l.realized), sqnr_text(l.sqnr_db), sqnr_text(l.isolated_sqnr_db));
     out += format_host_summary(result);
+    out += format_forced_changes(result);
+    return out;
+}
+
+std::string format_forced_changes(const CalibResult& result) {
+    if (result.forced_changes.empty()) return "";
+    std::string out = fmt::format("\n{} change(s) the arch forced on the given quantization (tensor SQNR dB on the "
+                                  "calibration data, before -> after):\n",
+                                  result.forced_changes.size());
+    for (const ForcedChange& c : result.forced_changes)
+        out += fmt::format("  {}: {}: {} -> {} ({} -> {})\n", c.item, c.why, c.before, c.after, sqnr_text(c.sqnr_before_db),
+                           sqnr_text(c.sqnr_after_db));
     return out;
 }
 
@@ -83,6 +95,14 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
     for (const HostNode& h : result.host_nodes) host.push_back({{"node", h.node}, {"op", h.op}, {"macs", h.macs}});
     j["host"] = {{"nodes", host}, {"total_macs", result.total_macs}};
     j["warnings"] = result.warnings;
+    nlohmann::ordered_json forced = nlohmann::ordered_json::array();
+    for (const ForcedChange& c : result.forced_changes) {
+        nlohmann::ordered_json e = {{"item", c.item}, {"why", c.why}, {"before", c.before}, {"after", c.after}};
+        if (c.sqnr_before_db && std::isfinite(*c.sqnr_before_db)) e["sqnr_before_db"] = *c.sqnr_before_db;
+        if (c.sqnr_after_db && std::isfinite(*c.sqnr_after_db)) e["sqnr_after_db"] = *c.sqnr_after_db;
+        forced.push_back(e);
+    }
+    j["forced_changes"] = forced;
     if (top1) {
         j["evaluation"] = {{"samples", top1->samples},
                            {"fp32_top1", top1->fp32()},

@@ -36,4 +36,13 @@ SearchResult search_activation_quant(Lowering& lowering, const std::map<std::str
 ScaleOptions scale_options(const TensorConstraints& c);
 QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c);
 
+// Given parameters (a CTable being refined, a QDQ model's) as the tensor's
+// engines allow them: unchanged when they do; else the same real range
+// [s (qmin - z), s (qmax - z)] re-derived with activation_params under the
+// constraints (type offered, zero-point support, power-of-two scales,
+// restricted range, per tensor). `why` (when given) receives what forced a
+// change.
+QuantParams conform_to_constraints(const QuantParams& given, const TensorConstraints& c,
+                                   std::vector<std::string>* why = nullptr);
+
 }  // namespace bitnpu::calib

@@ -22,6 +22,7 @@ public:
 
     // A new name starting with `hint`, unused so far.
     std::string fresh(const std::string& hint);
+    bool is_used(const std::string& name) const { return used_.count(name) != 0; }
     std::string initializer(const Tensor& value, const std::string& hint);
     std::string scalar_f32(float value, const std::string& hint);
     // A zero-point / integer constant of the quantized element type (scalar, or 1-D when several).

@@ -179,14 +179,21 @@ std::string emit_dequantize(ModelWriter& w, const Context& ctx, const std::strin
                             const std::string& node_name, const std::string& output) {
     const sim::QuantTensorInfo& info = ctx.tensor(tensor);
     std::string source = ctx.qname(tensor);
+    std::string out_name = output;
     if (info.constant) {   // a constant operand: its integers are an initializer
+        // QDQ form: dequantized once, under the constant's own name, so
+        // stripping the pairs gives back the model's constant.
+        if (ctx.format == ExportFormat::qdq) {
+            if (w.is_used(tensor)) return tensor;
+            out_name = tensor;
+        }
         std::vector<std::int64_t> values(info.constant->begin(), info.constant->end());
         Tensor t = Tensor::from_vector<std::int64_t>(info.shape, values).cast(
             info.quant.type == arch::ValueType::uint8 ? DType::u8 : DType::i8);
         source = w.initializer(t, tensor + "_quantized");
     }
     const QuantInputs p = quant_inputs(w, info.quant, tensor);
-    const std::string out = output.empty() ? w.fresh(tensor + "_dequantized") : output;
+    const std::string out = out_name.empty() ? w.fresh(tensor + "_dequantized") : out_name;
     onnx::NodeProto& n = w.node("DequantizeLinear", {source, p.scale, p.zero_point}, {out}, node_name);
     if (p.axis >= 0) ModelWriter::attr_int(n, "axis", p.axis);
     return out;

@@ -4,6 +4,7 @@
 // scale s_x * s_w[c]. The interchange form ONNX Runtime (which fuses
 // DQ -> Conv -> Q back into QLinearConv), TensorRT and other toolchains
 // import. The register values ride along in the program metadata.
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -78,7 +79,11 @@ ExportedLayer emit_mac_qdq(ModelWriter& w, const Context& ctx, const Node& node,
 
     const std::string xf = emit_dequantize(w, ctx, x, node.name + "_dequantize");
     const arch::ValueRange full = arch::value_range(yq.type);
-    const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
+    // The fused activation is written out even where the output type's range
+    // already clamps (a Relu into uint8 with zero-point 0): the float graph
+    // under the Q/DQ pairs is then the model (importers strip the pairs).
+    const std::string activation = node.attr_string(fused::kActivation, "");
+    const bool clamped = !activation.empty() || layer.clamp_lo > full.min || layer.clamp_hi < full.max;
     const std::string yf = ctx.float_name(y);
     const std::string linear_out = clamped ? w.fresh(y + "_unclamped") : yf;
     std::string form;
@@ -110,11 +115,16 @@ ExportedLayer emit_mac_qdq(ModelWriter& w, const Context& ctx, const Node& node,
         form = "DQ -> MatMul (+ bias) -> Q";
     }
     if (clamped) {
-        // The output clamp (a fused Relu/Clip) in float, at the exact real
-        // values of the integer bounds.
-        const float lo = sim::dequantize(layer.clamp_lo, yq.scales.at(0), yq.zero_points.at(0));
-        const float hi = sim::dequantize(layer.clamp_hi, yq.scales.at(0), yq.zero_points.at(0));
-        if (layer.clamp_lo == yq.zero_points.at(0) && layer.clamp_hi == full.max) {
+        // The fused Clip's own bounds; else (an edited clamp register) the
+        // real values of the integer bounds.
+        float lo = sim::dequantize(layer.clamp_lo, yq.scales.at(0), yq.zero_points.at(0));
+        float hi = sim::dequantize(layer.clamp_hi, yq.scales.at(0), yq.zero_points.at(0));
+        if (activation == "Clip") {
+            lo = std::max(lo, node.attr_float(fused::kClipMin, lo));
+            hi = std::min(hi, node.attr_float(fused::kClipMax, hi));
+        }
+        if (activation == "Relu" || (activation.empty() && layer.clamp_lo == yq.zero_points.at(0) &&
+                                     layer.clamp_hi == full.max)) {
             w.node("Relu", {linear_out}, {yf}, node.name + "_relu");
             form += " (Relu)";
         } else {

@@ -57,6 +57,17 @@ struct HostNode {
     std::int64_t macs = 0;
 };
 
+// Refining given quantization (CalibOptions::start_from: a CTable, or a QDQ
+// model's scales): a place where the arch could not take a value as given.
+struct ForcedChange {
+    std::string item;                       // tensor name, or "node 'n' weights"
+    std::string why;                        // "zero-point not supported; power-of-two scale", ...
+    std::string before, after;              // the parameters, as text
+    // Quantization SQNR (dB) of the tensor on the calibration data (every
+    // value the statistics saw; weights: all their values), before and after.
+    std::optional<double> sqnr_before_db, sqnr_after_db;
+};
+
 struct CalibResult {
     CTable table;
     std::vector<LayerSummary> layers;
@@ -67,6 +78,7 @@ struct CalibResult {
     // What the hardware cannot represent as asked (e.g. saturated bias
     // registers), in words a user can act on; also in the JSON report.
     std::vector<std::string> warnings;
+    std::vector<ForcedChange> forced_changes;   // refining only
     double seconds_statistics = 0.0, seconds_search = 0.0, seconds_total = 0.0;
 };
 

@@ -17,6 +17,9 @@ std::string format_layer_table(const CalibResult& result);
 // One line: how many nodes run on the host, their ops and their share of
 // the model's MACs.
 std::string format_host_summary(const CalibResult& result);
+// Refining: one line per change the arch forced on the given quantization
+// (CalibResult::forced_changes); "" when none.
+std::string format_forced_changes(const CalibResult& result);
 // One line per accuracy figure.
 std::string format_top1(const Top1& top1);
 // JSON report (--report): settings, timing, per-layer figures, host nodes
