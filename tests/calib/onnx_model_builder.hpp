@@ -138,6 +138,17 @@ struct ModelBuilder {
     void init_i64(const std::string& name, const std::vector<std::int64_t>& dims, const std::vector<std::int64_t>& values) {
         *graph().add_initializer() = i64_tensor(name, dims, values);
     }
+    // An integer initializer of an ONNX element type stored in int32_data
+    // (INT8, UINT8, INT16, INT32).
+    void init_int(const std::string& name, const std::vector<std::int64_t>& dims, const std::vector<std::int32_t>& values,
+                  int elem_type) {
+        onnx::TensorProto t;
+        t.set_name(name);
+        t.set_data_type(elem_type);
+        for (auto d : dims) t.add_dims(d);
+        for (auto v : values) t.add_int32_data(v);
+        *graph().add_initializer() = t;
+    }
     // A Constant node holding a tensor attribute.
     void constant(const std::string& output, const onnx::TensorProto& value) {
         auto& n = node("Constant", {}, {output});

@@ -197,9 +197,8 @@ std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>&
 }
 
 std::string describe_params(const QuantParams& p) {
-    std::string scales = p.scales.size() == 1 ? fmt::format("{}", p.scales[0]) : fmt::format("{} per-channel scales", p.scales.size());
-    std::string zero = p.zero_points.size() == 1 ? fmt::format(" z {}", p.zero_points[0]) : "";
-    return fmt::format("{} s {}{}", arch::to_string(p.type), scales, zero);
+    if (p.scales.size() > 1) return fmt::format("{}, {} per-channel scales", arch::to_string(p.type), p.scales.size());
+    return fmt::format("{} s {} z {}", arch::to_string(p.type), p.scales[0], p.zero_points.at(0));
 }
 
 // The SQNR (dB) of quantizing `values` with `params` (weights).

@@ -8,6 +8,7 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "bitnpu/arch/hash.hpp"
 #include "bitnpu/graph/op_set.hpp"
@@ -193,6 +194,12 @@ void check_required_inputs(const Node& node, std::int64_t opset) {
 
 void check_op_supported(const Node& node, std::int64_t opset) {
     if (is_supported_op(node.op_type, node.domain)) return;
+    static const std::set<std::string> integer_ops = {"QGemm", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear",
+                                                      "QAttention", "MatMulIntegerToFloat"};
+    if (node.op_type.rfind("QLinear", 0) == 0 || integer_ops.count(node.op_type))
+        throw UserError(node_label(node) + ": an operator on quantized integers (QOperator form): bitnpu reads float "
+                        "models and QDQ models (QuantizeLinear/DequantizeLinear around float ops); give the float model "
+                        "or its QDQ export");
     const std::string domain = node.domain.empty() ? "ai.onnx (default)" : node.domain;
     throw UserError(node_label(node) + ": op '" + node.op_type + "' from domain '" + domain + "' (opset " +
                     std::to_string(opset) + ") is not supported. Supported ops: " + supported_ops_list());

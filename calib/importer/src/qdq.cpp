@@ -27,8 +27,36 @@ struct PairParams {
     std::int64_t axis = 1;                           // meaningful when scales.size() > 1
 };
 
-const Tensor& constant_input(const Graph& g, const Node& n, std::size_t i, const char* what) {
-    const Tensor* t = i < n.inputs.size() && !n.inputs[i].empty() ? g.initializer(n.inputs[i]) : nullptr;
+// The value of a tensor computed from constants only (an initializer, or
+// e.g. the Identity of one, as torch.onnx.export writes zero-points), or null.
+class Constants {
+public:
+    explicit Constants(const Graph& g) : g_(g) {}
+    const Tensor* value(const std::string& name, int depth = 0) {
+        if (name.empty()) return nullptr;
+        if (const Tensor* t = g_.initializer(name)) return t;
+        if (auto it = computed_.find(name); it != computed_.end()) return &it->second;
+        const Node* p = g_.producer_of(name);
+        if (!p || depth > 8 || is_q(*p) || is_dq(*p)) return nullptr;
+        std::vector<const Tensor*> in;
+        for (const std::string& i : p->inputs) {
+            const Tensor* t = i.empty() ? nullptr : value(i, depth + 1);
+            if (!i.empty() && !t) return nullptr;
+            in.push_back(t);
+        }
+        std::vector<Tensor> out = run_node(*p, in, g_.opset);
+        for (std::size_t k = 0; k < out.size() && k < p->outputs.size(); ++k) computed_[p->outputs[k]] = std::move(out[k]);
+        auto it = computed_.find(name);
+        return it == computed_.end() ? nullptr : &it->second;
+    }
+
+private:
+    const Graph& g_;
+    std::map<std::string, Tensor> computed_;
+};
+
+const Tensor& constant_input(Constants& constants, const Node& n, std::size_t i, const char* what) {
+    const Tensor* t = i < n.inputs.size() && !n.inputs[i].empty() ? constants.value(n.inputs[i]) : nullptr;
     if (!t)
         throw UserError(fmt::format("{}: the {} '{}' is computed at run time; bitnpu imports QDQ models whose scales "
                                     "and zero-points are constants",
@@ -36,11 +64,11 @@ const Tensor& constant_input(const Graph& g, const Node& n, std::size_t i, const
     return *t;
 }
 
-PairParams pair_params(const Graph& g, const Node& n) {
+PairParams pair_params(Constants& constants, const Node& n) {
     PairParams p;
-    p.scales = constant_input(g, n, 1, "scale").to_floats();
+    p.scales = constant_input(constants, n, 1, "scale").to_floats();
     if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-        const Tensor& zp = constant_input(g, n, 2, "zero-point");
+        const Tensor& zp = constant_input(constants, n, 2, "zero-point");
         switch (zp.dtype()) {
             case DType::u8: p.type = arch::ValueType::uint8; break;
             case DType::i8: p.type = arch::ValueType::int8; break;
@@ -100,7 +128,7 @@ int output_channel_axis(const Node& n, std::size_t rank) {
 
 class Stripper {
 public:
-    explicit Stripper(Graph& g) : g_(g) {}
+    explicit Stripper(Graph& g) : g_(g), constants_(g) {}
 
     QdqImport run() {
         for (const Node& n : g_.nodes)
@@ -129,7 +157,7 @@ private:
 
     // Q(x) -> DQ -> consumers: the consumers read x, x is recorded.
     void strip_pair(const Node& q) {
-        const PairParams p = pair_params(g_, q);
+        const PairParams p = pair_params(constants_, q);
         const std::string& x = q.inputs.at(0);
         std::vector<const Node*> dqs = consumers(q.outputs.at(0));
         if (is_graph_output(q.outputs[0]))
@@ -141,7 +169,7 @@ private:
                 throw UserError(fmt::format("{}: its output feeds {}, not a DequantizeLinear: an operator on integers "
                                             "(QOperator form) is not a QDQ model; export QDQ, or give the float model",
                                             label(q), label(*d)));
-            const PairParams dp = pair_params(g_, *d);
+            const PairParams dp = pair_params(constants_, *d);
             if (!same_params(p, dp))
                 throw UserError(fmt::format("{} quantizes '{}' with {}, but {} dequantizes it with {}", label(q), x,
                                             describe(p), label(*d), describe(dp)));
@@ -181,7 +209,7 @@ private:
 
     // DQ(integer constant): the float constant it denotes.
     void strip_constant_dq(const Node& d) {
-        const PairParams p = pair_params(g_, d);
+        const PairParams p = pair_params(constants_, d);
         const std::string& in = d.inputs.at(0);
         if (!g_.is_initializer(in)) {
             const bool graph_input = std::any_of(g_.inputs.begin(), g_.inputs.end(),
@@ -201,9 +229,9 @@ private:
         ++out_.constants;
     }
 
-    std::vector<const Tensor*> inputs_of(const Node& n) const {
+    std::vector<const Tensor*> inputs_of(const Node& n) {
         std::vector<const Tensor*> in;
-        for (const std::string& name : n.inputs) in.push_back(name.empty() ? nullptr : g_.initializer(name));
+        for (const std::string& name : n.inputs) in.push_back(name.empty() ? nullptr : constants_.value(name));
         return in;
     }
 
@@ -260,6 +288,7 @@ private:
     }
 
     Graph& g_;
+    Constants constants_;
     QdqImport out_;
     std::set<std::string> removed_;
     std::map<std::string, std::string> renames_;
