@@ -104,3 +104,30 @@ TEST_CASE("npuexport: bad input exits 2 and writes nothing", "[cli][npuexport][e
     INFO(r.output);
     CHECK(r.exit_code == 0);
 }
+
+TEST_CASE("npuexport: a QDQ export runs back in npusim from its embedded CTable, bit for bit", "[cli][npuexport]") {
+    const fs::path dir = temp_dir("npuexport-roundtrip");
+    for (const std::string arch : {"shift_only.yaml", "nvdla_like.yaml"}) {
+        const std::string ctable = calibrate(dir, arch);
+        const std::string arch_path = kSource + "/configs/" + arch;
+        const fs::path qdq = dir / (arch + ".qdq.onnx");
+        const std::string input = " --input " + kSource + "/data/test_100_x.npy --raw --output-dir ";
+        auto run = [](const std::string& cmd) {
+            const auto r = run_cli(cmd);
+            INFO(cmd << "\n" << r.output);
+            REQUIRE(r.exit_code == 0);
+        };
+        run(kExport + " --arch " + arch_path + " --ctable " + ctable + " " + kModel + " -o " + qdq.string() +
+            " --format qdq");
+        run(std::string(BITNPU_NPUSIM_EXE) + " run --arch " + arch_path + " --ctable " + ctable + " " + kModel + input +
+            (dir / (arch + ".a")).string());
+        run(std::string(BITNPU_NPUSIM_EXE) + " run --arch " + arch_path + " " + qdq.string() + input +
+            (dir / (arch + ".b")).string());
+        CHECK(read_file(dir / (arch + ".a") / "logits.raw.npy") == read_file(dir / (arch + ".b") / "logits.raw.npy"));
+        // The model itself carries no CTable: npusim says to give one.
+        const auto r = run_cli(std::string(BITNPU_NPUSIM_EXE) + " run --arch " + arch_path + " " + kModel + input +
+                               (dir / "c").string());
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find("give --ctable") != std::string::npos);
+    }
+}
