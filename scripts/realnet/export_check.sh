@@ -46,12 +46,20 @@ for m in $MODELS; do
   "$BUILD/tools/npusim" run --arch "$ARCH" --ctable "$d/T.ctable.yaml" "$model" --input "$d/eval.npy" \
     --output-dir "$d/npusim" --threads 2 >/dev/null
   for format in qoperator qdq; do
+    shape=$("$PY" -c "import numpy as np,sys; s=np.load(sys.argv[1], mmap_mode='r').shape; print(','.join(map(str, (1,) + s[1:])))" "$d/eval.npy")
     if ! "$BUILD/tools/npuexport" --arch "$ARCH" --ctable "$d/T.ctable.yaml" "$model" -o "$d/$format.onnx" \
-        --format "$format" --report "$d/$format.json" >"$d/$format.log" 2>&1; then
+        --format "$format" --report "$d/$format.json" --input-shape "$shape" >"$d/$format.log" 2>&1; then
       echo "$m $format: export failed: $(tail -1 "$d/$format.log")"; continue
     fi
-    outs=()
-    for f in "$d"/npusim/*.npy; do n=$(basename "$f" .npy); outs+=(--output "$n=$d/$format.$n.ort.npy"); done
+    # ONNX Runtime's output NAME=PATH per model output, PATH named as npusim
+    # names its files (the output name with unsafe characters replaced).
+    mapfile -t outs < <("$PY" - "$model" "$d/$format" <<'PY'
+import re, sys, onnx
+for o in onnx.load(sys.argv[1], load_external_data=False).graph.output:
+    print("--output")
+    print(f"{o.name}={sys.argv[2]}.{re.sub(r'[^A-Za-z0-9_.-]', '_', o.name)}.ort.npy")
+PY
+)
     node "$root/scripts/ort/ort_run.js" --model "$d/$format.onnx" --input "$d/eval.npy" "${outs[@]}" --threads 1 --batch 1
     "$PY" - "$d" "$format" "$m" <<'PY'
 import json, sys, glob, os

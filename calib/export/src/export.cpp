@@ -226,6 +226,9 @@ std::string float_input(ModelWriter& w, const Context& ctx, const std::string& i
 }  // namespace
 
 ExportedLayer emit_float_op(ModelWriter& w, const Context& ctx, const Node& node, const std::string& why) {
+    // Ops bitnpu's passes create that need a newer opset than the model's.
+    if (node.domain.empty() && node.op_type == "LayerNormalization") w.require_opset(17);
+    if (node.domain.empty() && node.op_type == "HardSwish") w.require_opset(14);
     std::vector<std::string> inputs;
     for (const std::string& in : node.inputs) inputs.push_back(float_input(w, ctx, in, node.name));
     std::vector<std::string> outputs;
