@@ -22,6 +22,7 @@ declare -A allowed=(
   [calib/calibrator]="arch sim graph fp32 frontend quant ctable compile calibrator"
   [calib/export]="arch sim graph fp32 quant ctable compile export"
   [calib/importer]="arch sim graph fp32 quant ctable compile export importer"
+  [sweep]="arch sim graph fp32 frontend quant ctable compile calibrator sweep"
   [rtl]="arch sim graph fp32 frontend quant ctable compile"
   [tools/npusim.cpp]="arch sim graph fp32 frontend quant ctable compile importer"
   [tools/npuexport.cpp]="arch sim graph fp32 frontend quant ctable compile export"
