@@ -30,6 +30,7 @@
 #include "bitnpu/compile/program.hpp"
 #include "bitnpu/ctable/ctable.hpp"
 #include "bitnpu/importer/qdq.hpp"
+#include "bitnpu/sim/systemc/energy.hpp"
 #include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
@@ -328,9 +329,33 @@ int run_cycle(const Options& opt) {
     bitnpu::sim::systemc::CycleOptions options;
     options.vcd_path = opt.vcd.empty() ? "" : files.output(opt.vcd, "--vcd");
     const auto r = bitnpu::sim::systemc::run_cycle_model(b.program.qgraph, b.arch, qinputs, options);
+    // The cost model per inference: the input's batch divides the totals.
+    const std::int64_t batch = qinputs.empty() || qinputs[0].shape.empty() ? 1 : std::max<std::int64_t>(1, qinputs[0].shape[0]);
+    bitnpu::sim::systemc::EnergyReport energy = bitnpu::sim::systemc::estimate_energy(b.program.qgraph, r.report, b.arch);
     std::cout << "npusim cycle model: " << opt.model << " on " << b.arch.name << "\n"
-              << bitnpu::sim::systemc::format_report(r.report);
-    if (!report.empty()) write_file_atomically(report, cycle_report_json(r.report).dump(2) + "\n");
+              << bitnpu::sim::systemc::format_report(r.report)
+              << fmt::format("energy (docs/energy.md, an estimate): {:.4g} uJ per sample ({} sample(s)), {:.3g} "
+                             "pJ/MAC, {:.3g} TOPS/W; MAC + vector area {:.4g} mm^2\n",
+                             energy.total_pj * 1e-6 / double(batch), batch, energy.pj_per_mac, energy.tops_per_watt,
+                             energy.total_area_mm2);
+    if (!report.empty()) {
+        nlohmann::ordered_json j = cycle_report_json(r.report);
+        j["energy"] = {{"samples", batch},
+                       {"total_pj", energy.total_pj},
+                       {"multiply_pj", energy.multiply_pj},
+                       {"accumulate_pj", energy.accumulate_pj},
+                       {"requant_pj", energy.requant_pj},
+                       {"vector_pj", energy.vector_pj},
+                       {"lut_pj", energy.lut_pj},
+                       {"sram_pj", energy.sram_pj},
+                       {"dram_pj", energy.dram_pj},
+                       {"pj_per_mac", energy.pj_per_mac},
+                       {"tops_per_watt", energy.tops_per_watt},
+                       {"mac_area_um2", energy.mac_area_um2},
+                       {"vector_area_um2", energy.vector_area_um2},
+                       {"total_area_mm2", energy.total_area_mm2}};
+        write_file_atomically(report, j.dump(2) + "\n");
+    }
     if (!opt.output_dir.empty()) write_quantized_outputs(opt, b.program.qgraph, r.raw_outputs, plan, files);
     files.commit();
     return 0;

@@ -9,7 +9,7 @@ namespace bitnpu::arch::detail {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name",    "description", "clock_mhz",    "memory",
+const std::vector<std::string> kTopKeys = {"name",    "description", "clock_mhz",    "memory",      "energy",
                                            "engines", "mapping",     "node_mapping", "host"};
 const std::vector<std::string> kEngineKeys = {"name",     "kind",       "array",       "lanes",
                                               "dataflow", "ops",        "precisions",  "accumulator",
@@ -262,6 +262,29 @@ MemorySpec read_memory(ParseContext& ctx, const YAML::Node& node, const std::str
     return m;
 }
 
+EnergySpec read_energy(ParseContext& ctx, const YAML::Node& node, const std::string& path) {
+    MapReader map(ctx, node, path,
+                  {"scale", "area_scale", "mult_8b_pj", "add_32b_pj", "fp32_mult_pj", "lut_pj", "sram_pj_per_byte",
+                   "sram_reference_kib", "dram_pj_per_byte", "mult_8b_um2", "add_32b_um2", "register_bit_um2"});
+    EnergySpec e;
+    const std::pair<const char*, double*> fields[] = {
+        {"scale", &e.scale},
+        {"area_scale", &e.area_scale},
+        {"mult_8b_pj", &e.mult_8b_pj},
+        {"add_32b_pj", &e.add_32b_pj},
+        {"fp32_mult_pj", &e.fp32_mult_pj},
+        {"lut_pj", &e.lut_pj},
+        {"sram_pj_per_byte", &e.sram_pj_per_byte},
+        {"sram_reference_kib", &e.sram_reference_kib},
+        {"dram_pj_per_byte", &e.dram_pj_per_byte},
+        {"mult_8b_um2", &e.mult_8b_um2},
+        {"add_32b_um2", &e.add_32b_um2},
+        {"register_bit_um2", &e.register_bit_um2}};
+    for (const auto& [key, field] : fields)
+        if (auto v = map.number(key)) *field = *v;
+    return e;
+}
+
 HostSpec read_host(ParseContext& ctx, const YAML::Node& node, const std::string& path) {
     MapReader map(ctx, node, path, {"enabled", "ops"});
     HostSpec host;
@@ -287,6 +310,7 @@ ParsedArch parse_document(const std::string& yaml_text, const std::string& origi
     spec.description = top.string("description").value_or("");
     if (auto clock = top.number("clock_mhz")) spec.clock_mhz = *clock;
     if (auto memory = top.get("memory")) spec.memory = read_memory(ctx, *memory, "memory");
+    if (auto energy = top.get("energy")) spec.energy = read_energy(ctx, *energy, "energy");
     spec.engines = read_engines(ctx, top.require("engines", "a list of at least one engine"), "engines");
     if (auto m = top.get("mapping")) spec.op_mapping = read_name_map(ctx, *m, "mapping");
     if (auto m = top.get("node_mapping")) spec.node_mapping = read_name_map(ctx, *m, "node_mapping");

@@ -1,5 +1,6 @@
 #include "validate.hpp"
 
+#include <cmath>
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -270,6 +271,15 @@ void check_top_level(const Checker& c, const ArchSpec& spec) {
     if (spec.name.empty()) c.fail("name", "must not be empty");
     if (!(spec.clock_mhz > 0)) c.fail("clock_mhz", number_text(spec.clock_mhz) + " must be greater than 0");
     if (spec.memory.sram_kib < 1) c.fail("memory.sram_kib", std::to_string(spec.memory.sram_kib) + " must be at least 1");
+    const EnergySpec& e = spec.energy;
+    const std::pair<const char*, double> energies[] = {
+        {"scale", e.scale}, {"area_scale", e.area_scale}, {"mult_8b_pj", e.mult_8b_pj}, {"add_32b_pj", e.add_32b_pj},
+        {"fp32_mult_pj", e.fp32_mult_pj}, {"lut_pj", e.lut_pj}, {"sram_pj_per_byte", e.sram_pj_per_byte},
+        {"sram_reference_kib", e.sram_reference_kib}, {"dram_pj_per_byte", e.dram_pj_per_byte},
+        {"mult_8b_um2", e.mult_8b_um2}, {"add_32b_um2", e.add_32b_um2}, {"register_bit_um2", e.register_bit_um2}};
+    for (const auto& [key, value] : energies)
+        if (!(value >= 0.0) || !std::isfinite(value))
+            c.fail(std::string("energy.") + key, number_text(value) + " must be a finite number >= 0");
     if (!(spec.memory.dram_bytes_per_cycle > 0)) {
         c.fail("memory.dram_bytes_per_cycle", number_text(spec.memory.dram_bytes_per_cycle) + " must be greater than 0");
     }

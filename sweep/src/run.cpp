@@ -25,6 +25,7 @@
 #include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
+#include "bitnpu/sim/systemc/energy.hpp"
 
 namespace bitnpu::sweep {
 namespace {
@@ -57,6 +58,10 @@ Json to_json(const PointResult& r) {
     j["macs"] = r.macs;
     j["mac_utilization"] = r.mac_utilization;
     j["dram_bytes"] = r.dram_bytes;
+    j["energy_pj"] = r.energy_pj;
+    j["pj_per_mac"] = r.pj_per_mac;
+    j["tops_per_watt"] = r.tops_per_watt;
+    j["area_mm2"] = r.area_mm2;
     j["seconds_calibrate"] = r.seconds_calibrate;
     j["seconds_evaluate"] = r.seconds_evaluate;
     j["seconds_cycle"] = r.seconds_cycle;
@@ -83,6 +88,10 @@ PointResult from_json(const Json& j) {
     r.macs = j.at("macs");
     r.mac_utilization = j.at("mac_utilization");
     r.dram_bytes = j.at("dram_bytes");
+    r.energy_pj = j.at("energy_pj");
+    r.pj_per_mac = j.at("pj_per_mac");
+    r.tops_per_watt = j.at("tops_per_watt");
+    r.area_mm2 = j.at("area_mm2");
     r.seconds_calibrate = j.at("seconds_calibrate");
     r.seconds_evaluate = j.at("seconds_evaluate");
     r.seconds_cycle = j.at("seconds_cycle");
@@ -163,6 +172,11 @@ void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec
     r.macs = cycle.report.macs;
     r.mac_utilization = cycle.report.mac_utilization;
     r.dram_bytes = cycle.report.dram_bytes_in + cycle.report.dram_bytes_out;
+    const sim::systemc::EnergyReport energy = sim::systemc::estimate_energy(program.qgraph, cycle.report, arch);
+    r.energy_pj = energy.total_pj;
+    r.pj_per_mac = energy.pj_per_mac;
+    r.tops_per_watt = energy.tops_per_watt;
+    r.area_mm2 = energy.total_area_mm2;
     r.seconds_cycle = seconds_since(t0);
     r.status = "ok";
 }
@@ -180,13 +194,14 @@ std::string csv(const SweepSpec& spec, const std::vector<PointResult>& rows) {
     std::string out = "point,network";
     for (const Axis& a : spec.axes) out += "," + csv_field(a.path);
     out += ",status,error,arch_hash,fp32_top1,top1,drop_pp,sqnr_db,cycles,latency_us,macs,mac_utilization,dram_bytes,"
-           "seconds_calibrate,seconds_evaluate,seconds_cycle\n";
+           "energy_pj,pj_per_mac,tops_per_watt,area_mm2,seconds_calibrate,seconds_evaluate,seconds_cycle\n";
     for (const PointResult& r : rows) {
         out += r.point + "," + csv_field(r.network);
         for (const std::string& v : r.axis_values) out += "," + csv_field(v);
-        out += fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f}\n", r.status, csv_field(r.error),
-                           r.arch_hash, number(r.fp32_top1), number(r.top1), number(r.drop_pp), number(r.sqnr_db),
-                           r.cycles, r.latency_us, r.macs, r.mac_utilization, r.dram_bytes, r.seconds_calibrate,
+        out += fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f}\n", r.status,
+                           csv_field(r.error), r.arch_hash, number(r.fp32_top1), number(r.top1), number(r.drop_pp),
+                           number(r.sqnr_db), r.cycles, r.latency_us, r.macs, r.mac_utilization, r.dram_bytes,
+                           r.energy_pj, r.pj_per_mac, r.tops_per_watt, r.area_mm2, r.seconds_calibrate,
                            r.seconds_evaluate, r.seconds_cycle);
     }
     return out;
@@ -268,8 +283,10 @@ std::vector<PointResult> pareto_front(const std::vector<PointResult>& results, c
     for (const PointResult& a : ok) {
         bool dominated = false;
         for (const PointResult& b : ok) {
-            const bool no_worse = accuracy(b) >= accuracy(a) && b.cycles <= a.cycles && b.dram_bytes <= a.dram_bytes;
-            const bool better = accuracy(b) > accuracy(a) || b.cycles < a.cycles || b.dram_bytes < a.dram_bytes;
+            const bool no_worse = accuracy(b) >= accuracy(a) && b.energy_pj <= a.energy_pj && b.cycles <= a.cycles &&
+                                  b.area_mm2 <= a.area_mm2;
+            const bool better = accuracy(b) > accuracy(a) || b.energy_pj < a.energy_pj || b.cycles < a.cycles ||
+                                b.area_mm2 < a.area_mm2;
             if (no_worse && better) {
                 dominated = true;
                 break;

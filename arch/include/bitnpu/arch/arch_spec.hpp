@@ -84,6 +84,25 @@ struct MemorySpec {
     double dram_bytes_per_cycle = 16.0;
 };
 
+// The cost model's per-action energies (pJ) and areas (um^2): docs/energy.md.
+// Defaults are 45 nm figures (Horowitz, "Computing's energy problem",
+// ISSCC 2014); `scale` / `area_scale` move them to another node or voltage.
+// The arch YAML's optional `energy:` section overrides any field.
+struct EnergySpec {
+    double scale = 1.0;                   // factor on every energy (technology node, voltage)
+    double area_scale = 1.0;              // factor on every area
+    double mult_8b_pj = 0.2;              // an 8 x 8-bit integer multiply; w x a bits: * (w a / 64)
+    double add_32b_pj = 0.1;              // a 32-bit integer add; b bits: * (b / 32)
+    double fp32_mult_pj = 3.7;            // an fp32 multiply (a float32 requant unit)
+    double lut_pj = 0.3;                  // one lookup-table read (a small register file)
+    double sram_pj_per_byte = 1.25;       // 8 KiB SRAM, 64-bit access 10 pJ
+    double sram_reference_kib = 8.0;      // SRAM energy grows with sqrt(size / this)
+    double dram_pj_per_byte = 160.0;      // DRAM, 1.3 nJ per 64-bit access
+    double mult_8b_um2 = 282.0;           // 8 x 8-bit multiplier area
+    double add_32b_um2 = 137.0;           // 32-bit adder area
+    double register_bit_um2 = 4.0;        // one flip-flop (accumulator register bit)
+};
+
 // Ops no engine runs may fall back to FP32 on the host when enabled.
 struct HostSpec {
     bool enabled = false;
@@ -98,6 +117,7 @@ struct ArchSpec {
     std::string description;             // optional free text (what hardware it models)
     double clock_mhz = 1000.0;
     MemorySpec memory;
+    EnergySpec energy;
     std::vector<EngineSpec> engines;
     std::map<std::string, std::string> op_mapping;    // ONNX op type -> engine name
     std::map<std::string, std::string> node_mapping;  // ONNX node name -> engine name (overrides)

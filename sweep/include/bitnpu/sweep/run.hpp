@@ -25,6 +25,8 @@ struct PointResult {
     std::optional<double> sqnr_db;           // networks without labels: the lowest output SQNR vs FP32
     std::int64_t cycles = 0, macs = 0, dram_bytes = 0;
     double latency_us = 0.0, mac_utilization = 0.0;
+    // The cost model (docs/energy.md), per inference.
+    double energy_pj = 0.0, pj_per_mac = 0.0, tops_per_watt = 0.0, area_mm2 = 0.0;
     double seconds_calibrate = 0.0, seconds_evaluate = 0.0, seconds_cycle = 0.0;   // timing columns
 };
 
@@ -42,7 +44,7 @@ std::vector<PointResult> run_points(const SweepSpec& spec, const std::vector<Poi
 
 // results.csv, results.json (one row per point x network: every axis value
 // and every figure), pareto.csv (per network, the points no other point beats
-// on accuracy, cycles and DRAM bytes at once).
+// on accuracy, energy, cycles and area at once).
 void write_results(const SweepSpec& spec, const std::vector<PointResult>& results, const std::string& out_dir);
 
 // The shard folders' results joined (UserError when they come from
@@ -50,7 +52,7 @@ void write_results(const SweepSpec& spec, const std::vector<PointResult>& result
 std::vector<PointResult> merge_results(const SweepSpec& spec, const std::vector<std::string>& shard_dirs);
 
 // The non-dominated results of one network (accuracy higher is better;
-// cycles and DRAM bytes lower): what pareto.csv lists.
+// energy, cycles and area lower): what pareto.csv lists.
 std::vector<PointResult> pareto_front(const std::vector<PointResult>& results, const std::string& network);
 
 }  // namespace bitnpu::sweep
