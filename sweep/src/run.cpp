@@ -234,7 +234,9 @@ std::vector<PointResult> run_points(const SweepSpec& spec, const std::vector<Poi
         std::optional<arch::ArchSpec> arch;
         std::string invalid;
         try {
-            arch = arch::load_arch((dir / "arch.yaml").string());
+            // Named relative to the result folder, so shard and unsharded runs give the same messages.
+            arch = arch::parse_arch(arch_text, "points/" + point.id + "/arch.yaml");
+            arch->content_hash = arch::sha256_hex(arch_text);
         } catch (const UserError& e) {
             invalid = e.what();
         }

@@ -2,6 +2,8 @@
 // base arch at an axis path (spec.hpp).
 #include "bitnpu/sweep/spec.hpp"
 
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -64,7 +66,38 @@ void expect_keys(const std::string& file, const YAML::Node& map, const std::stri
     }
 }
 
-std::string resolve(const std::string& spec_path, const std::string& relative) {
+// $VAR and ${VAR} from the environment (e.g. ${BITNPU_CACHE}, $HOME); a
+// leading ~ is $HOME. An unset variable is an error naming it.
+std::string expand(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == 0 && text[0] == '~' && (text.size() == 1 || text[1] == '/')) {
+            const char* home = std::getenv("HOME");
+            out += home ? home : "";
+            continue;
+        }
+        if (text[i] != '$') {
+            out += text[i];
+            continue;
+        }
+        std::size_t j = i + 1;
+        const bool braced = j < text.size() && text[j] == '{';
+        if (braced) ++j;
+        std::size_t k = j;
+        while (k < text.size() && (std::isalnum(static_cast<unsigned char>(text[k])) || text[k] == '_')) ++k;
+        const std::string name = text.substr(j, k - j);
+        if (name.empty() || (braced && (k >= text.size() || text[k] != '}')))
+            throw UserError("'" + text + "': a $ not followed by a variable name");
+        const char* value = std::getenv(name.c_str());
+        if (!value) throw UserError("'" + text + "': environment variable " + name + " is not set");
+        out += value;
+        i = braced ? k : k - 1;
+    }
+    return out;
+}
+
+std::string resolve(const std::string& spec_path, const std::string& given) {
+    const std::string relative = expand(given);
     const fs::path p(relative);
     if (p.is_absolute()) return relative;
     return (fs::path(spec_path).parent_path() / p).lexically_normal().string();
@@ -76,6 +109,15 @@ std::vector<std::string> split_path(const std::string& path) {
     std::string part;
     while (std::getline(ss, part, '.')) parts.push_back(part);
     return parts;
+}
+
+// An axis may set several fields to one value: "a.bits+b.bits".
+std::vector<std::string> tied_paths(const std::string& axis) {
+    std::vector<std::string> out;
+    std::stringstream ss(axis);
+    std::string one;
+    while (std::getline(ss, one, '+')) out.push_back(one);
+    return out;
 }
 
 // The node at `path` in `root`, created (as a map key) when missing.
@@ -183,7 +225,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
         // reported invalid), so only a field-name problem fails here.
         try {
             YAML::Node base = YAML::Load(s.arch_text);
-            node_at(base, a.path) = YAML::Clone(a.values.front());
+            for (const std::string& one : tied_paths(a.path)) node_at(base, one) = YAML::Clone(a.values.front());
             YAML::Emitter e;
             e << base;
             arch::parse_arch(e.c_str(), "base arch with " + a.path);
@@ -257,7 +299,8 @@ std::vector<Point> plan_points(const SweepSpec& spec) {
 
 std::string arch_for_point(const SweepSpec& spec, const Point& point) {
     YAML::Node base = YAML::Load(spec.arch_text);
-    for (std::size_t k = 0; k < spec.axes.size(); ++k) node_at(base, spec.axes[k].path) = YAML::Clone(point.values[k]);
+    for (std::size_t k = 0; k < spec.axes.size(); ++k)
+        for (const std::string& one : tied_paths(spec.axes[k].path)) node_at(base, one) = YAML::Clone(point.values[k]);
     if (base["name"]) base["name"] = base["name"].Scalar() + "@" + point.id;
     YAML::Emitter out;
     out << base;
