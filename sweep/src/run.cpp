@@ -25,6 +25,7 @@
 #include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
 #include "bitnpu/sim/systemc/cycle_model.hpp"
+#include "bitnpu/sim/reference/mac.hpp"
 #include "bitnpu/sim/systemc/energy.hpp"
 
 namespace bitnpu::sweep {
@@ -62,6 +63,16 @@ Json to_json(const PointResult& r) {
     j["pj_per_mac"] = r.pj_per_mac;
     j["tops_per_watt"] = r.tops_per_watt;
     j["area_mm2"] = r.area_mm2;
+    j["overflow_steps"] = r.overflow_steps;
+    j["overflow_outputs"] = r.overflow_outputs;
+    j["overflow_layers"] = r.overflow_layers;
+    j["max_partial_ratio"] = r.max_partial_ratio;
+    Json layers = Json::array();
+    for (const LayerOverflow& l : r.layers)
+        layers.push_back({{"node", l.node}, {"outputs", l.outputs}, {"overflowed_outputs", l.overflowed_outputs},
+                          {"overflowed_steps", l.overflowed_steps}, {"max_abs_partial", l.max_abs_partial},
+                          {"accumulator_max", l.accumulator_max}});
+    j["layers"] = layers;
     j["seconds_calibrate"] = r.seconds_calibrate;
     j["seconds_evaluate"] = r.seconds_evaluate;
     j["seconds_cycle"] = r.seconds_cycle;
@@ -92,6 +103,13 @@ PointResult from_json(const Json& j) {
     r.pj_per_mac = j.at("pj_per_mac");
     r.tops_per_watt = j.at("tops_per_watt");
     r.area_mm2 = j.at("area_mm2");
+    r.overflow_steps = j.at("overflow_steps");
+    r.overflow_outputs = j.at("overflow_outputs");
+    r.overflow_layers = j.at("overflow_layers");
+    r.max_partial_ratio = j.at("max_partial_ratio");
+    for (const Json& l : j.at("layers"))
+        r.layers.push_back({l.at("node"), l.at("outputs"), l.at("overflowed_outputs"), l.at("overflowed_steps"),
+                            l.at("max_abs_partial"), l.at("accumulator_max")});
     r.seconds_calibrate = j.at("seconds_calibrate");
     r.seconds_evaluate = j.at("seconds_evaluate");
     r.seconds_cycle = j.at("seconds_cycle");
@@ -111,6 +129,32 @@ sim::QTensor quantized_first(const calib::Program& program, const calib::Tensor&
                                 program.qgraph.tensors.at(static_cast<std::size_t>(program.qgraph.inputs.at(0))).quant);
 }
 
+// Every MAC layer's overflow statistics on one sample: the program run with
+// every tensor kept, each MAC layer's input through the reference
+// accumulation with statistics.
+void accumulator_overflows(const sim::QuantGraph& program, const std::vector<sim::QTensor>& inputs, PointResult& r) {
+    sim::QuantGraph all = program;
+    all.outputs.clear();
+    for (std::size_t i = 0; i < all.tensors.size(); ++i)
+        if (!all.tensors[i].constant) all.outputs.push_back(static_cast<int>(i));
+    const sim::GraphResult run = sim::run_quantized(all, inputs);
+    std::map<int, const sim::QTensor*> value;
+    for (std::size_t k = 0; k < all.outputs.size(); ++k) value[all.outputs[k]] = &run.raw_outputs[k];
+    for (std::size_t i = 0; i < all.inputs.size() && i < inputs.size(); ++i) value[all.inputs[i]] = &inputs[i];
+    for (const sim::QuantNode& node : program.nodes) {
+        const auto* mac = std::get_if<sim::MacLayer>(&node.params);
+        if (!mac || node.inputs.empty() || !value.count(node.inputs[0])) continue;
+        const sim::reference::AccumulatorStats s = sim::reference::accumulator_stats(*mac, *value.at(node.inputs[0]));
+        r.layers.push_back({node.name, s.outputs, s.overflowed_outputs, s.overflowed_steps, s.max_abs_partial,
+                            s.accumulator_max});
+        r.overflow_steps += s.overflowed_steps;
+        r.overflow_outputs += s.overflowed_outputs;
+        r.overflow_layers += s.overflowed_steps > 0 ? 1 : 0;
+        if (s.accumulator_max > 0)
+            r.max_partial_ratio = std::max(r.max_partial_ratio, double(s.max_abs_partial) / double(s.accumulator_max));
+    }
+}
+
 // One network on one point's arch: calibrate, evaluate, time.
 void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec& arch, const RunOptions& options,
                  PointResult& r) {
@@ -128,11 +172,14 @@ void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec
     r.seconds_calibrate = seconds_since(t0);
 
     t0 = Clock::now();
-    const auto eval = calib::load_sample_file(net.eval, graph);
+    std::unique_ptr<calib::SampleSource> eval = calib::load_sample_file(net.eval, graph);
+    if (net.eval_samples > 0 && net.eval_samples < eval->size())
+        eval = calib::make_array_source(eval->batch(0, net.eval_samples));
     const calib::Feed first = eval->batch(0, 1);
     const calib::Program program = calib::build_program(graph, arch, result.table, first.begin()->second.shape());
     if (!net.labels.empty()) {
-        const calib::Tensor labels = calib::load_npy(net.labels);
+        calib::Tensor labels = calib::load_npy(net.labels);
+        if (net.eval_samples > 0 && net.eval_samples < labels.dim(0)) labels = calib::slice_batch(labels, 0, eval->size());
         const calib::Top1 t = calib::evaluate_top1(graph, program.qgraph, *eval, labels, options.threads, 256);
         r.fp32_top1 = t.fp32();
         r.top1 = t.sim();
@@ -178,6 +225,7 @@ void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec
     r.tops_per_watt = energy.tops_per_watt;
     r.area_mm2 = energy.total_area_mm2;
     r.seconds_cycle = seconds_since(t0);
+    accumulator_overflows(program.qgraph, one, r);
     r.status = "ok";
 }
 
@@ -194,14 +242,16 @@ std::string csv(const SweepSpec& spec, const std::vector<PointResult>& rows) {
     std::string out = "point,network";
     for (const Axis& a : spec.axes) out += "," + csv_field(a.path);
     out += ",status,error,arch_hash,fp32_top1,top1,drop_pp,sqnr_db,cycles,latency_us,macs,mac_utilization,dram_bytes,"
-           "energy_pj,pj_per_mac,tops_per_watt,area_mm2,seconds_calibrate,seconds_evaluate,seconds_cycle\n";
+           "energy_pj,pj_per_mac,tops_per_watt,area_mm2,overflow_steps,overflow_outputs,overflow_layers,"
+           "max_partial_ratio,seconds_calibrate,seconds_evaluate,seconds_cycle\n";
     for (const PointResult& r : rows) {
         out += r.point + "," + csv_field(r.network);
         for (const std::string& v : r.axis_values) out += "," + csv_field(v);
-        out += fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f}\n", r.status,
-                           csv_field(r.error), r.arch_hash, number(r.fp32_top1), number(r.top1), number(r.drop_pp),
-                           number(r.sqnr_db), r.cycles, r.latency_us, r.macs, r.mac_utilization, r.dram_bytes,
-                           r.energy_pj, r.pj_per_mac, r.tops_per_watt, r.area_mm2, r.seconds_calibrate,
+        out += fmt::format(",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f}\n",
+                           r.status, csv_field(r.error), r.arch_hash, number(r.fp32_top1), number(r.top1),
+                           number(r.drop_pp), number(r.sqnr_db), r.cycles, r.latency_us, r.macs, r.mac_utilization,
+                           r.dram_bytes, r.energy_pj, r.pj_per_mac, r.tops_per_watt, r.area_mm2, r.overflow_steps,
+                           r.overflow_outputs, r.overflow_layers, r.max_partial_ratio, r.seconds_calibrate,
                            r.seconds_evaluate, r.seconds_cycle);
     }
     return out;

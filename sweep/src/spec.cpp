@@ -193,7 +193,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
     for (std::size_t i = 0; i < nets.size(); ++i) {
         const std::string field = fmt::format("networks[{}]", i);
         const YAML::Node n = nets[i];
-        expect_keys(path, n, field, {"name", "model", "calib", "eval", "labels", "samples"});
+        expect_keys(path, n, field, {"name", "model", "calib", "eval", "labels", "samples", "eval_samples"});
         Network net;
         for (const char* key : {"model", "calib", "eval"})
             if (!n[key]) fail(path, n, field + "." + key, "required");
@@ -203,6 +203,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
         if (n["labels"]) net.labels = resolve(path, text_of(path, n["labels"], field + ".labels"));
         net.name = n["name"] ? text_of(path, n["name"], field + ".name") : fs::path(net.model).stem().string();
         if (n["samples"]) net.samples = int_of(path, n["samples"], field + ".samples", 1);
+        if (n["eval_samples"]) net.eval_samples = int_of(path, n["eval_samples"], field + ".eval_samples", 1);
         for (const std::string* f : {&net.model, &net.calib, &net.eval, &net.labels})
             if (!f->empty() && !fs::exists(*f)) fail(path, n, field, fmt::format("'{}' does not exist", *f));
         if (!names.insert(net.name).second) fail(path, n, field + ".name", fmt::format("'{}' appears twice", net.name));

@@ -1,6 +1,9 @@
 // Reference MAC layers (sim/reference/mac.hpp), from numerics.md "The MAC datapath".
 #include "bitnpu/sim/reference/mac.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include <string>
 
 #include "bitnpu/errors.hpp"
@@ -38,8 +41,43 @@ void check_common(const MacLayer& layer, std::int64_t output_depth) {
     check(layer.clamp_lo <= layer.clamp_hi, "MAC layer: empty clamp range");
 }
 
+// One accumulation step, with the statistics when asked for: `exact` is the
+// unbounded running sum beside the hardware's `sum`.
+struct Stepper {
+    const AccumulatorRule& rule;
+    AccumulatorStats* stats;
+    __int128 exact = 0;
+    bool overflowed = false;
+    std::int64_t step(std::int64_t sum, std::int64_t value) {
+        if (stats) {
+            const __int128 raw = __int128(sum) + value;
+            const __int128 hi = (__int128(1) << (rule.bits - 1)) - 1, lo = -hi - 1;
+            ++stats->steps;
+            if (raw > hi || raw < lo) {
+                ++stats->overflowed_steps;
+                overflowed = true;
+            }
+            exact += value;
+            const __int128 magnitude = exact < 0 ? -exact : exact;
+            const __int128 cap = std::numeric_limits<std::int64_t>::max();
+            stats->max_abs_partial = std::max<std::int64_t>(stats->max_abs_partial, std::int64_t(std::min(magnitude, cap)));
+        }
+        return accumulate(sum, value, rule);
+    }
+    void begin() {
+        exact = 0;
+        overflowed = false;
+    }
+    void end() {
+        if (!stats) return;
+        ++stats->outputs;
+        if (overflowed) ++stats->overflowed_outputs;
+    }
+};
+
 // Conv, steps 1-4, into acc (the output's layout).
-void conv_accumulators(const MacLayer& layer, const QTensor& input, std::vector<std::int64_t>& acc) {
+void conv_accumulators(const MacLayer& layer, const QTensor& input, std::vector<std::int64_t>& acc,
+                       AccumulatorStats* stats = nullptr) {
     // Parameters.
     const ConvGeometry& geometry = layer.geometry;
     const int stride_height = geometry.stride_h, stride_width = geometry.stride_w;
@@ -73,6 +111,7 @@ void conv_accumulators(const MacLayer& layer, const QTensor& input, std::vector<
                                                        geometry.pad_right, dilation_width);
     const Shape output_shape{batches, output_depth, output_height, output_width};
     acc.assign(static_cast<std::size_t>(element_count(output_shape)), 0);
+    Stepper stepper{accumulator, stats};
 
     for (std::int64_t batch = 0; batch < batches; ++batch) {
         for (std::int64_t out_channel = 0; out_channel < output_depth; ++out_channel) {
@@ -81,7 +120,8 @@ void conv_accumulators(const MacLayer& layer, const QTensor& input, std::vector<
             for (std::int64_t out_y = 0; out_y < output_height; ++out_y) {
                 for (std::int64_t out_x = 0; out_x < output_width; ++out_x) {
                     // Step 3 (preload): loading b_q is itself an accumulation step.
-                    std::int64_t sum = bias_preload ? accumulate(0, bias_value, accumulator) : 0;
+                    stepper.begin();
+                    std::int64_t sum = bias_preload ? stepper.step(0, bias_value) : 0;
                     // The canonical k order: (c_in, kh, kw), kw fastest, within the group.
                     for (std::int64_t filter_channel = 0; filter_channel < filter_input_depth; ++filter_channel) {
                         const std::int64_t in_channel = group * filter_input_depth + filter_channel;
@@ -100,12 +140,13 @@ void conv_accumulators(const MacLayer& layer, const QTensor& input, std::vector<
                                 const std::int64_t p =
                                     product(weight_value - weight_zero_point, input_value, input_zero_point);
                                 // Step 4: add, then the overflow rule (wrap, or saturate after every addition).
-                                sum = accumulate(sum, p, accumulator);
+                                sum = stepper.step(sum, p);
                             }
                         }
                     }
                     // Step 3 (post): one more accumulation step after the last product.
-                    if (!bias_preload) sum = accumulate(sum, bias_value, accumulator);
+                    if (!bias_preload) sum = stepper.step(sum, bias_value);
+                    stepper.end();
                     acc[offset(output_shape, batch, out_channel, out_y, out_x)] = sum;
                 }
             }
@@ -114,7 +155,8 @@ void conv_accumulators(const MacLayer& layer, const QTensor& input, std::vector<
 }
 
 // Gemm / MatMul, steps 1-4, into acc ([rows, N_out]).
-void gemm_accumulators(const MacLayer& layer, const QTensor& input, std::vector<std::int64_t>& acc) {
+void gemm_accumulators(const MacLayer& layer, const QTensor& input, std::vector<std::int64_t>& acc,
+                       AccumulatorStats* stats = nullptr) {
     // Parameters.
     const std::int64_t input_zero_point = layer.input_zero_point;
     const std::int64_t weight_zero_point = layer.weight_zero_point;
@@ -130,18 +172,21 @@ void gemm_accumulators(const MacLayer& layer, const QTensor& input, std::vector<
     check_common(layer, output_depth);
     const std::int64_t rows = accum_depth == 0 ? 0 : input.size() / accum_depth;
     acc.assign(static_cast<std::size_t>(rows * output_depth), 0);
+    Stepper stepper{accumulator, stats};
 
     for (std::int64_t row = 0; row < rows; ++row) {
         for (std::int64_t out_channel = 0; out_channel < output_depth; ++out_channel) {
             const std::int64_t bias_value = layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(out_channel)];
-            std::int64_t sum = bias_preload ? accumulate(0, bias_value, accumulator) : 0;   // step 3 (preload)
+            stepper.begin();
+            std::int64_t sum = bias_preload ? stepper.step(0, bias_value) : 0;   // step 3 (preload)
             for (std::int64_t k = 0; k < accum_depth; ++k) {
                 const std::int64_t input_value = input.values[static_cast<std::size_t>(row * accum_depth + k)];
                 const std::int64_t weight_value = layer.weights[static_cast<std::size_t>(out_channel * accum_depth + k)];
                 const std::int64_t p = product(weight_value - weight_zero_point, input_value, input_zero_point);   // step 2
-                sum = accumulate(sum, p, accumulator);                                                              // step 4
+                sum = stepper.step(sum, p);                                                                         // step 4
             }
-            if (!bias_preload) sum = accumulate(sum, bias_value, accumulator);   // step 3 (post)
+            if (!bias_preload) sum = stepper.step(sum, bias_value);   // step 3 (post)
+            stepper.end();
             acc[static_cast<std::size_t>(row * output_depth + out_channel)] = sum;
         }
     }
@@ -186,6 +231,17 @@ std::vector<std::int64_t> accumulators(const MacLayer& layer, const QTensor& inp
     else
         gemm_accumulators(layer, input, acc);
     return acc;
+}
+
+AccumulatorStats accumulator_stats(const MacLayer& layer, const QTensor& input) {
+    AccumulatorStats stats;
+    stats.accumulator_max = std::int64_t(((__int128(1) << (layer.accumulator.bits - 1)) - 1));
+    std::vector<std::int64_t> acc;
+    if (layer.kind == MacKind::conv)
+        conv_accumulators(layer, input, acc, &stats);
+    else
+        gemm_accumulators(layer, input, acc, &stats);
+    return stats;
 }
 
 std::int64_t finish(const MacLayer& layer, std::int64_t oc, std::int64_t acc) {

@@ -15,6 +15,14 @@
 
 namespace bitnpu::sweep {
 
+// Overflow statistics of one MAC layer on the first evaluation sample
+// (sim::reference::accumulator_stats).
+struct LayerOverflow {
+    std::string node;
+    std::int64_t outputs = 0, overflowed_outputs = 0, overflowed_steps = 0;
+    std::int64_t max_abs_partial = 0, accumulator_max = 0;
+};
+
 struct PointResult {
     std::string point, network;
     std::vector<std::string> axis_values;    // value_text per axis, in spec order
@@ -27,6 +35,12 @@ struct PointResult {
     double latency_us = 0.0, mac_utilization = 0.0;
     // The cost model (docs/energy.md), per inference.
     double energy_pj = 0.0, pj_per_mac = 0.0, tops_per_watt = 0.0, area_mm2 = 0.0;
+    // Accumulator overflows on the first evaluation sample: steps that
+    // wrapped or saturated, outputs they touched, layers with any, and the
+    // largest exact partial sum over the accumulator's maximum (> 1: overflow).
+    std::int64_t overflow_steps = 0, overflow_outputs = 0, overflow_layers = 0;
+    double max_partial_ratio = 0.0;
+    std::vector<LayerOverflow> layers;
     double seconds_calibrate = 0.0, seconds_evaluate = 0.0, seconds_cycle = 0.0;   // timing columns
 };
 

@@ -22,6 +22,7 @@ struct Network {
     std::string eval;        // evaluation samples
     std::string labels;      // optional: with labels -> top-1, without -> output SQNR against FP32
     std::int64_t samples = 100;   // calibration samples used
+    std::int64_t eval_samples = 0;   // evaluation samples used (0: all)
 };
 
 struct Axis {

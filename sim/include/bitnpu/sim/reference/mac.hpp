@@ -27,6 +27,20 @@ Shape output_shape(const MacLayer& layer, const Shape& input_shape);
 // addition), in the output's layout. Any accumulator width (int64 values).
 std::vector<std::int64_t> accumulators(const MacLayer& layer, const QTensor& input);
 
+// What the accumulator did on one input (overflow statistics, archsweep):
+// the steps whose sum left the accumulator's range (and so wrapped or
+// saturated), and the largest |partial sum| of the exact, unbounded running
+// sums in the canonical order, against the accumulator's range.
+struct AccumulatorStats {
+    std::int64_t outputs = 0;              // output elements accumulated
+    std::int64_t steps = 0;                // accumulation steps (products and the bias)
+    std::int64_t overflowed_steps = 0;     // steps whose result left [acc_min, acc_max]
+    std::int64_t overflowed_outputs = 0;   // outputs with at least one such step
+    std::int64_t max_abs_partial = 0;      // largest |exact running sum| (saturates at int64)
+    std::int64_t accumulator_max = 0;      // 2^(bits - 1) - 1
+};
+AccumulatorStats accumulator_stats(const MacLayer& layer, const QTensor& input);
+
 // Steps 5-6 of one element of output channel oc: requantize by the channel's
 // registers, add z_y, clamp; an int1 output is the sign (sign(0) = +1).
 std::int64_t finish(const MacLayer& layer, std::int64_t oc, std::int64_t acc);
