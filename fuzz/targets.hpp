@@ -21,6 +21,8 @@
 #include "bitnpu/frontend/preprocess.hpp"
 #include "bitnpu/frontend/tensor_io.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
+#include "bitnpu/compile/program.hpp"
+#include "bitnpu/importer/qdq.hpp"
 
 namespace bitnpu::fuzz {
 
@@ -94,9 +96,36 @@ inline void preprocess(const std::string& bytes) {
     calib::preprocess_image(image, spec);
 }
 
+// A QDQ model through the importer (calib/importer: Q/DQ pairs stripped into
+// a float graph and a CTable), then the standard passes.
+inline void qdq(const std::string& bytes) {
+    static const InputFile file("model.qdq.onnx");
+    calib::Graph graph = calib::load_onnx(file.write(bytes));
+    if (calib::has_qdq(graph)) calib::strip_qdq(graph);
+    calib::run_standard_passes(graph);
+}
+
+// A CTable executed as the program of the bundled CNN on int8_npu.yaml
+// (docs/ctable.md "What npusim executes"): every register checked against
+// the arch before the program is built.
+inline void program(const std::string& bytes) {
+    static const arch::ArchSpec arch = arch::load_arch(std::string(BITNPU_SOURCE_DIR) + "/configs/int8_npu.yaml");
+    static const calib::Graph model = [] {
+        calib::Graph g = calib::load_onnx(std::string(BITNPU_SOURCE_DIR) + "/models/cnn.onnx");
+        calib::run_standard_passes(g);
+        return g;
+    }();
+    calib::CTable table = calib::parse_ctable(bytes, "fuzz.ctable");
+    table.model.hash.clear();
+    table.arch.hash.clear();
+    calib::Graph graph = model;
+    calib::build_program(graph, arch, table, {1, 1, 28, 28});
+}
+
 inline const std::map<std::string, std::function<void(const std::string&)>>& targets() {
     static const std::map<std::string, std::function<void(const std::string&)>> all = {
-        {"arch", arch}, {"onnx", onnx}, {"npy", npy}, {"npz", npz}, {"ctable", ctable}, {"preprocess", preprocess}};
+        {"arch", arch},     {"onnx", onnx},     {"npy", npy},   {"npz", npz},
+        {"ctable", ctable}, {"preprocess", preprocess}, {"qdq", qdq}, {"program", program}};
     return all;
 }
 

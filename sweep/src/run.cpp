@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -155,9 +157,17 @@ void accumulator_overflows(const sim::QuantGraph& program, const std::vector<sim
     }
 }
 
+// What every point of a network shares (the FP32 side does not depend on the
+// arch): its FP32 statistics and its FP32 reference outputs on the
+// evaluation samples, computed once per network per run.
+struct NetworkCache {
+    std::map<std::string, calib::TensorStats> statistics;
+    std::optional<std::map<std::string, calib::Tensor>> reference;
+};
+
 // One network on one point's arch: calibrate, evaluate, time.
 void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec& arch, const RunOptions& options,
-                 PointResult& r) {
+                 NetworkCache& cache, PointResult& r) {
     auto t0 = Clock::now();
     calib::Graph graph = calib::load_onnx(net.model);
     calib::run_standard_passes(graph);
@@ -168,6 +178,7 @@ void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec
     co.samples = std::min(net.samples, calib_samples->size());
     co.search_samples = spec.search_samples;
     co.threads = options.threads;
+    co.statistics_cache = &cache.statistics;
     const calib::CalibResult result = calib::calibrate(graph, arch, *calib_samples, co);
     r.seconds_calibrate = seconds_since(t0);
 
@@ -186,8 +197,11 @@ void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec
         r.drop_pp = t.drop_pp() + 0.0;
     } else {
         const calib::Feed all = eval->batch(0, eval->size());
-        const calib::Executor exec(fp32);
-        const auto ref = calib::run_batched(exec, all, calib::fixed_batch(fp32) > 0 ? calib::fixed_batch(fp32) : 64);
+        if (!cache.reference) {
+            const calib::Executor exec(fp32);
+            cache.reference = calib::run_batched(exec, all, calib::fixed_batch(fp32) > 0 ? calib::fixed_batch(fp32) : 64);
+        }
+        const std::map<std::string, calib::Tensor>& ref = *cache.reference;
         std::vector<sim::QTensor> q;
         for (int id : program.qgraph.inputs) {
             const std::string& name = program.qgraph.tensors.at(static_cast<std::size_t>(id)).name;
@@ -274,6 +288,7 @@ std::vector<PointResult> run_points(const SweepSpec& spec, const std::vector<Poi
     write_atomically(meta, Json{{"sweep", spec.name}, {"spec", spec.path}, {"spec_hash", spec.hash}, {"shard", shard},
                                 {"points", points.size()}}.dump(2) + "\n");
     std::vector<PointResult> results;
+    std::map<std::string, NetworkCache> caches;   // by network name
     const auto start = Clock::now();
     std::size_t done = 0, ran = 0;
     for (const Point& point : points) {
@@ -306,7 +321,7 @@ std::vector<PointResult> run_points(const SweepSpec& spec, const std::vector<Poi
                 r.error = invalid;
             } else {
                 try {
-                    run_network(spec, net, *arch, options, r);
+                    run_network(spec, net, *arch, options, caches[net.name], r);
                 } catch (const std::exception& e) {   // recorded; the sweep goes on
                     r.status = "failed";
                     r.error = e.what();

@@ -51,9 +51,18 @@ int resolved_threads(const CalibOptions& options) {
 std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const SampleSource& samples,
                                                       std::int64_t count, const QuantizationPlan& plan,
                                                       const CalibOptions& options) {
-    std::set<std::string> names;
+    std::set<std::string> names, wanted;
     for (const auto& [tensor, root] : plan.tied_to)
         if (!plan.constants.count(root)) names.insert(root);   // constants are quantized from their values
+    wanted = names;
+    if (options.statistics_cache) {   // only what the cache does not hold yet
+        for (const auto& [name, stats] : *options.statistics_cache) names.erase(name);
+        if (names.empty()) {
+            std::map<std::string, TensorStats> out;
+            for (const std::string& n : wanted) out.emplace(n, options.statistics_cache->at(n));
+            return out;
+        }
+    }
     StatsOptions stats_options;
     stats_options.histograms =
         !options.policy || make_policy(*options.policy, options.policy_options)->needs_histograms();
@@ -89,7 +98,13 @@ std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const 
         throw UserError(fmt::format("the FP32 model produces NaN or Inf in tensor '{}' on the calibration data; "
                                     "check the input preprocessing",
                                     bad.front()));
-    return collectors[0]->stats();
+    std::map<std::string, TensorStats> collected = collectors[0]->stats();
+    if (!options.statistics_cache) return collected;
+    for (auto& [name, stats] : collected) options.statistics_cache->emplace(name, stats);
+    std::map<std::string, TensorStats> out;
+    for (const std::string& n : wanted)
+        if (auto it = options.statistics_cache->find(n); it != options.statistics_cache->end()) out.emplace(n, it->second);
+    return out;
 }
 
 CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibOptions& options,

@@ -17,6 +17,7 @@
 #include "bitnpu/compile/program.hpp"
 #include "bitnpu/compile/placement.hpp"
 #include "bitnpu/quant/policies.hpp"
+#include "bitnpu/quant/statistics.hpp"
 #include "bitnpu/calibrator/samples.hpp"
 
 namespace bitnpu::calib {
@@ -33,6 +34,12 @@ struct CalibOptions {
     int threads = 0;                     // 0: all cores
     bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
     const CTable* start_from = nullptr;  // refine: keep its tensors, calibrate the rest
+    // FP32 statistics kept across calls (archsweep: every point calibrates the
+    // same model on the same data with the same policy): tensors already in
+    // the map are not observed again; new ones are added. The caller keys it
+    // by model, data, sample count and policy. The FP32 values do not depend
+    // on the arch, so the statistics of a tensor are the same at every point.
+    std::map<std::string, TensorStats>* statistics_cache = nullptr;
     std::function<void(const std::string& stage, std::int64_t done, std::int64_t total)> progress;
 };
 
