@@ -132,6 +132,10 @@ public:
 
     QdqImport run() {
         for (const Node& n : g_.nodes)
+            if ((is_q(n) || is_dq(n)) &&
+                (n.inputs.empty() || n.inputs[0].empty() || n.outputs.size() != 1 || n.outputs[0].empty()))
+                throw UserError(fmt::format("{}: needs its input and exactly one output", label(n)));
+        for (const Node& n : g_.nodes)
             if (is_q(n)) strip_pair(n);
         for (const Node& n : g_.nodes)
             if (is_dq(n) && !removed_.count(n.name)) strip_constant_dq(n);
