@@ -76,6 +76,12 @@ std::vector<Tensor> quantize_linear(const KernelContext& ctx) {
 }
 
 std::vector<Tensor> dequantize_linear(const KernelContext& ctx) {
+    const DType in_type = ctx.input(0).dtype();
+    if (in_type != DType::i8 && in_type != DType::u8 && in_type != DType::i16 && in_type != DType::i32)
+        ctx.fail(fmt::format("the quantized input is {}; DequantizeLinear takes int8, uint8, int16 or int32",
+                             to_string(in_type)));
+    if (ctx.has_input(2) && ctx.input(2).dtype() != in_type)
+        ctx.fail("the zero-point's type differs from the input's");
     const Tensor q = ctx.input(0).cast(DType::i64);
     const AxisParams p = axis_params(ctx, q);
     Tensor x(DType::f32, q.shape());
