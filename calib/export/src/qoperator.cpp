@@ -155,58 +155,51 @@ float scale_giving(const Node& node, const std::string& what, float want, float 
 
 std::string scale_input(ModelWriter& w, float scale, const std::string& hint) { return w.scalar_f32(scale, hint); }
 
-void require_fp32_vector_unit(const Node& node, const arch::EngineSpec& e) {
-    if (e.requant.kind != arch::RequantKind::float32)
-        throw std::logic_error("require_fp32_vector_unit: " + node.name);
+// A com.microsoft QLinearAdd / QLinearMul of inputs a and b with the given
+// A and B scales (those that make ONNX Runtime compute the layer's
+// registers), then the layer's clamp when it is narrower than the type.
+ExportedLayer emit_qlinear_binary(ModelWriter& w, const Context& ctx, const Node& node, const std::string& op,
+                                  float sa, float sb, std::int64_t clamp_lo, std::int64_t clamp_hi) {
+    const std::string &a = node.inputs.at(0), &b = node.inputs.at(1), &y = node.outputs.at(0);
+    const sim::QuantParams &aq = ctx.tensor(a).quant, &bq = ctx.tensor(b).quant, &yq = ctx.tensor(y).quant;
+    const arch::ValueRange full = arch::value_range(yq.type);
+    const bool clamped = clamp_lo > full.min || clamp_hi < full.max;
+    const std::string out = clamped ? w.fresh(y + "_unclamped") : ctx.qname(y);
+    w.node(op,
+           {integer_input(w, ctx, a), scale_input(w, sa, node.name + "_a_scale"),
+            w.integers(aq.type, {aq.zero_points.at(0)}, node.name + "_a_zero_point", true), integer_input(w, ctx, b),
+            scale_input(w, sb, node.name + "_b_scale"),
+            w.integers(bq.type, {bq.zero_points.at(0)}, node.name + "_b_zero_point", true),
+            scale_input(w, yq.scales.at(0), node.name + "_y_scale"),
+            w.integers(yq.type, {yq.zero_points.at(0)}, node.name + "_y_zero_point", true)},
+           {out}, node.name, "com.microsoft");
+    if (clamped) emit_integer_clamp(w, ctx, y, out, clamp_lo, clamp_hi, node.name + "_clamp");
+    return {node.name, node.op_type, clamped ? op + " -> Clip" : op, true, ""};
 }
 
 // Add on an fp32 vector unit -> com.microsoft QLinearAdd (numerics.md "fp32
 // vector units"; ONNX Runtime swaps the operands exactly when the unit does).
 ExportedLayer emit_qlinear_add(ModelWriter& w, const Context& ctx, const Node& node, const sim::AddLayer& layer) {
-    const std::string &a = node.inputs.at(0), &b = node.inputs.at(1), &y = node.outputs.at(0);
-    const sim::QuantParams &aq = ctx.tensor(a).quant, &bq = ctx.tensor(b).quant, &yq = ctx.tensor(y).quant;
-    const float sy = yq.scales.at(0);
+    const float sy = ctx.tensor(node.outputs.at(0)).quant.scales.at(0);
     const float ratio_a = layer.fp32_swapped ? layer.fp32->ratio_b : layer.fp32->ratio_a;
     const float ratio_b = layer.fp32_swapped ? layer.fp32->ratio_a : layer.fp32->ratio_b;
     auto over_sy = [sy](float s) { return s / sy; };
-    const float sa = scale_giving(node, "A_scale", ratio_a, aq.scales.at(0), double(ratio_a) * sy, over_sy);
-    const float sb = scale_giving(node, "B_scale", ratio_b, bq.scales.at(0), double(ratio_b) * sy, over_sy);
-    const arch::ValueRange full = arch::value_range(yq.type);
-    const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
-    const std::string out = clamped ? w.fresh(y + "_unclamped") : ctx.qname(y);
-    w.node("QLinearAdd",
-           {integer_input(w, ctx, a), scale_input(w, sa, node.name + "_a_scale"),
-            w.integers(aq.type, {aq.zero_points.at(0)}, node.name + "_a_zero_point", true), integer_input(w, ctx, b),
-            scale_input(w, sb, node.name + "_b_scale"),
-            w.integers(bq.type, {bq.zero_points.at(0)}, node.name + "_b_zero_point", true),
-            scale_input(w, sy, node.name + "_y_scale"),
-            w.integers(yq.type, {yq.zero_points.at(0)}, node.name + "_y_zero_point", true)},
-           {out}, node.name, "com.microsoft");
-    if (clamped) emit_integer_clamp(w, ctx, y, out, layer.clamp_lo, layer.clamp_hi, node.name + "_clamp");
-    return {node.name, node.op_type, clamped ? "QLinearAdd -> Clip" : "QLinearAdd", true, ""};
+    const float sa = scale_giving(node, "A_scale", ratio_a, ctx.tensor(node.inputs.at(0)).quant.scales.at(0),
+                                  double(ratio_a) * sy, over_sy);
+    const float sb = scale_giving(node, "B_scale", ratio_b, ctx.tensor(node.inputs.at(1)).quant.scales.at(0),
+                                  double(ratio_b) * sy, over_sy);
+    return emit_qlinear_binary(w, ctx, node, "QLinearAdd", sa, sb, layer.clamp_lo, layer.clamp_hi);
 }
 
 // Mul on an fp32 vector unit -> com.microsoft QLinearMul.
 ExportedLayer emit_qlinear_mul(ModelWriter& w, const Context& ctx, const Node& node, const sim::MulLayer& layer) {
-    const std::string &a = node.inputs.at(0), &b = node.inputs.at(1), &y = node.outputs.at(0);
-    const sim::QuantParams &aq = ctx.tensor(a).quant, &bq = ctx.tensor(b).quant, &yq = ctx.tensor(y).quant;
-    const float sa = aq.scales.at(0), sy = yq.scales.at(0);
+    const float sa = ctx.tensor(node.inputs.at(0)).quant.scales.at(0);
+    const float sy = ctx.tensor(node.outputs.at(0)).quant.scales.at(0);
     const float ratio = layer.requant.float_scale;
-    const float sb = scale_giving(node, "B_scale", ratio, bq.scales.at(0), double(ratio) * sy / sa,
+    const float sb = scale_giving(node, "B_scale", ratio, ctx.tensor(node.inputs.at(1)).quant.scales.at(0),
+                                  double(ratio) * sy / sa,
                                   [&](float s) { return sim::fp32_vector::mul_ratio(sa, s, sy); });
-    const arch::ValueRange full = arch::value_range(yq.type);
-    const bool clamped = layer.clamp_lo > full.min || layer.clamp_hi < full.max;
-    const std::string out = clamped ? w.fresh(y + "_unclamped") : ctx.qname(y);
-    w.node("QLinearMul",
-           {integer_input(w, ctx, a), scale_input(w, sa, node.name + "_a_scale"),
-            w.integers(aq.type, {aq.zero_points.at(0)}, node.name + "_a_zero_point", true), integer_input(w, ctx, b),
-            scale_input(w, sb, node.name + "_b_scale"),
-            w.integers(bq.type, {bq.zero_points.at(0)}, node.name + "_b_zero_point", true),
-            scale_input(w, sy, node.name + "_y_scale"),
-            w.integers(yq.type, {yq.zero_points.at(0)}, node.name + "_y_zero_point", true)},
-           {out}, node.name, "com.microsoft");
-    if (clamped) emit_integer_clamp(w, ctx, y, out, layer.clamp_lo, layer.clamp_hi, node.name + "_clamp");
-    return {node.name, node.op_type, clamped ? "QLinearMul -> Clip" : "QLinearMul", true, ""};
+    return emit_qlinear_binary(w, ctx, node, "QLinearMul", sa, sb, layer.clamp_lo, layer.clamp_hi);
 }
 
 // GlobalAveragePool on an fp32 vector unit -> com.microsoft QLinearGlobalAveragePool.
