@@ -204,7 +204,9 @@ LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant
     record.node = node.name;
     record.op = node.op_type;
     record.engine = place.engine_name();
-    if (place.engine) record.precision = {place.precision.weight, ctx.params(node.outputs[0]).type};
+    // A MAC layer records the engine precision it runs at (a LayerChoice:
+    // weight x input activation); other layers their output's value type.
+    if (place.role == NodeRole::mac) record.precision = {place.precision.weight, place.precision.activation};
     else record.precision = {std::nullopt, ctx.params(node.outputs[0]).type};
     record.inputs = node.inputs;
     record.outputs = node.outputs;

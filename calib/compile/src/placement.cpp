@@ -172,12 +172,44 @@ bool runs_on(const arch::EngineSpec* engine, arch::EngineKind kind, const Node& 
     return engine && engine->kind == kind && engine->supports_op(node.op_type);
 }
 
-NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const Node& node) {
+std::string precision_name(const arch::Precision& p) {
+    return p.weight ? fmt::format("{}x{}", arch::to_string(*p.weight), arch::to_string(p.activation))
+                    : std::string(arch::to_string(p.activation));
+}
+
+// A MAC node at a chosen engine and precision (LayerChoice), checked against
+// the arch: the engine exists, is not another than the node's pin, runs the
+// node, and offers the precision.
+NodePlacement chosen_mac_placement(const Graph& graph, const arch::ArchSpec& arch, const Node& node,
+                                   const LayerChoice& choice) {
+    auto fail = [&](const std::string& why) {
+        throw UserError(fmt::format("layer '{}' ({}) at engine '{}', precision {}: {}", node.name, node.op_type,
+                                    choice.engine, precision_name(choice.precision), why));
+    };
+    const arch::EngineSpec* engine = arch.find_engine(choice.engine);
+    if (!engine) fail("the arch has no such engine");
+    if (auto pin = arch.node_mapping.find(node.name); pin != arch.node_mapping.end() && pin->second != engine->name)
+        fail(fmt::format("the arch's node_mapping pins the layer to engine '{}'", pin->second));
+    const bool clamp_activation = node.attr_string(fused::kActivation, "") != "LeakyRelu";
+    if (!runs_on(engine, arch::EngineKind::mac_array, node) || !has_mac_operands(graph, node) || !clamp_activation)
+        fail(why_no_engine(arch, graph, node, engine, arch::EngineKind::mac_array));
+    if (std::find(engine->precisions.begin(), engine->precisions.end(), choice.precision) == engine->precisions.end()) {
+        std::string offered;
+        for (const arch::Precision& p : engine->precisions) offered += (offered.empty() ? "" : ", ") + precision_name(p);
+        fail(fmt::format("engine '{}' offers {}", engine->name, offered));
+    }
+    return {NodeRole::mac, engine, choice.precision};
+}
+
+NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const Node& node,
+                         const LayerChoices& choices) {
     const bool float_outputs = std::all_of(node.outputs.begin(), node.outputs.end(), [&](const std::string& o) {
         return o.empty() || is_float_value(graph, o);
     });
     if (!float_outputs) return {NodeRole::shape, nullptr, {}};
     if (is_layout_op(node.op_type) || moves_data_only(graph, node)) return {NodeRole::layout, nullptr, {}};
+    if (auto chosen = choices.find(node.name); chosen != choices.end() && is_mac_op(node.op_type))
+        return chosen_mac_placement(graph, arch, node, chosen->second);
 
     const arch::EngineSpec* engine = arch.engine_for(node.name, node.op_type);
     arch::EngineKind wanted = arch::EngineKind::host;
@@ -206,9 +238,22 @@ NodePlacement place_node(const Graph& graph, const arch::ArchSpec& arch, const N
         arch.source_path.empty() ? std::string("the arch YAML") : arch.source_path));
 }
 
+// The widest activation type an engine lists (the first of equal width):
+// what its requant unit can write.
+arch::ValueType widest_activation(const arch::EngineSpec& e) {
+    arch::ValueType widest = e.precisions.empty() ? arch::ValueType::int8 : e.precisions.front().activation;
+    for (const arch::Precision& p : e.precisions)
+        if (arch::bit_width(p.activation) > arch::bit_width(widest)) widest = p.activation;
+    return widest;
+}
+
+// An engine takes the unsigned counterpart of a type when it lists it, or
+// when it reads a wider type: the unsigned value then fits that type's
+// signed range (uint4 read as int8), as narrower values always do.
 bool engine_allows_unsigned(const arch::EngineSpec& e, arch::ValueType declared) {
     const auto u = unsigned_counterpart(declared);
     if (!u) return false;
+    if (arch::bit_width(widest_activation(e)) > arch::bit_width(*u)) return true;
     return std::any_of(e.precisions.begin(), e.precisions.end(),
                        [&](const arch::Precision& p) { return p.activation == *u; });
 }
@@ -242,16 +287,38 @@ std::string NodePlacement::engine_name() const {
     return std::string(to_string(role));
 }
 
-std::vector<NodePlacement> place_nodes(const Graph& graph, const arch::ArchSpec& arch) {
+std::vector<NodePlacement> place_nodes(const Graph& graph, const arch::ArchSpec& arch, const LayerChoices& choices) {
     std::vector<NodePlacement> out;
     out.reserve(graph.nodes.size());
-    for (const Node& node : graph.nodes) out.push_back(place_node(graph, arch, node));
+    for (const Node& node : graph.nodes) out.push_back(place_node(graph, arch, node, choices));
     return out;
 }
 
-QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arch) {
+std::vector<LayerChoice> mac_layer_options(const Graph& graph, const arch::ArchSpec& arch, const Node& node) {
+    std::vector<LayerChoice> options;
+    if (!is_mac_op(node.op_type) || !has_mac_operands(graph, node)) return options;
+    if (node.attr_string(fused::kActivation, "") == "LeakyRelu") return options;
+    const auto pin = arch.node_mapping.find(node.name);
+    for (const arch::EngineSpec& engine : arch.engines) {
+        if (pin != arch.node_mapping.end() && pin->second != engine.name) continue;
+        if (!runs_on(&engine, arch::EngineKind::mac_array, node)) continue;
+        // Precisions that differ only in the activation's signedness are one
+        // option: the data decides signedness (TensorConstraints::unsigned_ok).
+        std::vector<std::pair<arch::ValueType, int>> seen;
+        for (const arch::Precision& p : engine.precisions) {
+            if (!p.weight) continue;
+            const std::pair<arch::ValueType, int> key{*p.weight, arch::bit_width(p.activation)};
+            if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+            seen.push_back(key);
+            options.push_back({engine.name, p});
+        }
+    }
+    return options;
+}
+
+QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arch, const LayerChoices& choices) {
     QuantizationPlan plan;
-    plan.placement = place_nodes(graph, arch);
+    plan.placement = place_nodes(graph, arch, choices);
 
     auto add_root = [&](const std::string& name) {
         plan.order.push_back(name);
@@ -263,6 +330,7 @@ QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arc
     // Which engines read or write each root's values.
     std::map<std::string, std::vector<const arch::EngineSpec*>> touching;
     std::map<std::string, const arch::EngineSpec*> producer_engine;
+    std::map<std::string, arch::ValueType> narrowest_reader;   // MAC layers' activation precision
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
         const Node& node = graph.nodes[i];
         const NodePlacement& place = plan.placement[i];
@@ -286,6 +354,12 @@ QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arc
         if (!place.engine) continue;
         for (const std::string& in : node.inputs)
             if (plan.tied_to.count(in)) touching[plan.root(in)].push_back(place.engine);
+        if (place.role == NodeRole::mac && plan.tied_to.count(node.inputs.at(0))) {
+            const std::string& root = plan.root(node.inputs[0]);
+            auto [it, fresh] = narrowest_reader.emplace(root, place.precision.activation);
+            if (!fresh && arch::bit_width(place.precision.activation) < arch::bit_width(it->second))
+                it->second = place.precision.activation;
+        }
         for (const std::string& out : node.outputs)
             if (!out.empty()) {
                 touching[plan.root(out)].push_back(place.engine);
@@ -299,9 +373,10 @@ QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arc
         const auto& engines = touching[root];
         const arch::EngineSpec* owner =
             producer_engine.count(root) ? producer_engine.at(root) : (engines.empty() ? nullptr : engines.front());
-        const arch::EngineSpec* precision_source = owner;
-        if (precision_source && !precision_source->precisions.empty())
-            c.type = precision_source->precisions.front().activation;
+        if (owner) c.type = widest_activation(*owner);
+        if (auto reader = narrowest_reader.find(root);
+            reader != narrowest_reader.end() && arch::bit_width(reader->second) < arch::bit_width(c.type))
+            c.type = reader->second;
         c.zero_point = !engines.empty();
         c.unsigned_ok = !engines.empty();
         for (const arch::EngineSpec* e : engines) {

@@ -24,6 +24,14 @@ ActivationQuant activation_quant_from(const CTable& table, const QuantizationPla
     return quant;
 }
 
+LayerChoices layer_choices_from(const CTable& table) {
+    LayerChoices choices;
+    for (const CTableLayer& layer : table.layers)
+        if (layer.precision.weight && layer.engine != "host")
+            choices[layer.node] = {layer.engine, {layer.precision.weight, layer.precision.activation}};
+    return choices;
+}
+
 Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& table, const Shape& input_shape) {
     check_made_for_model(table, "", graph.source_path, graph.content_hash);
     check_made_for_arch(table, arch);
@@ -38,7 +46,7 @@ Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& ta
     }
     infer_shapes(graph, shapes);
     Program p;
-    p.plan = plan_quantization(graph, arch);
+    p.plan = plan_quantization(graph, arch, layer_choices_from(table));
     const ActivationQuant quant = activation_quant_from(table, p.plan);
     for (const auto& [tensor, root] : p.plan.tied_to)
         if (!quant.count(root))

@@ -63,10 +63,24 @@ ClipRange search_range(const BinMasses& bins, const ClipRange& observed, const Q
     return best;
 }
 
+// Binary (int1) grids have one level pair +-s and a closed-form optimum:
+// E|x - s sign(x)|^2 is minimal at s = E|x| (XNOR-Net's mean-absolute
+// scaling), E|x - s sign(x)| at s = median |x|. Read off the |x| histogram
+// (bin centres: within half a bin of the exact value).
+ClipRange binary_optimum(const TensorStats& stats, const QuantGrid& grid, int power) {
+    const Histogram& h = stats.abs_hist;
+    if (h.total() == 0 || h.bin_width() == 0.0) return {0.0, 0.0};
+    if (power == 1) return symmetric_range(quantile(h, 0.5), grid);
+    double sum = 0.0;
+    for (int i = 0; i < h.num_bins(); ++i) sum += static_cast<double>(h.counts()[static_cast<std::size_t>(i)]) * h.bin_center(i);
+    return symmetric_range(sum / static_cast<double>(h.total()), grid);
+}
+
 }  // namespace
 
 ClipRange minimize_error(const TensorStats& stats, const QuantGrid& grid, ScaleMode mode, int power) {
-    if (mode == ScaleMode::symmetric || grid.binary) {
+    if (grid.binary) return binary_optimum(stats, grid, power);
+    if (mode == ScaleMode::symmetric) {
         const double limit = symmetric_limit(stats, grid);
         if (limit == 0.0) return {0.0, 0.0};
         return search_threshold(nonempty_bins(symmetric_histogram(stats, grid)), limit, grid, power);

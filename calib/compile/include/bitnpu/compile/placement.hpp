@@ -35,14 +35,32 @@ bool is_layout_op(const std::string& op_type);
 struct NodePlacement {
     NodeRole role = NodeRole::host;
     const arch::EngineSpec* engine = nullptr;  // nullptr for layout and host
-    arch::Precision precision;                 // the engine's default precision
+    arch::Precision precision;                 // the engine's first precision, or the layer's choice
     std::string engine_name() const;           // engine name, "layout" or "host"
 };
 
+// A MAC layer's engine and precision chosen per layer (the calibrator's
+// mixed-precision search, or a CTable's record of it), overriding the YAML's
+// `mapping:` and the engine's first precision. A node pinned by
+// `node_mapping:` keeps its engine; only its precision may be chosen.
+struct LayerChoice {
+    std::string engine;
+    arch::Precision precision;
+    bool operator==(const LayerChoice& o) const { return engine == o.engine && precision == o.precision; }
+};
+using LayerChoices = std::map<std::string, LayerChoice>;   // by node name
+
 // One entry per graph node (same index). Throws UserError naming the node,
 // the op and what is missing when no engine runs a node and the host
-// fallback is off (or does not list the op).
-std::vector<NodePlacement> place_nodes(const Graph& graph, const arch::ArchSpec& arch);
+// fallback is off (or does not list the op), and when a choice names an
+// engine or precision that cannot run the node.
+std::vector<NodePlacement> place_nodes(const Graph& graph, const arch::ArchSpec& arch,
+                                       const LayerChoices& choices = {});
+
+// Every (engine, precision) a MAC-role node may run at: each mac_array
+// engine that lists its op (only the pinned one under `node_mapping:`),
+// times that engine's precisions with a weight type, in YAML order.
+std::vector<LayerChoice> mac_layer_options(const Graph& graph, const arch::ArchSpec& arch, const Node& node);
 
 // What the engines that touch a tensor allow for its quantization.
 struct TensorConstraints {
@@ -69,6 +87,13 @@ struct QuantizationPlan {
     const std::string& root(const std::string& tensor) const { return tied_to.at(tensor); }
 };
 
-QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arch);
+// A root tensor's value type: the widest activation type its producer's
+// engine writes (the first touching engine's for graph inputs and
+// constants), narrowed to the narrowest activation precision of the MAC
+// layers that read it. An engine reads narrower values than its precision
+// (sign- or zero-extended) but not wider ones, so the narrowest reader sets
+// the type and the producer's requant clamps to it (numerics.md "Mixed
+// precision between layers").
+QuantizationPlan plan_quantization(const Graph& graph, const arch::ArchSpec& arch, const LayerChoices& choices = {});
 
 }  // namespace bitnpu::calib

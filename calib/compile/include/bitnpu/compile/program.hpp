@@ -14,6 +14,10 @@ namespace bitnpu::calib {
 // Rebuilds the activation quantization a CTable records for this graph.
 ActivationQuant activation_quant_from(const CTable& table, const QuantizationPlan& plan);
 
+// The engine and precision each MAC layer of a CTable records (the
+// mixed-precision search's choices): build_program places the layers there.
+LayerChoices layer_choices_from(const CTable& table);
+
 // The bit-accurate program for a graph and a CTable (npusim, evaluation).
 // Checks the CTable's model and arch hashes (UserError on mismatch).
 struct Program {
