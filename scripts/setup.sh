@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libsystemc-dev libeigen3-dev libyaml-cpp-dev libfmt-dev catch2 verilator
   libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev
-  libstb-dev libbenchmark-dev zlib1g-dev libonnx-testdata libjemalloc-dev
+  libstb-dev libbenchmark-dev zlib1g-dev libonnx-testdata libjemalloc-dev libglpk-dev
   slurm-wlm munge   # tests/slurm: a throw-away local Slurm cluster
   chromium          # scripts/sweep/test_report.sh: the sweep report in headless Chromium
 )

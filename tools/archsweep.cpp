@@ -101,5 +101,3 @@ int main(int argc, char** argv) {
     });
 }
 
-// libsystemc owns main() and calls sc_main; archsweep has its own main.
-extern "C" int sc_main(int, char**) { return 0; }

@@ -40,6 +40,8 @@ struct Options {
     int threads = 0;
     bool quiet = false;
     bool no_bias_correction = false;
+    bool mixed_precision = false;
+    std::string budget;
     bool samples_explicit = false;  // --samples given: fewer available samples is an error
 };
 
@@ -144,6 +146,7 @@ int run(const Options& opt) {
     options.bias_correction = !opt.no_bias_correction;
     options.threads = opt.threads;
     options.progress = progress_bar(opt.quiet);
+    if (opt.mixed_precision) options.mixed_precision = parse_budget(opt.budget);
 
     CalibResult result = calibrate(graph, arch, *samples, options);
     if (!opt.quiet)
@@ -171,7 +174,9 @@ int run(const Options& opt) {
                                  "(statistics {:.2f} s, search {:.2f} s)\n\n",
                                  opt.model, arch.name, result.samples_used, result.layers.size(), result.seconds_total,
                                  result.seconds_statistics, result.seconds_search);
+        if (result.mixed_precision) std::cout << format_mixed_precision(*result.mixed_precision) << "\n";
         std::cout << format_layer_table(result) << "\n";
+        std::cout << format_mac_fractions(result);
         if (top1) std::cout << format_top1(*top1);
         std::cout << "CTable written to " << output << "\n";
     }
@@ -206,8 +211,17 @@ int main(int argc, char** argv) {
         ->check(bitnpu::cli::non_negative_int());
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");
+    app.add_flag("--mixed-precision", opt.mixed_precision,
+                 "Choose each MAC layer's engine and precision under --budget (docs/calibrator.md)");
+    app.add_option("--budget", opt.budget,
+                   "With --mixed-precision: cycles=F or energy=F (at most F of the widest assignment's), "
+                   "lowbit-macs=F (at least F of the MACs below 8 bits)");
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
     return bitnpu::cli::run_cli(app, argc, argv, [&] {
+        if (opt.mixed_precision && opt.budget.empty())
+            throw CLI::ValidationError("--mixed-precision needs --budget cycles=F, energy=F or lowbit-macs=F");
+        if (!opt.mixed_precision && !opt.budget.empty())
+            throw CLI::ValidationError("--budget applies to --mixed-precision only");
         if (opt.eval_data.empty() != opt.eval_labels.empty())
             throw CLI::ValidationError("--eval-data and --eval-labels go together");
         opt.samples_explicit = app.count("--samples") > 0;

@@ -475,9 +475,6 @@ Mode check_command_line(const CLI::App& app, Options& opt) {
 
 }  // namespace
 
-// libsystemc owns main() and calls sc_main; npusim has its own main, so this
-// is never called, but the link needs it.
-int sc_main(int, char**) { return 0; }
 
 int main(int argc, char** argv) {
     CLI::App app{"npusim: run an ONNX model on bitnpu's simulators"};

@@ -21,6 +21,7 @@
 #include "bitnpu/calibrator/stats_collector.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/parallel.hpp"
+#include "precision_search.hpp"
 #include "search.hpp"
 
 namespace bitnpu::calib {
@@ -120,6 +121,7 @@ CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibO
     if (!options.policy || *options.policy == PolicyKind::percentile)
         t.settings.flags["percentile"] = fmt::format("{}", options.policy_options.percentile);
     if (options.start_from) t.settings.flags["refined_from"] = options.start_from->model.name;
+    if (options.mixed_precision) t.settings.flags["mixed_precision"] = to_string(*options.mixed_precision);
     return t;
 }
 
@@ -170,33 +172,6 @@ std::vector<std::string> bias_saturation_warnings(const CTable& table, const arc
 // shifter realizes only powers of two, so a pool's 1/N or a rescale by 0.7
 // is off by up to a factor sqrt(2); the outputs carry that gain error.
 constexpr double kRequantErrorWarning = 0.01;
-// Multiply-accumulates of one sample of a Conv, ConvTranspose, Gemm or
-// MatMul (from the inferred shapes; 0 for other ops or unknown shapes).
-std::int64_t node_macs(const Graph& graph, const Node& node) {
-    Shape out, w;
-    if (node.inputs.size() < 2 || node.outputs.empty() || !static_shape(graph, node.outputs[0], out) || out.empty())
-        return 0;
-    if (!static_shape(graph, node.inputs[1], w) || w.empty()) return 0;
-    std::int64_t per_sample = 1;
-    for (std::size_t d = 1; d < out.size(); ++d) per_sample *= out[d];
-    std::int64_t k = 1;
-    if (node.op_type == "Conv") {
-        for (std::size_t d = 1; d < w.size(); ++d) k *= w[d];
-    } else if (node.op_type == "ConvTranspose") {
-        Shape x;   // every input element meets C_out/g * kH * kW weights
-        if (!static_shape(graph, node.inputs[0], x) || x.empty()) return 0;
-        per_sample = 1;
-        for (std::size_t d = 1; d < x.size(); ++d) per_sample *= x[d];
-        for (std::size_t d = 1; d < w.size(); ++d) k *= w[d];
-    } else if (node.op_type == "Gemm" || node.op_type == "MatMul") {
-        const bool trans_b = node.op_type == "Gemm" && node.attr_int("transB", 0) != 0;
-        k = trans_b ? w.back() : w[w.size() >= 2 ? w.size() - 2 : 0];
-        if (out.size() == 2) per_sample = out[1];
-    } else {
-        return 0;
-    }
-    return per_sample * k;
-}
 
 std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>& layers) {
     std::vector<std::string> out;
@@ -292,6 +267,32 @@ std::optional<std::vector<float>> given_weight_scales(const CTableLayer& given, 
 
 }  // namespace
 
+std::int64_t node_macs(const Graph& graph, const Node& node) {
+    Shape out, w;
+    if (node.inputs.size() < 2 || node.outputs.empty() || !static_shape(graph, node.outputs[0], out) || out.empty())
+        return 0;
+    if (!static_shape(graph, node.inputs[1], w) || w.empty()) return 0;
+    std::int64_t per_sample = 1;
+    for (std::size_t d = 1; d < out.size(); ++d) per_sample *= out[d];
+    std::int64_t k = 1;
+    if (node.op_type == "Conv") {
+        for (std::size_t d = 1; d < w.size(); ++d) k *= w[d];
+    } else if (node.op_type == "ConvTranspose") {
+        Shape x;   // every input element meets C_out/g * kH * kW weights
+        if (!static_shape(graph, node.inputs[0], x) || x.empty()) return 0;
+        per_sample = 1;
+        for (std::size_t d = 1; d < x.size(); ++d) per_sample *= x[d];
+        for (std::size_t d = 1; d < w.size(); ++d) k *= w[d];
+    } else if (node.op_type == "Gemm" || node.op_type == "MatMul") {
+        const bool trans_b = node.op_type == "Gemm" && node.attr_int("transB", 0) != 0;
+        k = trans_b ? w.back() : w[w.size() >= 2 ? w.size() - 2 : 0];
+        if (out.size() == 2) per_sample = out[1];
+    } else {
+        return 0;
+    }
+    return per_sample * k;
+}
+
 std::optional<PolicyKind> parse_calib_policy(const std::string& name) {
     if (name == "auto") return std::nullopt;
     return parse_policy(name);
@@ -325,6 +326,11 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     const auto search_start = Clock::now();
     const std::int64_t slice = whole_batches(
         std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
+    const Feed slice_feed = spread_samples(samples, slice, result.samples_used, fixed_batch(graph));
+    if (options.mixed_precision) {   // the engines and precisions first; the roots and statistics do not change
+        result.mixed_precision = choose_precisions(graph, arch, stats, slice_feed, options, *options.mixed_precision);
+        result.plan = plan_quantization(graph, arch, result.mixed_precision->chosen);
+    }
     Lowering lowering(graph, arch, result.plan);
     lowering.set_threads(resolved_threads(options));
     if (options.start_from)   // refining: the given weight scales, as the engines take them
@@ -336,8 +342,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
                     weights_only.weight_scale = std::move(*scales);
                     lowering.set_recorded_layer(weights_only);
                 }
-    SearchResult search = search_activation_quant(
-        lowering, stats, spread_samples(samples, slice, result.samples_used, fixed_batch(graph)), options);
+    SearchResult search = search_activation_quant(lowering, stats, slice_feed, options);
     result.seconds_search = seconds_since(search_start);
     if (options.start_from)   // refining: where the arch changed a given activation quantization
         for (const auto& [root, params] : search.quant)
@@ -373,12 +378,22 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
             if (auto it = search.isolated_sqnr.find(layer.outputs[0]); it != search.isolated_sqnr.end())
                 result.layers.back().isolated_sqnr_db = it->second;
     }
+    std::map<std::string, std::int64_t> macs_by_precision;
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
         const std::int64_t macs = node_macs(graph, graph.nodes[i]);
         result.total_macs += macs;
-        if (result.plan.placement[i].role == NodeRole::host)
+        const NodePlacement& place = result.plan.placement[i];
+        if (place.role == NodeRole::host) {
             result.host_nodes.push_back({graph.nodes[i].name, graph.nodes[i].op_type, macs});
+            if (macs > 0) macs_by_precision["host"] += macs;
+        } else if (place.role == NodeRole::mac) {
+            macs_by_precision[fmt::format("{}x{}", arch::to_string(place.precision.weight.value_or(arch::ValueType::int8)),
+                                          arch::to_string(place.precision.activation))] += macs;
+        }
     }
+    for (const auto& [precision, macs] : macs_by_precision)
+        result.mac_fraction_by_precision[precision] =
+            result.total_macs > 0 ? double(macs) / double(result.total_macs) : 0.0;
     result.warnings = bias_saturation_warnings(table, arch);
     for (std::string& w : requant_error_warnings(result.layers)) result.warnings.push_back(std::move(w));
     result.seconds_total = seconds_since(start);

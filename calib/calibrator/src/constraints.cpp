@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "bitnpu/errors.hpp"
 #include "search.hpp"
 
 namespace bitnpu::calib {
@@ -22,6 +23,16 @@ QuantParams candidate_params(const TensorStats& stats, const Policy& policy, con
     const arch::ValueType type = activation_type_for(observed, c.type, c.unsigned_ok);
     const ClipRange range = policy.choose(stats, grid_for(type, c.restricted), options.mode);
     return activation_params(range, type, c.restricted, options);
+}
+
+QuantParams constant_params(const Graph& graph, const std::string& name, const TensorConstraints& c) {
+    StatsOptions options;
+    options.histograms = false;
+    TensorStats stats(options);
+    stats.observe(graph.initializer(name)->cast(DType::f32));
+    if (stats.count == 0 || stats.has_non_finite())
+        throw UserError(fmt::format("constant operand '{}' holds no finite values", name));
+    return candidate_params(stats, *make_policy(PolicyKind::max), c);
 }
 
 QuantParams conform_to_constraints(const QuantParams& given, const TensorConstraints& c, std::vector<std::string>* why) {

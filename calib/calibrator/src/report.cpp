@@ -63,6 +63,29 @@ std::string format_host_summary(const CalibResult& result) {
                        result.host_nodes.size(), ops, share);
 }
 
+std::string format_mac_fractions(const CalibResult& result) {
+    std::string out;
+    for (const auto& [precision, fraction] : result.mac_fraction_by_precision)
+        out += fmt::format("{}{} {:.1f}%", out.empty() ? "" : ", ", precision, 100.0 * fraction);
+    return out.empty() ? "" : "MACs by precision: " + out + "\n";
+}
+
+std::string format_mixed_precision(const MixedPrecisionReport& r) {
+    std::string out = fmt::format(
+        "mixed precision ({}; {} layers, {} candidates, {:.2f} s): reference (widest) output SQNR {} dB, "
+        "{:.0f} cycles, {:.4g} pJ\n",
+        to_string(r.budget), r.layers.size(), r.candidates.size(), r.seconds, sqnr_text(r.reference_sqnr_db),
+        r.reference_cycles, r.reference_energy_pj);
+    out += fmt::format("  {:<22} {:>10} {:>10} {:>8} {:>8} {:>8}\n", "budget", "SQNR dB", "predicted", "cycles",
+                       "energy", "low-bit");
+    for (const ParetoPoint& p : r.candidates)
+        out += fmt::format("{}{} {:<22} {:>10} {:>10} {:>8.3f} {:>8.3f} {:>8.3f}\n", p.chosen ? '*' : ' ',
+                           p.pareto ? 'P' : ' ', p.budget, sqnr_text(p.sqnr_db), sqnr_text(p.predicted_sqnr_db),
+                           p.cycles_fraction, p.energy_fraction, p.lowbit_mac_fraction);
+    out += "  (cycles and energy as fractions of the reference's; * the budget asked for, P Pareto-optimal)\n";
+    return out;
+}
+
 std::string format_top1(const Top1& t) {
     return fmt::format("top-1 on {} samples: FP32 {:.2f}%, bit-accurate {:.2f}%, drop {:.2f} pp\n", t.samples,
                        t.fp32(), t.sim(), t.drop_pp() + 0.0);  // + 0.0 turns -0.0 into 0.0
@@ -103,6 +126,45 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
         forced.push_back(e);
     }
     j["forced_changes"] = forced;
+    j["mac_fraction_by_precision"] = result.mac_fraction_by_precision;
+    if (result.mixed_precision) {
+        const MixedPrecisionReport& m = *result.mixed_precision;
+        auto finite = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+        auto choices = [](const LayerChoices& c) {
+            nlohmann::ordered_json o = nlohmann::ordered_json::object();
+            for (const auto& [node, choice] : c)
+                o[node] = {{"engine", choice.engine},
+                           {"precision", fmt::format("{}x{}", arch::to_string(choice.precision.weight.value_or(arch::ValueType::int8)),
+                                                     arch::to_string(choice.precision.activation))}};
+            return o;
+        };
+        j["budget"] = {{"kind", std::string(to_string(m.budget.kind))}, {"fraction", m.budget.fraction}};
+        nlohmann::ordered_json pareto = nlohmann::ordered_json::array();
+        for (const ParetoPoint& p : m.candidates)
+            pareto.push_back({{"budget", p.budget}, {"chosen", p.chosen}, {"pareto", p.pareto},
+                              {"sqnr_db", finite(p.sqnr_db)}, {"predicted_sqnr_db", finite(p.predicted_sqnr_db)},
+                              {"cycles", p.cycles}, {"energy_pj", p.energy_pj}, {"cycles_fraction", p.cycles_fraction},
+                              {"energy_fraction", p.energy_fraction}, {"lowbit_mac_fraction", p.lowbit_mac_fraction},
+                              {"choices", choices(p.choices)}});
+        j["pareto"] = pareto;
+        nlohmann::ordered_json layers_mp = nlohmann::ordered_json::array();
+        for (const LayerFigures& l : m.layers) {
+            nlohmann::ordered_json options = nlohmann::ordered_json::array();
+            for (const OptionFigures& o : l.options) {
+                options.push_back({{"engine", o.choice.engine},
+                                   {"precision", fmt::format("{}x{}", arch::to_string(o.choice.precision.weight.value_or(arch::ValueType::int8)),
+                                                             arch::to_string(o.choice.precision.activation))},
+                                   {"sqnr_db", finite(o.sqnr_db)}, {"error", o.error}, {"cycles", o.cycles},
+                                   {"energy_pj", o.energy_pj}, {"lowbit", o.lowbit}});
+                if (!o.infeasible.empty()) options.back()["infeasible"] = o.infeasible;
+            }
+            layers_mp.push_back({{"layer", l.node}, {"macs", l.macs}, {"chosen", l.chosen}, {"options", options}});
+        }
+        j["mixed_precision"] = {{"solver", m.solver}, {"seconds", m.seconds},
+                                {"reference", {{"sqnr_db", finite(m.reference_sqnr_db)}, {"cycles", m.reference_cycles},
+                                               {"energy_pj", m.reference_energy_pj}}},
+                                {"layers", layers_mp}};
+    }
     if (top1) {
         j["evaluation"] = {{"samples", top1->samples},
                            {"fp32_top1", top1->fp32()},

@@ -157,17 +157,8 @@ private:
         return out;
     }
 
-    // A constant operand is quantized like a weight: from its own values,
-    // over their whole range (max policy), so a scalar such as the 3 of
-    // x + 3 is held exactly (numerics.md "Constant operands").
     Candidate constant_candidate(const std::string& root) const {
-        StatsOptions options;
-        options.histograms = false;
-        TensorStats stats(options);
-        stats.observe(graph_.initializer(root)->cast(DType::f32));
-        if (stats.count == 0 || stats.has_non_finite())
-            throw UserError(fmt::format("constant operand '{}' holds no finite values", root));
-        return {"constant", candidate_params(stats, *make_policy(PolicyKind::max), plan_.constraints.at(root))};
+        return {"constant", constant_params(graph_, root, plan_.constraints.at(root))};
     }
 
     void record(const std::string& root, const Candidate& c) {

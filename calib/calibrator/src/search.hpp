@@ -36,6 +36,12 @@ SearchResult search_activation_quant(Lowering& lowering, const std::map<std::str
 ScaleOptions scale_options(const TensorConstraints& c);
 QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c);
 
+// A constant operand is quantized like a weight: from its own values, over
+// their whole range (max policy), so a scalar such as the 3 of x + 3 is held
+// exactly (numerics.md "Constant operands"). UserError when it holds no
+// finite value.
+QuantParams constant_params(const Graph& graph, const std::string& name, const TensorConstraints& c);
+
 // Given parameters (a CTable being refined, a QDQ model's) as the tensor's
 // engines allow them: unchanged when they do; else the same real range
 // [s (qmin - z), s (qmax - z)] re-derived with activation_params under the

@@ -18,6 +18,7 @@
 #include "bitnpu/compile/placement.hpp"
 #include "bitnpu/quant/policies.hpp"
 #include "bitnpu/quant/statistics.hpp"
+#include "bitnpu/calibrator/mixed_precision.hpp"
 #include "bitnpu/calibrator/samples.hpp"
 
 namespace bitnpu::calib {
@@ -40,6 +41,10 @@ struct CalibOptions {
     // by model, data, sample count and policy. The FP32 values do not depend
     // on the arch, so the statistics of a tensor are the same at every point.
     std::map<std::string, TensorStats>* statistics_cache = nullptr;
+    // Mixed precision (mixed_precision.hpp): each MAC layer's engine and
+    // precision chosen under this budget before the scale search; unset: the
+    // YAML's mapping and each engine's first precision.
+    std::optional<Budget> mixed_precision;
     std::function<void(const std::string& stage, std::int64_t done, std::int64_t total)> progress;
 };
 
@@ -86,8 +91,16 @@ struct CalibResult {
     // registers), in words a user can act on; also in the JSON report.
     std::vector<std::string> warnings;
     std::vector<ForcedChange> forced_changes;   // refining only
+    // The share of the model's MACs (MAC layers and host Conv/Gemm/MatMul)
+    // per precision: "int8xint8", "int4xint8", ..., "host" (FP32).
+    std::map<std::string, double> mac_fraction_by_precision;
+    std::optional<MixedPrecisionReport> mixed_precision;   // with CalibOptions::mixed_precision
     double seconds_statistics = 0.0, seconds_search = 0.0, seconds_total = 0.0;
 };
+
+// Multiply-accumulates of one sample of a Conv, ConvTranspose, Gemm or
+// MatMul (from the inferred shapes; 0 for other ops or unknown shapes).
+std::int64_t node_macs(const Graph& graph, const Node& node);
 
 // graph: after run_standard_passes. Shapes are inferred here from the first
 // sample. Throws UserError for bad data (empty, NaN/Inf, wrong shapes,

@@ -20,10 +20,17 @@ std::string format_host_summary(const CalibResult& result);
 // Refining: one line per change the arch forced on the given quantization
 // (CalibResult::forced_changes); "" when none.
 std::string format_forced_changes(const CalibResult& result);
+// One line: the share of the MACs at each precision.
+std::string format_mac_fractions(const CalibResult& result);
+// The mixed-precision search: the reference, the candidates of the budget
+// sweep (measured SQNR, cycles, energy, low-bit MACs; * chosen, P Pareto).
+std::string format_mixed_precision(const MixedPrecisionReport& report);
 // One line per accuracy figure.
 std::string format_top1(const Top1& top1);
 // JSON report (--report): settings, timing, per-layer figures, host nodes
-// ("host": nodes with op and MACs, total_macs), evaluation.
+// ("host": nodes with op and MACs, total_macs), mac_fraction_by_precision,
+// with --mixed-precision `budget`, `pareto` (every candidate) and
+// `mixed_precision` (per layer options with sensitivity and cost), evaluation.
 std::string report_json(const CalibResult& result, const std::optional<Top1>& top1);
 
 }  // namespace bitnpu::calib
