@@ -167,3 +167,47 @@ TEST_CASE("npusim reproduces the calibrated program from the CTable alone", "[cl
     }
     CHECK(100.0 * correct / static_cast<double>(n) == Approx(calib_top1).margin(1e-9));
 }
+
+TEST_CASE("calib --mixed-precision meets a low-bit budget, reports the Pareto list, and npusim runs the CTable",
+          "[cli][mixed]") {
+    const fs::path dir = temp_dir("mixed");
+    const auto r = run_cli(calib_cmd("hetero.yaml", "cnn.onnx", kCalibData,
+                                     "--samples 64 --mixed-precision --budget lowbit-macs=0.5 -o " +
+                                         (dir / "t.yaml").string() + " --report " + (dir / "r.json").string()));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("mixed precision (lowbit-macs=0.5") != std::string::npos);
+    CHECK(r.output.find("MACs by precision:") != std::string::npos);
+    const std::string report = read_file(dir / "r.json");
+    for (const char* key : {"\"mac_fraction_by_precision\"", "\"budget\"", "\"pareto\"", "\"mixed_precision\""})
+        CHECK(report.find(key) != std::string::npos);
+    const bitnpu::calib::CTable table = bitnpu::calib::read_ctable((dir / "t.yaml").string());
+    CHECK(table.settings.flags.at("mixed_precision") == "lowbit-macs=0.5");
+    bool low_bit_layer = false;
+    for (const auto& layer : table.layers)
+        low_bit_layer = low_bit_layer || (layer.precision.weight && layer.engine != "mac8");
+    CHECK(low_bit_layer);
+    const auto sim = run_cli(std::string(BITNPU_NPUSIM_EXE) + " run --arch " + kSource + "/configs/hetero.yaml " + kSource +
+                             "/models/cnn.onnx --ctable " + (dir / "t.yaml").string() + " --input " + kSource +
+                             "/data/test_100_x.npy --output-dir " + (dir / "out").string());
+    INFO(sim.output);
+    CHECK(sim.exit_code == 0);
+}
+
+TEST_CASE("calib --mixed-precision refuses a missing, malformed or unreachable budget with exit code 2",
+          "[cli][mixed][errors]") {
+    const fs::path dir = temp_dir("mixed_errors");
+    const fs::path out = dir / "t.yaml";
+    auto expect_error = [&](const std::string& arch, const std::string& extra, const std::string& message) {
+        const auto r = run_cli(calib_cmd(arch, "cnn.onnx", kCalibData, "--samples 32 " + extra + " -o " + out.string()));
+        INFO(r.output);
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find(message) != std::string::npos);
+        CHECK_FALSE(fs::exists(out));
+    };
+    expect_error("hetero.yaml", "--mixed-precision", "needs --budget");
+    expect_error("hetero.yaml", "--budget cycles=0.5", "--budget applies to --mixed-precision only");
+    expect_error("hetero.yaml", "--mixed-precision --budget speed=2", "unknown budget 'speed'");
+    expect_error("hetero.yaml", "--mixed-precision --budget cycles=0.05", "cannot be met");
+    expect_error("int8_npu.yaml", "--mixed-precision --budget cycles=0.5", "offers no MAC layer");
+}
