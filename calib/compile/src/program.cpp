@@ -24,11 +24,22 @@ ActivationQuant activation_quant_from(const CTable& table, const QuantizationPla
     return quant;
 }
 
-LayerChoices layer_choices_from(const CTable& table) {
+LayerChoices layer_choices_from(const CTable& table, const arch::ArchSpec& arch) {
     LayerChoices choices;
-    for (const CTableLayer& layer : table.layers)
-        if (layer.precision.weight && layer.engine != "host")
-            choices[layer.node] = {layer.engine, {layer.precision.weight, layer.precision.activation}};
+    for (const CTableLayer& layer : table.layers) {
+        if (!layer.precision.weight || layer.engine == "host") continue;
+        arch::Precision p{layer.precision.weight, layer.precision.activation};
+        // Tables written before layers recorded their engine precision hold
+        // the output's type there (uint8 on an engine listing int8): the
+        // engine's precision of the same weight type and activation width.
+        if (const arch::EngineSpec* e = arch.find_engine(layer.engine); e && !e->supports_precision(p))
+            for (const arch::Precision& offered : e->precisions)
+                if (offered.weight == p.weight && arch::bit_width(offered.activation) == arch::bit_width(p.activation)) {
+                    p = offered;
+                    break;
+                }
+        choices[layer.node] = {layer.engine, p};
+    }
     return choices;
 }
 
@@ -46,7 +57,7 @@ Program build_program(Graph& graph, const arch::ArchSpec& arch, const CTable& ta
     }
     infer_shapes(graph, shapes);
     Program p;
-    p.plan = plan_quantization(graph, arch, layer_choices_from(table));
+    p.plan = plan_quantization(graph, arch, layer_choices_from(table, arch));
     const ActivationQuant quant = activation_quant_from(table, p.plan);
     for (const auto& [tensor, root] : p.plan.tied_to)
         if (!quant.count(root))

@@ -16,7 +16,7 @@ ActivationQuant activation_quant_from(const CTable& table, const QuantizationPla
 
 // The engine and precision each MAC layer of a CTable records (the
 // mixed-precision search's choices): build_program places the layers there.
-LayerChoices layer_choices_from(const CTable& table);
+LayerChoices layer_choices_from(const CTable& table, const arch::ArchSpec& arch);
 
 // The bit-accurate program for a graph and a CTable (npusim, evaluation).
 // Checks the CTable's model and arch hashes (UserError on mismatch).
