@@ -23,6 +23,7 @@
 #include "bitnpu/graph/onnx_import.hpp"
 #include "bitnpu/compile/program.hpp"
 #include "bitnpu/importer/qdq.hpp"
+#include "bitnpu/sweep/spec.hpp"
 
 namespace bitnpu::fuzz {
 
@@ -122,10 +123,29 @@ inline void program(const std::string& bytes) {
     calib::build_program(graph, arch, table, {1, 1, 28, 28});
 }
 
+// An archsweep spec (docs/sweeps.md): loaded, planned, and the arch of each
+// of the first 16 points built and validated (an invalid point is a normal
+// outcome: archsweep records it). Relative paths resolve against the
+// input's private folder, so the seeds name the bundled files through
+// ${BITNPU_SOURCE_DIR}, which this sets.
+inline void sweep_spec(const std::string& bytes) {
+    static const InputFile file("spec.yaml");
+    ::setenv("BITNPU_SOURCE_DIR", BITNPU_SOURCE_DIR, 1);
+    const sweep::SweepSpec spec = sweep::load_sweep_spec(file.write(bytes));
+    const std::vector<sweep::Point> points = sweep::plan_points(spec);
+    for (std::size_t p = 0; p < points.size() && p < 16; ++p) {
+        try {
+            arch::parse_arch(sweep::arch_for_point(spec, points[p]), points[p].id);
+        } catch (const UserError&) {
+        }
+    }
+}
+
 inline const std::map<std::string, std::function<void(const std::string&)>>& targets() {
     static const std::map<std::string, std::function<void(const std::string&)>> all = {
         {"arch", arch},     {"onnx", onnx},     {"npy", npy},   {"npz", npz},
-        {"ctable", ctable}, {"preprocess", preprocess}, {"qdq", qdq}, {"program", program}};
+        {"ctable", ctable}, {"preprocess", preprocess}, {"qdq", qdq}, {"program", program},
+        {"sweep", sweep_spec}};
     return all;
 }
 

@@ -254,6 +254,19 @@ SweepSpec load_sweep_spec(const std::string& path) {
         if (!root["points"]) fail(path, root, "points", "combine: random needs points: N");
         s.random_points = int_of(path, root["points"], "points", 1);
     }
+    // A sweep runs every point (each a calibration): a spec whose grid or
+    // point count would not fit in memory, let alone run, is a typo.
+    std::uint64_t count = 1;
+    if (s.combine == Combine::random) count = static_cast<std::uint64_t>(s.random_points);
+    else if (s.combine == Combine::zip) count = s.axes.front().values.size();
+    else
+        for (const Axis& a : s.axes) count = count > kMaxPoints ? count : count * a.values.size();
+    if (count > kMaxPoints)
+        fail(path, s.combine == Combine::random ? root["points"] : axes, s.combine == Combine::random ? "points" : "axes",
+             fmt::format("the sweep has {}{} points; at most {} are allowed (split it, or use combine: random with "
+                         "points: N)",
+                         count > kMaxPoints * 1000 ? "more than " : "", std::min<std::uint64_t>(count, kMaxPoints * 1000),
+                         kMaxPoints));
     if (root["seed"]) s.seed = static_cast<std::uint64_t>(int_of(path, root["seed"], "seed", 0));
     if (const YAML::Node c = root["calib"]) {
         expect_keys(path, c, "calib", {"policy", "search_samples"});

@@ -181,3 +181,16 @@ TEST_CASE("fuzz regressions: a LayerNormalization axis out of range is a UserErr
     CHECK_THROWS_WITH(bitnpu::calib::infer_shapes(graph, {{"X", {2, 3, 4, 5}}}),
                       Contains("(LayerNormalization): axis -32769 is out of range for input 'X' of rank 4"));
 }
+
+TEST_CASE("fuzz regressions: a sweep spec with more points than archsweep runs is refused at load", "[fuzz][sweep]") {
+    for (const char* name : {"huge_grid.yaml", "huge_random.yaml"}) {
+        INFO(name);
+        const std::string bytes = read_bytes(fs::path(BITNPU_SOURCE_DIR) / "tests/fuzz_regressions/inputs/sweep" / name);
+        try {
+            bitnpu::fuzz::sweep_spec(bytes);
+            FAIL("accepted");
+        } catch (const bitnpu::UserError& e) {
+            CHECK_THAT(e.what(), Catch::Matchers::Contains("at most 100000 are allowed"));
+        }
+    }
+}

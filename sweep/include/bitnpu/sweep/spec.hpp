@@ -48,6 +48,10 @@ struct SweepSpec {
     std::int64_t search_samples = 8;
 };
 
+// The most points a spec may have (grid product, zip length or random
+// points); more is a UserError at load.
+inline constexpr std::uint64_t kMaxPoints = 100000;
+
 // Throws bitnpu::UserError "FILE:LINE:COL: field: problem" for a malformed spec.
 SweepSpec load_sweep_spec(const std::string& path);
 
