@@ -17,7 +17,9 @@
 #     --models  default: every development model (see MODELS below)
 # Environment: N_CALIB_<group> / N_EVAL_<group> (group: MLSD, ISNET, OWW) cap
 # the calibration / evaluation rows (defaults below); CALIB_TIMEOUT and
-# SIM_TIMEOUT (seconds, default 590 each) bound one bitnpu run; THREADS (2).
+# SIM_TIMEOUT (seconds, default 590 each) bound one bitnpu run; THREADS (2);
+# CALIB_FLAGS: more calib options, split on spaces (e.g. "--mixed-precision
+# --budget lowbit-macs=0.5"), used for every model.
 # Prints one markdown table (per model and output) and the list of bitnpu
 # failures with their exact messages; everything is also kept in OUT
 # (OUT/<model>/peer/peer.json, bitnpu.json, logs) and OUT/summary.json.
@@ -132,8 +134,9 @@ for m in $MODELS; do
     status=ok; msg=""; calib_s=""; sim_s=""
     t0=$(date +%s.%N)
     set +e
+    read -r -a calib_flags <<<"${CALIB_FLAGS:-}"
     timeout "$calib_timeout" "$build/tools/calib" --arch "$arch" "$model" --data "$mo/calib.npy" --samples "$nc" \
-      --threads "$threads" -o "$mo/T.ctable.yaml" --report "$mo/calib_report.json" >"$mo/calib.log" 2>&1
+      --threads "$threads" -o "$mo/T.ctable.yaml" --report "$mo/calib_report.json" "${calib_flags[@]}" >"$mo/calib.log" 2>&1
     rc=$?
     set -e
     t1=$(date +%s.%N)
