@@ -61,7 +61,10 @@ public:
           threads_(sim::resolve_threads(options.threads)), batch_(fixed_batch(graph)) {
         const Executor executor(graph, {threads_});
         const std::map<std::string, Tensor> out = run_batched(executor, slice, batch_);
-        for (const ValueInfo& o : graph.outputs) fp32_.push_back(out.at(o.name));
+        for (const ValueInfo& o : graph.outputs)
+            if (auto it = out.find(o.name); it != out.end() && it->second.dtype() == DType::f32) fp32_.emplace(o.name, it->second);
+        if (fp32_.empty())
+            throw UserError("--mixed-precision judges options by the model's float outputs, and this model has none");
     }
 
     // Noise-to-signal ratio of the outputs: sum over outputs of
@@ -70,10 +73,12 @@ public:
         const sim::QuantGraph q = lower(choices);
         const sim::GraphResult r = run_quantized_batched(q, quantized_inputs(q, slice_), batch_, {threads_});
         double signal = 0.0, noise = 0.0;
-        for (std::size_t o = 0; o < fp32_.size(); ++o) {
-            const float* ref = fp32_[o].data<float>();
-            const std::vector<float>& test = r.outputs.at(o).data;
-            if (static_cast<std::int64_t>(test.size()) != fp32_[o].numel())
+        for (std::size_t k = 0; k < q.outputs.size(); ++k) {
+            auto ref_it = fp32_.find(q.tensors.at(static_cast<std::size_t>(q.outputs[k])).name);
+            if (ref_it == fp32_.end()) continue;   // not a float output of the model
+            const float* ref = ref_it->second.data<float>();
+            const std::vector<float>& test = r.outputs.at(k).data;
+            if (static_cast<std::int64_t>(test.size()) != ref_it->second.numel())
                 throw std::logic_error("mixed precision: simulated and FP32 outputs differ in size");
             for (std::size_t i = 0; i < test.size(); ++i) {
                 const double d = double(ref[i]) - double(test[i]);
@@ -147,7 +152,7 @@ private:
     std::unique_ptr<Policy> policy_;
     int threads_;
     std::int64_t batch_;
-    std::vector<Tensor> fp32_;
+    std::map<std::string, Tensor> fp32_;   // the model's float outputs on the slice, by name
 };
 
 struct Layer {
