@@ -20,7 +20,7 @@ using namespace bitnpu;
 using namespace bitnpu::sweep;
 
 struct Options {
-    std::string spec, out, shard;
+    std::string spec, out, shard, cache;
     std::vector<std::string> shards;
     int threads = 0;
     bool quiet = false;
@@ -53,6 +53,7 @@ int run(const Options& opt) {
     RunOptions ro;
     ro.threads = opt.threads;
     ro.progress = !opt.quiet;
+    ro.cache_dir = opt.cache;
     const std::vector<PointResult> results = run_points(spec, points, opt.out, opt.shard, ro);
     write_results(spec, results, opt.out);
     std::size_t ok = 0, invalid = 0, failed = 0;
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
     r->add_option("-o,--output", opt.out, "result folder")->required();
     r->add_option("--shard", opt.shard, "K/N: run every N-th point from the K-th");
     r->add_option("--threads", opt.threads, "threads (0: all cores)")->check(CLI::NonNegativeNumber);
+    r->add_option("--cache", opt.cache,
+                  "folder for FP32 statistics and reference outputs shared by shards and runs (keyed by model and "
+                  "data bytes; default: none)");
     r->add_flag("-q,--quiet", opt.quiet, "no progress on stderr");
     CLI::App* m = app.add_subcommand("merge", "Join shard folders into one result");
     m->add_option("spec", opt.spec, "sweep spec YAML")->required()->check(CLI::ExistingFile);

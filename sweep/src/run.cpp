@@ -29,6 +29,7 @@
 #include "bitnpu/sim/systemc/cycle_model.hpp"
 #include "bitnpu/sim/reference/mac.hpp"
 #include "bitnpu/sim/systemc/energy.hpp"
+#include "fp32_cache.hpp"
 
 namespace bitnpu::sweep {
 namespace {
@@ -163,11 +164,24 @@ void accumulator_overflows(const sim::QuantGraph& program, const std::vector<sim
 struct NetworkCache {
     std::map<std::string, calib::TensorStats> statistics;
     std::optional<std::map<std::string, calib::Tensor>> reference;
+    bool statistics_looked_up = false;   // the on-disk cache was read (hit or miss)
 };
+
+// The network's statistics from the on-disk cache when an entry exists,
+// once per run; stored there after the first calibration computed them.
+void restore_statistics(const Fp32Cache& disk, const std::string& key, NetworkCache& cache, const Network& net,
+                        bool progress) {
+    if (cache.statistics_looked_up) return;
+    cache.statistics_looked_up = true;
+    if (auto stored = disk.load_statistics(key)) {
+        cache.statistics = std::move(*stored);
+        if (progress) std::cerr << fmt::format("archsweep: FP32 statistics of '{}' read from the cache\n", net.name);
+    }
+}
 
 // One network on one point's arch: calibrate, evaluate, time.
 void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec& arch, const RunOptions& options,
-                 NetworkCache& cache, PointResult& r) {
+                 const Fp32Cache& disk, NetworkCache& cache, PointResult& r) {
     auto t0 = Clock::now();
     calib::Graph graph = calib::load_onnx(net.model);
     calib::run_standard_passes(graph);
@@ -179,7 +193,11 @@ void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec
     co.search_samples = spec.search_samples;
     co.threads = options.threads;
     co.statistics_cache = &cache.statistics;
+    const std::string stats_key = disk.statistics_key(net.model, net.calib, co.samples, spec.policy);
+    restore_statistics(disk, stats_key, cache, net, options.progress);
+    const std::size_t known = cache.statistics.size();
     const calib::CalibResult result = calib::calibrate(graph, arch, *calib_samples, co);
+    if (cache.statistics.size() != known) disk.store_statistics(stats_key, cache.statistics);
     r.seconds_calibrate = seconds_since(t0);
 
     t0 = Clock::now();
@@ -198,8 +216,13 @@ void run_network(const SweepSpec& spec, const Network& net, const arch::ArchSpec
     } else {
         const calib::Feed all = eval->batch(0, eval->size());
         if (!cache.reference) {
-            const calib::Executor exec(fp32);
-            cache.reference = calib::run_batched(exec, all, calib::fixed_batch(fp32) > 0 ? calib::fixed_batch(fp32) : 64);
+            const std::string key = disk.reference_key(net.model, net.eval, eval->size());
+            cache.reference = disk.load_reference(key);
+            if (!cache.reference) {
+                const calib::Executor exec(fp32);
+                cache.reference = calib::run_batched(exec, all, calib::fixed_batch(fp32) > 0 ? calib::fixed_batch(fp32) : 64);
+                disk.store_reference(key, *cache.reference);
+            }
         }
         const std::map<std::string, calib::Tensor>& ref = *cache.reference;
         std::vector<sim::QTensor> q;
@@ -289,6 +312,7 @@ std::vector<PointResult> run_points(const SweepSpec& spec, const std::vector<Poi
                                 {"points", points.size()}}.dump(2) + "\n");
     std::vector<PointResult> results;
     std::map<std::string, NetworkCache> caches;   // by network name
+    const Fp32Cache disk(options.cache_dir);
     const auto start = Clock::now();
     std::size_t done = 0, ran = 0;
     for (const Point& point : points) {
@@ -321,7 +345,7 @@ std::vector<PointResult> run_points(const SweepSpec& spec, const std::vector<Poi
                 r.error = invalid;
             } else {
                 try {
-                    run_network(spec, net, *arch, options, caches[net.name], r);
+                    run_network(spec, net, *arch, options, disk, caches[net.name], r);
                 } catch (const std::exception& e) {   // recorded; the sweep goes on
                     r.status = "failed";
                     r.error = e.what();

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+
+#include "src/fp32_cache.hpp"   // private to sweep/: its include folder is added for this test
 #include <unistd.h>
 
 #include "bitnpu/errors.hpp"
@@ -142,4 +144,59 @@ TEST_CASE("sweep run: invalid points recorded, resumable, shards merge to the un
     // A shard of another spec is refused.
     SpecFile other(header() + "axes:\n  engines.mac.accumulator.bits: [24]\n", "other");
     CHECK_THROWS_WITH(merge_results(load_sweep_spec(other.path), {s1}), Catch::Contains("another spec"));
+}
+
+TEST_CASE("sweep run: shards share FP32 statistics through the on-disk cache, exactly", "[sweep]") {
+    // policy l2 reads the histograms, so the cached entry must restore them
+    // bit for bit for the shards to reproduce the uncached run.
+    SpecFile f(header() + "axes:\n  engines.mac.accumulator.bits: [24, 32]\ncalib: {policy: l2, search_samples: 2}\n",
+               "cache");
+    const SweepSpec spec = load_sweep_spec(f.path);
+    const std::vector<Point> points = plan_points(spec);
+    RunOptions o;
+    o.threads = 1;
+    o.progress = false;
+    const std::vector<PointResult> plain = run_points(spec, points, (f.dir / "plain").string(), "", o);
+    o.cache_dir = (f.dir / "cache").string();
+    const std::vector<PointResult> s1 = run_points(spec, shard_points(points, 1, 2), (f.dir / "s1").string(), "1/2", o);
+    std::size_t entries = 0;
+    for (const auto& e : fs::directory_iterator(o.cache_dir)) entries += e.path().extension() == ".cbor";
+    CHECK(entries == 1);
+    const std::vector<PointResult> s2 = run_points(spec, shard_points(points, 2, 2), (f.dir / "s2").string(), "2/2", o);
+    REQUIRE(s1.size() == 1);
+    REQUIRE(s2.size() == 1);
+    CHECK(s1[0].top1 == plain[0].top1);
+    CHECK(s2[0].top1 == plain[1].top1);
+    CHECK(s2[0].cycles == plain[1].cycles);
+    // A damaged entry is not trusted: recomputed, same result.
+    for (const auto& e : fs::directory_iterator(o.cache_dir))
+        if (e.path().extension() == ".cbor") std::ofstream(e.path(), std::ios::trunc) << "garbage";
+    const std::vector<PointResult> s3 = run_points(spec, shard_points(points, 2, 2), (f.dir / "s3").string(), "2/2", o);
+    CHECK(s3[0].top1 == plain[1].top1);
+}
+
+TEST_CASE("sweep FP32 cache: statistics round-trip field for field", "[sweep]") {
+    SpecFile f(header() + "axes:\n  engines.mac.accumulator.bits: [24]\n", "roundtrip");
+    std::map<std::string, bitnpu::calib::TensorStats> stats;
+    std::vector<float> v(5000);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37f * float(i)) * (1.0f + float(i % 17));
+    stats["a/b:0"].observe(v.data(), v.size());
+    stats["relu"].observe(v.data(), 100);
+    const bitnpu::sweep::Fp32Cache cache((f.dir / "c").string());
+    const std::string key = cache.statistics_key(f.path, f.path, 64, "auto");
+    CHECK_FALSE(cache.load_statistics(key));
+    cache.store_statistics(key, stats);
+    const auto back = cache.load_statistics(key);
+    REQUIRE(back);
+    REQUIRE(back->size() == stats.size());
+    for (const auto& [name, s] : stats) {
+        const bitnpu::calib::TensorStats& t = back->at(name);
+        CHECK(t.count == s.count);
+        CHECK(t.min == s.min);
+        CHECK(t.max == s.max);
+        CHECK(t.abs_hist == s.abs_hist);
+        CHECK(t.signed_hist == s.signed_hist);
+        CHECK(t.abs_hist.state().seen_hi == s.abs_hist.state().seen_hi);
+    }
+    CHECK(cache.statistics_key(f.path, f.path, 65, "auto") != key);   // settings are part of the key
 }

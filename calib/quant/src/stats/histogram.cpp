@@ -137,6 +137,21 @@ void Histogram::add(const std::vector<double>& values) {
     add(f.data(), f.size(), lo, hi);
 }
 
+Histogram Histogram::from_state(State s) {
+    std::uint64_t sum = 0;
+    for (std::uint64_t c : s.counts) sum += c;
+    if (sum != s.total || s.counts.empty() || !(s.width >= 0.0) || s.first > 0)
+        throw std::invalid_argument("Histogram::from_state: inconsistent state");
+    Histogram h(static_cast<int>(s.counts.size()));
+    h.counts_ = std::move(s.counts);
+    h.width_ = s.width;
+    h.first_ = s.first;
+    h.total_ = s.total;
+    h.seen_lo_ = s.seen_lo;
+    h.seen_hi_ = s.seen_hi;
+    return h;
+}
+
 void Histogram::merge(const Histogram& other) {
     if (other.num_bins() != num_bins()) throw std::invalid_argument("Histogram::merge: bin counts differ");
     const double lo = std::min(seen_lo_, other.seen_lo_);

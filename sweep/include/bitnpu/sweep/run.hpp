@@ -47,6 +47,11 @@ struct PointResult {
 struct RunOptions {
     int threads = 0;        // 0: all cores
     bool progress = true;   // points done / total and ETA on stderr
+    // A folder shared by the shards of a sweep (and later runs): each
+    // network's FP32 statistics and reference outputs, keyed by the model's
+    // and data's bytes and the settings, are read from it instead of
+    // recomputed (docs/sweeps.md "Shared work"). "": none.
+    std::string cache_dir;
 };
 
 // Runs the points (skipping those whose result files exist in out_dir)

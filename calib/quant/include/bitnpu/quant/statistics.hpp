@@ -54,6 +54,18 @@ public:
     const std::vector<std::uint64_t>& counts() const { return counts_; }
     std::uint64_t total() const { return total_; }
 
+    // Every field, so statistics can be stored (archsweep's FP32 cache) and
+    // restored to a histogram that merges and answers exactly as the original.
+    struct State {
+        std::vector<std::uint64_t> counts;
+        double width = 0.0, seen_lo = 0.0, seen_hi = 0.0;
+        std::int64_t first = 0;
+        std::uint64_t total = 0;
+    };
+    State state() const { return {counts_, width_, seen_lo_, seen_hi_, first_, total_}; }
+    // std::invalid_argument when the counts do not add up to the total.
+    static Histogram from_state(State s);
+
     bool operator==(const Histogram& o) const {
         return width_ == o.width_ && first_ == o.first_ && counts_ == o.counts_ && total_ == o.total_;
     }
