@@ -12,12 +12,6 @@
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/systemc/npu_top.hpp"
 
-// libsystemc owns main() and calls sc_main. Programs that only call
-// run_cycle_model from their own main() (calib's mixed-precision search, its
-// tests, npusim, archsweep) need an sc_main to link: this weak one returns
-// 0 and a program's own sc_main (the SystemC test runner) replaces it.
-extern "C" __attribute__((weak)) int sc_main(int, char**) { return 0; }
-
 namespace bitnpu::sim::systemc {
 
 namespace {

@@ -6,7 +6,8 @@
 // SystemC allows one elaboration per process: the model is elaborated on
 // the first call and reused by every later call (any ArchSpec), so a
 // process may call run_cycle_model many times. libsystemc owns main() and
-// calls sc_main: this library defines a weak sc_main returning 0, so a tool
+// calls sc_main: every program linking this library gets a weak sc_main
+// returning 0 (sim/src/sc_main_weak.cpp), so a tool
 // keeps its own main(); a program's own sc_main replaces it. Not thread-safe: one simulation
 // per process, so call it from one thread at a time.
 #pragma once
