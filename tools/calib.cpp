@@ -40,6 +40,7 @@ struct Options {
     int threads = 0;
     bool quiet = false;
     bool no_bias_correction = false;
+    bool adaround = false;
     bool samples_explicit = false;  // --samples given: fewer available samples is an error
 };
 
@@ -142,6 +143,7 @@ int run(const Options& opt) {
     options.batch = opt.batch;
     options.search_samples = opt.search_samples;
     options.bias_correction = !opt.no_bias_correction;
+    options.adaround = opt.adaround;
     options.threads = opt.threads;
     options.progress = progress_bar(opt.quiet);
 
@@ -206,6 +208,8 @@ int main(int argc, char** argv) {
         ->check(bitnpu::cli::non_negative_int());
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");
+    app.add_flag("--adaround", opt.adaround,
+                 "Learn each MAC layer's weight rounding (AdaRound), kept where it raises the layer's output SQNR");
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
     return bitnpu::cli::run_cli(app, argc, argv, [&] {
         if (opt.eval_data.empty() != opt.eval_labels.empty())

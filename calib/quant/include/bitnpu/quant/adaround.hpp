@@ -25,8 +25,8 @@
 namespace bitnpu::calib {
 
 struct AdaRoundOptions {
-    int iterations = 500;          // Adam steps
-    double learning_rate = 0.05;   // Adam's step size on V
+    int iterations = 300;          // Adam steps
+    double learning_rate = 0.1;    // Adam's step size on V
     double regularization = 0.5;   // lambda, in the normalized units of the reconstruction (adaround.cpp)
     double warm_up = 0.2;          // fraction of the steps without the regularizer
     double beta_start = 20.0, beta_end = 2.0;
