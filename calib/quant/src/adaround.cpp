@@ -97,6 +97,7 @@ public:
         for (std::int64_t r = 0; r < rows_; ++r) nearest_row(r, integers + (r0_ + r) * k);
         if (!(h_mean > 0.0)) return;   // the input is all zeros: any rounding is exact
         setup(h_mean);
+        if (free_.sum() == 0.0f) return;   // nothing to choose (binary grids, every weight clipped or exact)
         const int every = std::max(1, o_.iterations / kTrajectoryPoints);
         for (int t = 0; t < o_.iterations; ++t) {
             if (t % every == 0) add_point(trajectory, t / every, beta_at(t, o_));
