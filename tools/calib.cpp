@@ -42,6 +42,7 @@ struct Options {
     bool no_bias_correction = false;
     bool mixed_precision = false;
     std::string budget;
+    bool adaround = false;
     bool samples_explicit = false;  // --samples given: fewer available samples is an error
 };
 
@@ -144,6 +145,7 @@ int run(const Options& opt) {
     options.batch = opt.batch;
     options.search_samples = opt.search_samples;
     options.bias_correction = !opt.no_bias_correction;
+    options.adaround = opt.adaround;
     options.threads = opt.threads;
     options.progress = progress_bar(opt.quiet);
     if (opt.mixed_precision) options.mixed_precision = parse_budget(opt.budget);
@@ -216,6 +218,8 @@ int main(int argc, char** argv) {
     app.add_option("--budget", opt.budget,
                    "With --mixed-precision: cycles=F or energy=F (at most F of the widest assignment's), "
                    "lowbit-macs=F (at least F of the MACs below 8 bits)");
+    app.add_flag("--adaround", opt.adaround,
+                 "Learn each MAC layer's weight rounding (AdaRound), kept where it raises the layer's output SQNR");
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
     return bitnpu::cli::run_cli(app, argc, argv, [&] {
         if (opt.mixed_precision && opt.budget.empty())

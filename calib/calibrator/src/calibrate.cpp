@@ -118,6 +118,7 @@ CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibO
     t.settings.seed = 0;
     t.settings.flags["search_samples"] = std::to_string(options.search_samples);
     t.settings.flags["bias_correction"] = options.bias_correction ? "true" : "false";
+    if (options.adaround) t.settings.flags["adaround"] = "true";
     if (!options.policy || *options.policy == PolicyKind::percentile)
         t.settings.flags["percentile"] = fmt::format("{}", options.policy_options.percentile);
     if (options.start_from) t.settings.flags["refined_from"] = options.start_from->model.name;

@@ -4,6 +4,7 @@
 #include "bias_correction.hpp"
 #include "fp32_walk.hpp"
 #include "input_moments.hpp"
+#include "learned_rounding.hpp"
 
 #include <cmath>
 #include <exception>
@@ -355,6 +356,34 @@ private:
         if (m.k > 0) lowering_.set_input_moments(graph_.nodes[i].name, std::move(m));
     }
 
+    // Node i's weight quantization: scales clipped with its input moments,
+    // then, with --adaround, the learned rounding on those scales.
+    void set_weight_quant(std::size_t i) {
+        set_moments(i);
+        if (options_.adaround) learn_rounding(i);
+    }
+
+    // AdaRound of MAC layer i against its FP32 output with the quantized
+    // upstream in place, on the slice (learned_rounding.hpp). Kept only where
+    // it raises the layer's output SQNR judged by the simulator under the
+    // recorded output quantization, so it never makes a layer worse on the
+    // slice. Runs before the bias correction, which then corrects the
+    // rounding chosen.
+    void learn_rounding(std::size_t i) {
+        const std::optional<double> before = recorded_sqnr(i);
+        if (!before) return;
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        const std::string input = lowering_.activation_inputs(i).at(0);
+        const std::string& name = graph_.nodes[i].name;
+        std::vector<bool> flags =
+            learned_rounding(std::get<sim::MacLayer>(g.nodes.at(0).params), lowering_.lowered_weights(name),
+                             lowering_.mac_weight(i), required_reference(input), values_.at(input), run_options_.threads);
+        if (flags.empty()) return;
+        lowering_.set_weight_rounding(name, std::move(flags));
+        const std::optional<double> after = recorded_sqnr(i);
+        if (!after || !(score(*after) > score(*before))) lowering_.set_weight_rounding(name, {});
+    }
+
     // Sets node i's bias correction from the slice, with the quantized
     // upstream in place (bias_correction.hpp). The output quantization must
     // be recorded (any candidate: the correction is taken before requant).
@@ -444,7 +473,7 @@ private:
         for (const std::string& out : node.outputs)
             if (!out.empty() && plan_.root(out) == out) free_roots.push_back(out);
         if (free_roots.empty()) {
-            if (mac) set_moments(i);
+            if (mac) set_weight_quant(i);
             if (correct) correct_bias(i);
             sim::GraphResult r = run_node_quantized(i, result_.quant);
             keep_outputs(i, r, output_sqnrs(i, r));
@@ -462,7 +491,7 @@ private:
         std::optional<sim::MacAccumulators<std::int32_t>> acc;
         if (mac) {
             for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][0]);
-            set_moments(i);
+            set_weight_quant(i);
             if (correct) correct_bias_if_better(i, free_roots.size() == 1);
         }
         if (plan_.placement[i].role == NodeRole::mac && free_roots.size() == 1) {

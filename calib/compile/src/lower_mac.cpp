@@ -2,7 +2,9 @@
 // (numerics.md "The MAC datapath"): weights quantized per channel or per tensor, bias
 // quantized at s_w * s_x, requant registers from m = s_w s_x / s_y, the
 // fused activation as the output clamp.
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -212,7 +214,26 @@ std::vector<std::int64_t> quantized_bias(const NodeContext& ctx, const QuantPara
     return out;
 }
 
-// The weights in the MAC layout, their quantization and their integers.
+// The flags of weights rounded the other way than nearest: the
+// calibrator's (Lowering::set_weight_rounding), else the CTable's; null when
+// every weight is rounded to nearest.
+const std::vector<bool>* rounding_flags(const NodeContext& ctx, std::int64_t weights) {
+    if (auto it = ctx.weight_rounding.find(ctx.node.name); it != ctx.weight_rounding.end()) {
+        if (static_cast<std::int64_t>(it->second.size()) != weights)
+            throw std::logic_error("set_weight_rounding: wrong number of flags for node '" + ctx.node.name + "'");
+        return &it->second;
+    }
+    const CTableLayer* recorded = ctx.recorded_layer();
+    if (!recorded || recorded->weight_rounding.empty()) return nullptr;
+    if (static_cast<std::int64_t>(recorded->weight_rounding.size()) != weights)
+        throw UserError(fmt::format("{}: weight.rounding covers {} weights; the layer has {}", recorded_where(ctx),
+                                    recorded->weight_rounding.size(), weights));
+    return &recorded->weight_rounding;
+}
+
+// The weights in the MAC layout, their quantization and their integers:
+// rounded to nearest, or to the other neighbour where a rounding flag is
+// set (AdaRound); out.rounding keeps the flags that changed a weight.
 LoweredWeights lower_weights(const NodeContext& ctx, arch::ValueType type) {
     const Tensor weight = normalized_weight(ctx);
     LoweredWeights out;
@@ -220,13 +241,21 @@ LoweredWeights lower_weights(const NodeContext& ctx, arch::ValueType type) {
     out.shape = weight.shape();
     const std::int64_t channels = weight.dim(0);
     const std::int64_t per_row = weight.numel() / channels;
+    const std::vector<bool>* flags = rounding_flags(ctx, weight.numel());
     out.quantized.resize(static_cast<std::size_t>(weight.numel()));
+    if (flags) out.rounding.assign(static_cast<std::size_t>(weight.numel()), false);
     const float* w = weight.data<float>();
     for (std::int64_t c = 0; c < channels; ++c) {
         const AffineQuant q = channel_quant(out.params, static_cast<std::size_t>(c));
-        for (std::int64_t i = 0; i < per_row; ++i)
-            out.quantized[c * per_row + i] = static_cast<std::int32_t>(quantize_value(w[c * per_row + i], q));
+        for (std::int64_t i = 0; i < per_row; ++i) {
+            const auto at = static_cast<std::size_t>(c * per_row + i);
+            const std::int64_t nearest = quantize_value(w[at], q);
+            const std::int64_t value = flags && (*flags)[at] ? other_rounding(w[at], q) : nearest;
+            out.quantized[at] = static_cast<std::int32_t>(value);
+            if (value != nearest) out.rounding[at] = true;
+        }
     }
+    if (std::find(out.rounding.begin(), out.rounding.end(), true) == out.rounding.end()) out.rounding.clear();
     return out;
 }
 
@@ -286,6 +315,7 @@ sim::LayerParams lower_mac(const NodeContext& ctx, CTableLayer& record) {
 
     record.weight_granularity = per_channel ? "per_channel" : "per_tensor";
     record.weight_scale = wq.scales;
+    record.weight_rounding = lowered.rounding;
     record.bias_bits = engine.bias.bits;
     record.bias = layer.bias;
     record.clamp_lo = clamp.lo;

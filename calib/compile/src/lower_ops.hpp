@@ -27,6 +27,8 @@ struct NodeContext {
     const std::map<std::string, CTableLayer>& recorded;
     // Input moments by node name (Lowering::set_input_moments).
     const std::map<std::string, InputMoments>& input_moments;
+    // Learned weight rounding by node name (Lowering::set_weight_rounding).
+    const std::map<std::string, std::vector<bool>>& weight_rounding;
     int threads;   // for the weight clipping (results do not depend on it)
 
     // The parameters of a quantized tensor (its root's).

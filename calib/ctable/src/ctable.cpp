@@ -65,6 +65,8 @@ std::string layer_problem(std::size_t index, const CTableLayer& l) {
         return fmt::format("{}.weight.scale: {} scales for a per_tensor weight", where, l.weight_scale.size());
     if (l.weight_granularity.empty() && !l.weight_scale.empty())
         return where + ".weight: scales given without a granularity";
+    if (!l.weight_rounding.empty() && l.weight_scale.empty())
+        return where + ".weight.rounding: a rounding needs the weight scales it was chosen for";
     for (std::size_t c = 0; c < l.weight_scale.size(); ++c)
         if (!(std::isfinite(l.weight_scale[c]) && l.weight_scale[c] > 0.0f))
             return fmt::format("{}.weight.scale[{}]: {} is not a positive finite number", where, c, l.weight_scale[c]);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -94,6 +95,49 @@ bool needs_quotes(const std::string& s) {
                                                          "null", "~",     "y",   "n",    "<<"};
     const std::string t = lower(s);
     return std::find(reserved.begin(), reserved.end(), t) != reserved.end();
+}
+
+namespace {
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+std::string encode_bits(const std::vector<bool>& flags) {
+    std::vector<unsigned char> bytes((flags.size() + 7) / 8, 0);
+    for (std::size_t i = 0; i < flags.size(); ++i)
+        if (flags[i]) bytes[i / 8] = static_cast<unsigned char>(bytes[i / 8] | (1u << (i % 8)));
+    std::string out;
+    for (std::size_t i = 0; i < bytes.size(); i += 3) {
+        const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+        std::uint32_t v = 0;
+        for (std::size_t j = 0; j < 3; ++j) v = v << 8 | (j < n ? bytes[i + j] : 0u);
+        for (std::size_t j = 0; j < 4; ++j) out += j <= n ? kBase64[(v >> (18 - 6 * j)) & 63u] : '=';
+    }
+    return out;
+}
+
+std::optional<std::vector<bool>> decode_bits(const std::string& text, std::size_t count) {
+    if (text.size() % 4 != 0) return std::nullopt;
+    std::vector<unsigned char> bytes;
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        std::uint32_t v = 0;
+        std::size_t pad = 0;
+        for (std::size_t j = 0; j < 4; ++j) {
+            const char c = text[i + j];
+            const char* at = c == '=' ? nullptr : std::strchr(kBase64, c);
+            if (c == '=' && (i + 4 == text.size()) && j >= 2) ++pad;
+            else if (!at || c == '\0' || pad > 0) return std::nullopt;
+            v = v << 6 | (at ? static_cast<std::uint32_t>(at - kBase64) : 0u);
+        }
+        for (std::size_t j = 0; j < 3 - pad; ++j) bytes.push_back(static_cast<unsigned char>(v >> (16 - 8 * j)));
+    }
+    if (bytes.size() != (count + 7) / 8) return std::nullopt;
+    std::vector<bool> flags(count);
+    for (std::size_t i = 0; i < bytes.size() * 8; ++i) {
+        const bool set = (bytes[i / 8] >> (i % 8)) & 1u;
+        if (i < count) flags[i] = set;
+        else if (set) return std::nullopt;
+    }
+    return flags;
 }
 
 }  // namespace bitnpu::calib::ctable_detail

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bitnpu::calib::ctable_detail {
 
@@ -27,5 +28,12 @@ std::optional<std::int64_t> parse_int(const std::string& s);
 // True when a YAML reader would not read s back as a string (a number, bool,
 // null, empty, or a leading/trailing space): such strings are double-quoted.
 bool needs_quotes(const std::string& s);
+
+// Flags <-> base64 (RFC 4648, padded) of their bitmask: flag i is bit i % 8
+// (least significant first) of byte i / 8; the last byte's unused bits are 0.
+std::string encode_bits(const std::vector<bool>& flags);
+// The flags of a mask of `count` flags; nullopt when the text is not base64,
+// holds other than ceil(count / 8) bytes or sets an unused bit.
+std::optional<std::vector<bool>> decode_bits(const std::string& text, std::size_t count);
 
 }  // namespace bitnpu::calib::ctable_detail

@@ -1,5 +1,7 @@
 // Text -> CTable. YAML and JSON both go through yaml-cpp (JSON is YAML 1.2
 // flow syntax), so every error can name the line. Mirror of schema_write.cpp.
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/format.h>
@@ -16,6 +18,7 @@ namespace {
 using ctable_detail::parse_double;
 using ctable_detail::parse_float;
 using ctable_detail::parse_int;
+using ctable_detail::decode_bits;
 
 class Reader {
 public:
@@ -186,6 +189,21 @@ std::vector<CTableRequant> read_requant(const Reader& r, const YAML::Node& n, co
     return out;
 }
 
+std::vector<bool> read_rounding(const Reader& r, const YAML::Node& n, const std::string& path) {
+    r.expect_map(n, path, {"weights", "flipped", "mask"});
+    const std::int64_t weights = r.integer(r.required(n, "weights", path), path + ".weights");
+    if (weights < 0 || weights > (std::int64_t{1} << 40)) r.fail(n["weights"], path + ".weights", "out of range");
+    const YAML::Node mask = r.required(n, "mask", path);
+    const auto flags = decode_bits(r.text(mask, path + ".mask"), static_cast<std::size_t>(weights));
+    if (!flags)
+        r.fail(mask, path + ".mask",
+               fmt::format("not the base64 bitmask of {} weights ({} bytes, unused bits 0)", weights, (weights + 7) / 8));
+    const auto flipped = static_cast<std::int64_t>(std::count(flags->begin(), flags->end(), true));
+    if (n["flipped"] && r.integer(n["flipped"], path + ".flipped") != flipped)
+        r.fail(n["flipped"], path + ".flipped", fmt::format("the mask flips {} weights", flipped));
+    return *flags;
+}
+
 CTableLayer read_layer(const Reader& r, const YAML::Node& n, const std::string& path) {
     r.expect_map(n, path, {"node", "op", "engine", "precision", "inputs", "outputs", "weight", "bias_bits", "bias",
                            "requant", "clamp", "output_zero_point", "lut", "sqnr_db"});
@@ -201,9 +219,10 @@ CTableLayer read_layer(const Reader& r, const YAML::Node& n, const std::string& 
     if (n["inputs"]) l.inputs = r.list(n["inputs"], path + ".inputs", BITNPU_READER_FN(text));
     if (n["outputs"]) l.outputs = r.list(n["outputs"], path + ".outputs", BITNPU_READER_FN(text));
     if (const YAML::Node w = n["weight"]) {
-        r.expect_map(w, path + ".weight", {"granularity", "scale"});
+        r.expect_map(w, path + ".weight", {"granularity", "scale", "rounding"});
         l.weight_granularity = r.text(r.required(w, "granularity", path + ".weight"), path + ".weight.granularity");
         if (w["scale"]) l.weight_scale = r.one_or_many(w["scale"], path + ".weight.scale", BITNPU_READER_FN(real32));
+        if (w["rounding"]) l.weight_rounding = read_rounding(r, w["rounding"], path + ".weight.rounding");
     }
     if (n["bias_bits"]) l.bias_bits = r.small_int(n["bias_bits"], path + ".bias_bits");
     if (n["bias"]) l.bias = r.list(n["bias"], path + ".bias", BITNPU_READER_FN(integer));

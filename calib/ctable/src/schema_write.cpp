@@ -1,9 +1,11 @@
 // CTable -> Doc: the field layout of the serialized CTable (docs/ctable.md).
 // schema_read.cpp is its mirror image.
+#include <algorithm>
 #include <stdexcept>
 
 #include "bitnpu/ctable/ctable.hpp"
 #include "document.hpp"
+#include "numbers.hpp"
 
 namespace bitnpu::calib {
 
@@ -107,6 +109,14 @@ Doc requant_doc(const std::vector<CTableRequant>& channels) {
     return d;
 }
 
+Doc rounding_doc(const std::vector<bool>& flags) {
+    Doc d = Doc::map_of(true);
+    d.add("weights", Doc::of_int(static_cast<std::int64_t>(flags.size())));
+    d.add("flipped", Doc::of_int(static_cast<std::int64_t>(std::count(flags.begin(), flags.end(), true))));
+    d.add("mask", Doc::of_text(encode_bits(flags)));
+    return d;
+}
+
 Doc layer_doc(const CTableLayer& l) {
     Doc d = Doc::map_of();
     d.add("node", Doc::of_text(l.node));
@@ -122,6 +132,7 @@ Doc layer_doc(const CTableLayer& l) {
         Doc w = Doc::map_of();
         w.add("granularity", Doc::of_text(l.weight_granularity));
         w.add("scale", floats(l.weight_scale));
+        if (!l.weight_rounding.empty()) w.add("rounding", rounding_doc(l.weight_rounding));
         d.add("weight", std::move(w));
     }
     if (l.bias_bits) d.add("bias_bits", Doc::of_int(*l.bias_bits));

@@ -34,6 +34,7 @@ struct CalibOptions {
     std::int64_t search_samples = 16;    // the slice the search and SQNR figures use (on M-LSD 16 and 32 samples gave output SQNRs within 0.2 dB; the search time is linear in it)
     int threads = 0;                     // 0: all cores
     bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
+    bool adaround = false;               // learned weight rounding of MAC layers (docs/calibrator.md "AdaRound")
     const CTable* start_from = nullptr;  // refine: keep its tensors, calibrate the rest
     // FP32 statistics kept across calls (archsweep: every point calibrates the
     // same model on the same data with the same policy): tensors already in

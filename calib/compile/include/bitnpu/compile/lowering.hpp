@@ -38,6 +38,7 @@ struct LoweredWeights {
     QuantParams params;                    // the weight quantization
     Shape shape;                           // the MAC layout: [out channels, ...]
     std::vector<std::int32_t> quantized;   // the integer weights in that layout
+    std::vector<bool> rounding;            // flags of weights not rounded to nearest (CTableLayer::weight_rounding)
 };
 
 // The values a host node reads that are computed at run time but are not
@@ -93,6 +94,14 @@ public:
     // Input moments for a MAC node's weight clipping (drops its cached
     // weight quantization, so the next lowering re-derives it).
     void set_input_moments(const std::string& node, InputMoments moments);
+    // Learned rounding of a MAC node's weights (AdaRound): flags in the MAC
+    // layout, set where a weight takes other_rounding (scale.hpp) instead of
+    // nearest rounding; empty: nearest again. Preferred over a CTable
+    // record's weight.rounding; drops the cached weights.
+    void set_weight_rounding(const std::string& node, std::vector<bool> flags);
+    // A MAC node's weights as last lowered (lower_single fills the cache):
+    // quantization, layout, integers. logic_error when they are not cached.
+    const LoweredWeights& lowered_weights(const std::string& node) const;
     // A MAC node's weight as float, [C_out, C_in/g, kH, kW] (Conv) or [N, K]
     // (Gemm/MatMul, transB and alpha applied): what the bias correction reads.
     Tensor mac_weight(std::size_t node_index) const;
@@ -111,6 +120,7 @@ private:
     std::map<std::string, std::vector<double>> bias_delta_;
     std::map<std::string, CTableLayer> recorded_;
     std::map<std::string, InputMoments> input_moments_;
+    std::map<std::string, std::vector<bool>> weight_rounding_;
     int threads_ = 1;
 };
 

@@ -82,6 +82,11 @@ struct CTableLayer {
     // Weights (MAC layers): "per_tensor" or "per_channel", with the scales.
     std::string weight_granularity;          // "" when the layer has no weight
     std::vector<float> weight_scale;
+    // Learned rounding (AdaRound): one flag per weight in the MAC layout
+    // ([out channels, K]), set where the integer weight is the other
+    // neighbour of w / s than round-to-nearest gives; empty when every weight
+    // is rounded to nearest. Serialized as weight.rounding (docs/ctable.md).
+    std::vector<bool> weight_rounding;
     std::optional<int> bias_bits;
     // b_q per output channel, the bias registers the compiler programs (bias
     // correction included); empty when the layer has no bias.

@@ -5,6 +5,7 @@
 // docs/policies.md explains each rule.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -90,6 +91,21 @@ inline double fake_quantize(double x, const AffineQuant& q) {
     if (q.grid.binary) return static_cast<double>(sim::dequantize(quantize_value(x, q), q.scale, q.zero_point));
     return static_cast<double>(sim::fake_quantize(static_cast<float>(x), q.scale, static_cast<double>(q.zero_point),
                                                   static_cast<double>(q.grid.qmin), static_cast<double>(q.grid.qmax)));
+}
+
+// The integer on the other side of x / s than quantize_value's (the ratio in
+// fp32, as sim::quantize divides): the choice learned rounding (AdaRound)
+// has. quantize_value's own result when there is none: x / s an integer,
+// the other neighbour outside the grid (clipped values), binary grids.
+inline std::int64_t other_rounding(double x, const AffineQuant& q) {
+    const std::int64_t nearest = quantize_value(x, q);
+    if (q.grid.binary) return nearest;
+    const double ratio = static_cast<double>(static_cast<float>(x) / q.scale);
+    if (!(std::abs(ratio) < 0x1p62)) return nearest;   // NaN, or far outside any grid
+    const auto below = static_cast<std::int64_t>(std::floor(ratio)) + q.zero_point;
+    if (static_cast<double>(below - q.zero_point) == ratio) return nearest;
+    const std::int64_t other = nearest == below ? below + 1 : nearest == below + 1 ? below : nearest;
+    return other < q.grid.qmin || other > q.grid.qmax ? nearest : other;
 }
 
 // Quantization parameters of one tensor: sim's, the one type (qtensor.hpp).
