@@ -2,6 +2,7 @@
 // writes the CTable the compiler consumes. The model file is never changed.
 //   calib --arch configs/npu.yaml model.onnx --data calib.npy [-o model.ctable.yaml]
 //         [--policy auto|max|percentile|kld|l1|l2|mse] [--samples N]
+//         [--accumulator-aware auto|bound|off]
 //         [--ctable existing.yaml] [--format yaml|json] [--report report.json]
 //         [--eval-data x.npy --eval-labels y.npy]
 #include <CLI/CLI.hpp>
@@ -33,6 +34,7 @@ using namespace bitnpu::calib;
 struct Options {
     std::string arch, model, data, images, preprocess, output, format, ctable_in, report, eval_data, eval_labels;
     std::string policy = "auto";
+    std::string accumulator_aware = "auto";
     double percentile = 99.99;
     std::int64_t samples = 500;
     std::int64_t batch = 64;
@@ -142,6 +144,7 @@ int run(const Options& opt) {
     options.batch = opt.batch;
     options.search_samples = opt.search_samples;
     options.bias_correction = !opt.no_bias_correction;
+    options.accumulator_aware = parse_accumulator_aware(opt.accumulator_aware);
     options.threads = opt.threads;
     options.progress = progress_bar(opt.quiet);
 
@@ -206,6 +209,10 @@ int main(int argc, char** argv) {
         ->check(bitnpu::cli::non_negative_int());
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");
+    app.add_option("--accumulator-aware", opt.accumulator_aware,
+                   "MAC layers some input can overflow: auto (keep the bounded or the normal weights, whichever "
+                   "the simulator judges better; default), bound (weight scales no input can overflow), off")
+        ->check(CLI::IsMember({"auto", "bound", "off"}));
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
     return bitnpu::cli::run_cli(app, argc, argv, [&] {
         if (opt.eval_data.empty() != opt.eval_labels.empty())

@@ -120,6 +120,10 @@ CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibO
     if (!options.policy || *options.policy == PolicyKind::percentile)
         t.settings.flags["percentile"] = fmt::format("{}", options.policy_options.percentile);
     if (options.start_from) t.settings.flags["refined_from"] = options.start_from->model.name;
+    // Written only when not the default, so that tables of archs no input
+    // can overflow stay what they were before the option existed.
+    if (options.accumulator_aware != AccumulatorAware::automatic)
+        t.settings.flags["accumulator_aware"] = accumulator_aware_name(options.accumulator_aware);
     return t;
 }
 
@@ -196,6 +200,31 @@ std::int64_t node_macs(const Graph& graph, const Node& node) {
         return 0;
     }
     return per_sample * k;
+}
+
+// The accumulator statistics of the search slice in each MAC layer's
+// summary, and a warning naming the layers whose accumulations overflowed.
+std::vector<std::string> note_accumulator_overflows(const SearchResult& search, const Lowering& lowering,
+                                                    std::vector<LayerSummary>& layers) {
+    std::vector<std::string> overflowing;
+    std::int64_t overflowed = 0, total = 0;
+    for (LayerSummary& l : layers) {
+        auto it = search.accumulator.find(l.node);
+        if (it == search.accumulator.end()) continue;
+        l.accumulations = it->second.outputs;
+        l.overflowed_accumulations = it->second.overflowed_outputs;
+        l.overflowed_steps = it->second.overflowed_steps;
+        l.accumulator_bound = lowering.accumulator_bound(l.node);
+        total += it->second.outputs;
+        overflowed += it->second.overflowed_outputs;
+        if (it->second.overflowed_outputs > 0)
+            overflowing.push_back(fmt::format("'{}' ({} of {})", l.node, it->second.overflowed_outputs, it->second.outputs));
+    }
+    if (overflowing.empty()) return {};
+    return {fmt::format("{} of {} accumulations on the search slice wrapped or saturated the accumulator, in {} "
+                        "layer(s): {}. --accumulator-aware bound (or auto) bounds the weight scales so that no input "
+                        "can overflow it; a wider `accumulator.bits` avoids it too",
+                        overflowed, total, overflowing.size(), fmt::join(overflowing, ", "))};
 }
 
 std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>& layers) {
@@ -301,6 +330,22 @@ std::string calib_policy_name(const std::optional<PolicyKind>& policy) {
     return policy ? policy_name(*policy) : "auto";
 }
 
+AccumulatorAware parse_accumulator_aware(const std::string& name) {
+    if (name == "auto") return AccumulatorAware::automatic;
+    if (name == "bound") return AccumulatorAware::bound;
+    if (name == "off") return AccumulatorAware::off;
+    throw UserError(fmt::format("unknown accumulator-aware mode '{}' (expected auto, bound or off)", name));
+}
+
+std::string accumulator_aware_name(AccumulatorAware mode) {
+    switch (mode) {
+        case AccumulatorAware::automatic: return "auto";
+        case AccumulatorAware::bound: return "bound";
+        case AccumulatorAware::off: return "off";
+    }
+    return "auto";
+}
+
 CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSource& samples,
                       const CalibOptions& options) {
     const auto start = Clock::now();
@@ -325,6 +370,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     const auto search_start = Clock::now();
     const std::int64_t slice = whole_batches(
         std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
+    result.search_samples_used = slice;
     Lowering lowering(graph, arch, result.plan);
     lowering.set_threads(resolved_threads(options));
     if (options.start_from)   // refining: the given weight scales, as the engines take them
@@ -381,6 +427,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     }
     result.warnings = bias_saturation_warnings(table, arch);
     for (std::string& w : requant_error_warnings(result.layers)) result.warnings.push_back(std::move(w));
+    for (std::string& w : note_accumulator_overflows(search, lowering, result.layers)) result.warnings.push_back(std::move(w));
     result.seconds_total = seconds_since(start);
     return result;
 }

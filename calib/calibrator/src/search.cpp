@@ -1,10 +1,12 @@
 // The per-layer scale search (search.hpp).
 #include "search.hpp"
 
+#include "accumulator_overflow.hpp"
 #include "bias_correction.hpp"
 #include "fp32_walk.hpp"
 #include "input_moments.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <optional>
@@ -67,6 +69,7 @@ public:
         for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
             walk_->run_node(i);
             if (plan_.placement[i].role != NodeRole::shape) choose_node(i);
+            if (plan_.placement[i].role == NodeRole::mac) count_overflows(i);
             for (const std::string& name : released[i]) {
                 walk_->release(name);
                 values_.erase(name);
@@ -445,6 +448,51 @@ private:
         lowering_.set_bias_correction(graph_.nodes[i].name, std::vector<double>(channels, 0.0));
     }
 
+    // MAC layer i as lowered now (its weight quantization as set so far).
+    sim::MacLayer lowered_mac(std::size_t i) const {
+        const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
+        return std::get<sim::MacLayer>(g.nodes.at(0).params);
+    }
+
+    // Accumulator-aware weights (CalibOptions::accumulator_aware) for MAC
+    // layer i when some input can overflow its accumulator with the weights
+    // as normally quantized; otherwise nothing changes. `bound` takes the
+    // bounded scales. `auto` judges the clipped scales, the bounded ones and
+    // kBoundFractions of the way between (overflow rare and cheap rather than
+    // impossible) by the output SQNR on the slice under the first output
+    // candidate, simulated with the arch's wrap or saturate, as
+    // correct_bias_if_better judges; ties keep the finer scales. Where the
+    // SQNR cannot be judged (no FP32 reference, several outputs) it takes the
+    // bound, the safe choice. The winner's bias is then corrected anew.
+    void choose_accumulator_bound(std::size_t i, bool single_output) {
+        static constexpr double kBoundFractions[] = {0.125, 0.25, 0.5, 0.75, 1.0};
+        if (options_.accumulator_aware == AccumulatorAware::off || !can_overflow(lowered_mac(i))) return;
+        const std::string& name = graph_.nodes[i].name;
+        double chosen = 1.0;
+        if (options_.accumulator_aware == AccumulatorAware::automatic && single_output)
+            if (const std::optional<double> clipped = recorded_sqnr(i)) {
+                double best = score(*clipped);
+                chosen = 0.0;
+                for (double t : kBoundFractions) {
+                    lowering_.set_accumulator_bound(name, t);
+                    const std::optional<double> s = recorded_sqnr(i);
+                    if (s && score(*s) > best) {
+                        best = score(*s);
+                        chosen = t;
+                    }
+                }
+            }
+        lowering_.set_accumulator_bound(name, chosen);
+        if (chosen > 0.0 && options_.bias_correction) correct_bias_if_better(i, single_output);
+    }
+
+    // What MAC layer i's accumulator does on the slice with the chosen
+    // quantization (SearchResult::accumulator).
+    void count_overflows(std::size_t i) {
+        result_.accumulator[graph_.nodes[i].name] =
+            accumulator_overflows(lowered_mac(i), values_.at(lowering_.activation_inputs(i).at(0)), run_options_.threads);
+    }
+
     void choose_node(std::size_t i) {
         const Node& node = graph_.nodes[i];
         const bool mac = plan_.placement[i].role == NodeRole::mac;
@@ -455,6 +503,7 @@ private:
         if (free_roots.empty()) {
             if (mac) set_moments(i);
             if (correct) correct_bias(i);
+            if (mac) choose_accumulator_bound(i, true);
             sim::GraphResult r = run_node_quantized(i, result_.quant);
             keep_outputs(i, r, output_sqnrs(i, r));
             return;
@@ -473,6 +522,7 @@ private:
             for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][0]);
             set_moments(i);
             if (correct) correct_bias_if_better(i, free_roots.size() == 1);
+            choose_accumulator_bound(i, free_roots.size() == 1);
         }
         if (plan_.placement[i].role == NodeRole::mac && free_roots.size() == 1) {
             record(free_roots[0], per_output[0][0]);

@@ -183,13 +183,25 @@ void Lowering::set_input_moments(const std::string& node, InputMoments moments) 
     weight_cache_.erase(node);
 }
 
+void Lowering::set_accumulator_bound(const std::string& node, double fraction) {
+    if (fraction == accumulator_bound(node)) return;
+    if (fraction > 0.0) accumulator_bound_[node] = fraction;
+    else accumulator_bound_.erase(node);
+    weight_cache_.erase(node);
+}
+
+double Lowering::accumulator_bound(const std::string& node) const {
+    auto it = accumulator_bound_.find(node);
+    return it == accumulator_bound_.end() ? 0.0 : it->second;
+}
+
 Tensor Lowering::mac_weight(std::size_t node_index) const {
     const Node& node = graph_.nodes.at(node_index);
     const NodePlacement& place = plan_.placement.at(node_index);
     if (place.role != NodeRole::mac) throw std::logic_error("mac_weight: node '" + node.name + "' is not a MAC layer");
     const ActivationQuant none;
     lowering::NodeContext ctx{graph_, arch_, plan_, node, place, none, weight_cache_, bias_delta_, recorded_,
-                              input_moments_, threads_};
+                              input_moments_, accumulator_bound_, threads_};
     return lowering::normalized_weight(ctx);
 }
 
@@ -198,7 +210,7 @@ LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant
     const Node& node = graph_.nodes.at(index);
     const NodePlacement& place = plan_.placement.at(index);
     lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_, bias_delta_, recorded_,
-                              input_moments_, threads_};
+                              input_moments_, accumulator_bound_, threads_};
     LoweredNode out;
     CTableLayer& record = out.record;
     record.node = node.name;
