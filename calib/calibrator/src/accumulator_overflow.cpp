@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "bitnpu/quant/accumulator_bound.hpp"
+#include "bitnpu/sim/datapath/quantize.hpp"
 #include "bitnpu/sim/parallel.hpp"
 
 namespace bitnpu::calib {
@@ -16,15 +17,25 @@ bool can_overflow(const sim::MacLayer& layer) {
     return std::find(channels.begin(), channels.end(), true) != channels.end();
 }
 
-sim::reference::AccumulatorStats accumulator_overflows(const sim::MacLayer& layer, const sim::QTensor& x, int threads) {
-    sim::reference::AccumulatorStats total;
+AccumulatorOverflows accumulator_overflows(const sim::MacLayer& layer, const sim::QTensor& x, int threads) {
+    AccumulatorOverflows out;
+    sim::reference::AccumulatorStats& total = out.stats;
+    const sim::Shape shape = sim::mac_output_shape(layer, x.shape);
+    const std::int64_t outputs = std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
+    out.samples = x.shape.size() < 2 ? 1 : x.shape[0];
     if (!can_overflow(layer)) {
-        const sim::Shape out = sim::mac_output_shape(layer, x.shape);
-        total.outputs = std::accumulate(out.begin(), out.end(), std::int64_t{1}, std::multiplies<>());
-        return total;
+        total.outputs = outputs;
+        return out;
     }
-    if (x.shape.size() < 2) return sim::reference::accumulator_stats(layer, x);
-    const std::int64_t samples = x.shape[0], per_sample = samples > 0 ? x.size() / samples : 0;
+    if (x.shape.size() < 2) {
+        total = sim::reference::accumulator_stats(layer, x);
+        return out;
+    }
+    const std::int64_t steps_per_sample = std::max<std::int64_t>(1, outputs / std::max<std::int64_t>(1, out.samples)) *
+                                          (sim::reduction_length(layer) + 1);
+    const std::int64_t samples = std::clamp<std::int64_t>(kOverflowStepBudget / steps_per_sample, 1, out.samples);
+    const std::int64_t per_sample = out.samples > 0 ? x.size() / out.samples : 0;
+    out.samples = samples;
     std::vector<sim::reference::AccumulatorStats> parts(static_cast<std::size_t>(samples));
     sim::parallel_for(samples, threads, [&](std::int64_t n) {
         sim::Shape shape = x.shape;
@@ -41,7 +52,22 @@ sim::reference::AccumulatorStats accumulator_overflows(const sim::MacLayer& laye
         total.max_abs_partial = std::max(total.max_abs_partial, p.max_abs_partial);
         total.accumulator_max = p.accumulator_max;
     }
-    return total;
+    return out;
+}
+
+std::vector<double> scale_squared_errors(const sim::MacLayer& layer, const sim::QTensor& out, const float* ref) {
+    const std::int64_t channels = sim::output_channels(layer);
+    const bool per_channel = layer.requant.size() > 1;
+    // Conv [N, C, H, W]: H * W elements per channel in a row; Gemm [..., C]: one.
+    const std::int64_t run = layer.kind == sim::MacKind::conv && out.shape.size() == 4 ? out.shape[2] * out.shape[3] : 1;
+    const float scale = out.quant.scale(0);
+    const std::int64_t zero_point = out.quant.zero_point(0);
+    std::vector<double> errors(per_channel ? static_cast<std::size_t>(channels) : 1, 0.0);
+    for (std::int64_t i = 0; i < out.size(); ++i) {
+        const double e = double(sim::dequantize(out.values[static_cast<std::size_t>(i)], scale, zero_point)) - double(ref[i]);
+        errors[per_channel ? static_cast<std::size_t>((i / run) % channels) : 0] += e * e;
+    }
+    return errors;
 }
 
 }  // namespace bitnpu::calib

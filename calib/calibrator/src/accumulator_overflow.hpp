@@ -14,8 +14,23 @@ bool can_overflow(const sim::MacLayer& layer);
 
 // What the layer's accumulator does on input x: sim::reference::
 // accumulator_stats, one sample (first dimension) per task. The reference is
-// slow, so it runs only where some input can overflow the layer; elsewhere
-// every accumulation fits (running_sum_range) and only `outputs` is set.
-sim::reference::AccumulatorStats accumulator_overflows(const sim::MacLayer& layer, const sim::QTensor& x, int threads);
+// slow, so it runs only where some input can overflow the layer (elsewhere
+// every accumulation fits, by running_sum_range, and only `outputs` is set),
+// and on the first samples whose accumulation steps stay within
+// kOverflowStepBudget (at least one): M-LSD's 16-sample slice would take
+// the reference minutes per layer.
+inline constexpr std::int64_t kOverflowStepBudget = 200'000'000;
+struct AccumulatorOverflows {
+    sim::reference::AccumulatorStats stats;
+    std::int64_t samples = 0;   // the samples `stats` counts
+};
+AccumulatorOverflows accumulator_overflows(const sim::MacLayer& layer, const sim::QTensor& x, int threads);
+
+// The squared error of the layer's output `out` (per-tensor quantization,
+// dequantized) against the FP32 output `ref` (same layout), per weight
+// scale: per output channel when the layer's requant is (conv [N, C, H, W],
+// gemm [..., C]), else one sum. Each channel's output depends only on its own
+// weight scale, so `auto` picks each scale's fraction by its own error.
+std::vector<double> scale_squared_errors(const sim::MacLayer& layer, const sim::QTensor& out, const float* ref);
 
 }  // namespace bitnpu::calib

@@ -29,7 +29,8 @@ nlohmann::ordered_json accumulator_json(const CalibResult& result) {
     }
     auto flag = result.table.settings.flags.find("accumulator_aware");
     return {{"accumulator_aware", flag == result.table.settings.flags.end() ? std::string("auto") : flag->second},
-            {"measured_on", fmt::format("search slice: {} calibration samples, every layer quantized",
+            {"measured_on", fmt::format("search slice: {} calibration samples, every layer quantized (a layer's "
+                                        "overflow_samples: the first samples its count covers)",
                                         result.search_samples_used)},
             {"accumulations", total},
             {"overflowed_accumulations", overflowed},
@@ -113,6 +114,7 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
             e["accumulations"] = *l.accumulations;
             e["overflowed_accumulations"] = l.overflowed_accumulations.value_or(0);
             e["overflowed_steps"] = l.overflowed_steps.value_or(0);
+            e["overflow_samples"] = l.overflow_samples;
             e["accumulator_bound"] = l.accumulator_bound;
         }
         layers.push_back(e);

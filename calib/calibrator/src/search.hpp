@@ -22,6 +22,7 @@ struct SearchResult {
     // quantization (outputs, overflowed_outputs, overflowed_steps; the
     // reference runs only where some input can overflow the layer).
     std::map<std::string, sim::reference::AccumulatorStats> accumulator;
+    std::map<std::string, std::int64_t> accumulator_samples;   // the slice samples each one counts
 };
 
 // For every root tensor in topological order: candidate parameters from each

@@ -27,8 +27,8 @@ struct NodeContext {
     const std::map<std::string, CTableLayer>& recorded;
     // Input moments by node name (Lowering::set_input_moments).
     const std::map<std::string, InputMoments>& input_moments;
-    // MAC nodes with accumulator-aware weights, by fraction (Lowering::set_accumulator_bound).
-    const std::map<std::string, double>& accumulator_bound;
+    // MAC nodes with accumulator-aware weights, their fractions (Lowering::set_accumulator_bound).
+    const std::map<std::string, std::vector<double>>& accumulator_bound;
     int threads;   // for the weight clipping (results do not depend on it)
 
     // The parameters of a quantized tensor (its root's).

@@ -183,16 +183,17 @@ void Lowering::set_input_moments(const std::string& node, InputMoments moments) 
     weight_cache_.erase(node);
 }
 
-void Lowering::set_accumulator_bound(const std::string& node, double fraction) {
-    if (fraction == accumulator_bound(node)) return;
-    if (fraction > 0.0) accumulator_bound_[node] = fraction;
-    else accumulator_bound_.erase(node);
+void Lowering::set_accumulator_bound(const std::string& node, std::vector<double> fractions) {
+    if (std::none_of(fractions.begin(), fractions.end(), [](double t) { return t > 0.0; })) fractions.clear();
+    if (fractions == accumulator_bound(node)) return;
+    if (fractions.empty()) accumulator_bound_.erase(node);
+    else accumulator_bound_[node] = std::move(fractions);
     weight_cache_.erase(node);
 }
 
-double Lowering::accumulator_bound(const std::string& node) const {
+std::vector<double> Lowering::accumulator_bound(const std::string& node) const {
     auto it = accumulator_bound_.find(node);
-    return it == accumulator_bound_.end() ? 0.0 : it->second;
+    return it == accumulator_bound_.end() ? std::vector<double>{} : it->second;
 }
 
 Tensor Lowering::mac_weight(std::size_t node_index) const {

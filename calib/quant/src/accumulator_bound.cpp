@@ -154,13 +154,19 @@ QuantParams accumulator_bounded_weights(const Tensor& weight, const QuantParams&
     }
 }
 
-QuantParams scales_between(const QuantParams& clipped, const QuantParams& bounded, double t) {
-    if (clipped.scales.size() != bounded.scales.size() || clipped.exponents.size() != bounded.exponents.size())
-        throw std::logic_error("scales_between: the two quantizations differ in shape");
-    if (t <= 0.0) return clipped;
-    if (t >= 1.0) return bounded;
+QuantParams scales_between(const QuantParams& clipped, const QuantParams& bounded, const std::vector<double>& ts) {
+    if (clipped.scales.size() != bounded.scales.size() || clipped.exponents.size() != bounded.exponents.size() ||
+        (ts.size() != 1 && ts.size() != clipped.scales.size()))
+        throw std::logic_error("scales_between: the quantizations and fractions differ in shape");
     QuantParams out = bounded;
     for (std::size_t s = 0; s < out.scales.size(); ++s) {
+        const double t = ts.size() == 1 ? ts[0] : ts[s];
+        if (t <= 0.0 || t >= 1.0) {
+            const QuantParams& end = t <= 0.0 ? clipped : bounded;
+            out.scales[s] = end.scales[s];
+            if (!out.exponents.empty()) out.exponents[s] = end.exponents[s];
+            continue;
+        }
         if (!out.exponents.empty()) {
             const double e = clipped.exponents[s] + t * (bounded.exponents[s] - clipped.exponents[s]);
             out.exponents[s] = static_cast<int>(std::floor(e + 0.5));

@@ -72,10 +72,13 @@ struct LayerSummary {
     // MAC layers: the accumulations (output elements) on the search slice,
     // with every upstream layer quantized, and how many of them wrapped or
     // saturated at some step (sim::reference::accumulator_stats; 0 without
-    // running it where no input can overflow the layer).
+    // running it where no input can overflow the layer). Large layers are
+    // counted on the slice's first overflow_samples samples only.
     std::optional<std::int64_t> accumulations, overflowed_accumulations, overflowed_steps;
-    // Accumulator-aware weight scales: 1 bounded (no input can overflow), 0
-    // as clipped, between: that fraction of the way (Lowering::set_accumulator_bound).
+    std::int64_t overflow_samples = 0;
+    // Accumulator-aware weight scales, the mean over the layer's scales of
+    // the fraction of the way to the bound: 1 bounded (no input can
+    // overflow), 0 as clipped (Lowering::set_accumulator_bound).
     double accumulator_bound = 0.0;
 };
 

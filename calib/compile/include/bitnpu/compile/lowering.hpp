@@ -94,12 +94,13 @@ public:
     // weight quantization, so the next lowering re-derives it).
     void set_input_moments(const std::string& node, InputMoments moments);
     // Accumulator-aware weights for a MAC node (numerics.md "Accumulator-aware
-    // weight bound"): fraction 1 grows its weight scales until no input can
-    // overflow the accumulator, 0 leaves them as clipped, and a fraction in
-    // between takes scales_between (drops its cached weight quantization
-    // when it changes).
-    void set_accumulator_bound(const std::string& node, double fraction);
-    double accumulator_bound(const std::string& node) const;
+    // weight bound"), one fraction per weight scale or one for all: 1 grows
+    // the scale until no input can overflow the accumulator, 0 leaves it as
+    // clipped, a fraction in between takes scales_between (drops the node's
+    // cached weight quantization when they change; all 0 or empty: none).
+    void set_accumulator_bound(const std::string& node, std::vector<double> fractions);
+    // The node's fractions (empty: none).
+    std::vector<double> accumulator_bound(const std::string& node) const;
     // A MAC node's weight as float, [C_out, C_in/g, kH, kW] (Conv) or [N, K]
     // (Gemm/MatMul, transB and alpha applied): what the bias correction reads.
     Tensor mac_weight(std::size_t node_index) const;
@@ -118,7 +119,7 @@ private:
     std::map<std::string, std::vector<double>> bias_delta_;
     std::map<std::string, CTableLayer> recorded_;
     std::map<std::string, InputMoments> input_moments_;
-    std::map<std::string, double> accumulator_bound_;   // node -> fraction (> 0)
+    std::map<std::string, std::vector<double>> accumulator_bound_;   // node -> fractions, some > 0
     int threads_ = 1;
 };
 

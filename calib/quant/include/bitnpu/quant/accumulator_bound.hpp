@@ -72,9 +72,10 @@ QuantParams accumulator_bounded_weights(const Tensor& weight, const QuantParams&
 
 // The scales a fraction t of the way from `clipped` to `bounded` in the log
 // domain, s = s_clip (s_bound / s_clip)^t per scale (t = 0: clipped, 1:
-// bounded; power-of-two grids: the exponent rounded half up). Only t = 1
-// carries the guarantee; the calibrator's `auto` mode judges the ones in
-// between by simulation (overflow rare and cheap rather than impossible).
-QuantParams scales_between(const QuantParams& clipped, const QuantParams& bounded, double t);
+// bounded; power-of-two grids: the exponent rounded half up); one t per
+// scale, or one for all. Only t = 1 carries the guarantee; the calibrator's
+// `auto` mode judges the ones in between by simulation (overflow rare and
+// cheap rather than impossible).
+QuantParams scales_between(const QuantParams& clipped, const QuantParams& bounded, const std::vector<double>& t);
 
 }  // namespace bitnpu::calib
