@@ -55,19 +55,15 @@ AccumulatorOverflows accumulator_overflows(const sim::MacLayer& layer, const sim
     return out;
 }
 
-std::vector<double> scale_squared_errors(const sim::MacLayer& layer, const sim::QTensor& out, const float* ref) {
-    const std::int64_t channels = sim::output_channels(layer);
-    const bool per_channel = layer.requant.size() > 1;
-    // Conv [N, C, H, W]: H * W elements per channel in a row; Gemm [..., C]: one.
-    const std::int64_t run = layer.kind == sim::MacKind::conv && out.shape.size() == 4 ? out.shape[2] * out.shape[3] : 1;
+double output_squared_error(const sim::QTensor& out, const float* ref) {
     const float scale = out.quant.scale(0);
     const std::int64_t zero_point = out.quant.zero_point(0);
-    std::vector<double> errors(per_channel ? static_cast<std::size_t>(channels) : 1, 0.0);
+    double sum = 0.0;
     for (std::int64_t i = 0; i < out.size(); ++i) {
         const double e = double(sim::dequantize(out.values[static_cast<std::size_t>(i)], scale, zero_point)) - double(ref[i]);
-        errors[per_channel ? static_cast<std::size_t>((i / run) % channels) : 0] += e * e;
+        sum += e * e;
     }
-    return errors;
+    return sum;
 }
 
 }  // namespace bitnpu::calib

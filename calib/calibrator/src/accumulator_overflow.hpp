@@ -26,11 +26,8 @@ struct AccumulatorOverflows {
 };
 AccumulatorOverflows accumulator_overflows(const sim::MacLayer& layer, const sim::QTensor& x, int threads);
 
-// The squared error of the layer's output `out` (per-tensor quantization,
-// dequantized) against the FP32 output `ref` (same layout), per weight
-// scale: per output channel when the layer's requant is (conv [N, C, H, W],
-// gemm [..., C]), else one sum. Each channel's output depends only on its own
-// weight scale, so `auto` picks each scale's fraction by its own error.
-std::vector<double> scale_squared_errors(const sim::MacLayer& layer, const sim::QTensor& out, const float* ref);
+// The squared error of a layer's output `out` (per-tensor quantization,
+// dequantized) against the FP32 output `ref` (same layout, out.size() values).
+double output_squared_error(const sim::QTensor& out, const float* ref);
 
 }  // namespace bitnpu::calib

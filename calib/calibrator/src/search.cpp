@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -476,17 +475,18 @@ private:
         if (options_.accumulator_aware == AccumulatorAware::automatic && single_output)
             if (auto errors = fraction_errors(i)) chosen = least_error_fractions(*errors);
         lowering_.set_accumulator_bound(name, chosen);
-        if (options_.bias_correction && !lowering_.accumulator_bound(name).empty()) correct_bias_if_better(i, single_output);
+        if (options_.bias_correction && !lowering_.accumulator_bound(name).empty())
+            correct_bias_if_better(i, single_output);
     }
 
     static constexpr double kBoundFractions[] = {0.0, 0.0625, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0};
 
-    // Per kBoundFractions entry: the squared output error on the slice per
-    // weight scale (scale_squared_errors), or nullopt when not judgeable.
-    std::optional<std::vector<std::vector<double>>> fraction_errors(std::size_t i) {
+    // Per kBoundFractions entry: the squared output error on the slice
+    // (output_squared_error), or nullopt when it cannot be judged.
+    std::optional<std::vector<double>> fraction_errors(std::size_t i) {
         const Tensor* ref = reference(graph_.nodes[i].outputs.at(0));
         if (!ref) return std::nullopt;
-        std::vector<std::vector<double>> out;
+        std::vector<double> out;
         for (double t : kBoundFractions) {
             lowering_.set_accumulator_bound(graph_.nodes[i].name, {t});
             std::optional<sim::MacAccumulators<std::int32_t>> acc = mac_accumulators(i);
@@ -494,25 +494,17 @@ private:
             const MacFinisher f = mac_finisher(i, acc->shape, result_.quant, run_options_.threads);
             if (f.output_quant().per_channel()) return std::nullopt;
             const sim::GraphResult r = finish_mac(f, std::move(*acc));
-            if (r.raw_outputs.at(0).size() != ref->numel()) throw std::logic_error("search: simulated and FP32 tensors differ in size");
-            out.push_back(scale_squared_errors(lowered_mac(i), r.raw_outputs.at(0), ref->data<float>()));
+            if (r.raw_outputs.at(0).size() != ref->numel())
+                throw std::logic_error("search: simulated and FP32 tensors differ in size");
+            out.push_back(output_squared_error(r.raw_outputs.at(0), ref->data<float>()));
         }
         return out;
     }
 
-    // The kBoundFractions entry with the least error summed over the weight
-    // scales (the first on ties).
-    static std::vector<double> least_error_fractions(const std::vector<std::vector<double>>& errors) {
-        std::vector<double> out{0.0};
-        double best = std::numeric_limits<double>::infinity();
-        for (std::size_t f = 0; f < errors.size(); ++f) {
-            const double total = std::accumulate(errors[f].begin(), errors[f].end(), 0.0);
-            if (total < best) {
-                best = total;
-                out[0] = kBoundFractions[f];
-            }
-        }
-        return out;
+    // The kBoundFractions entry with the least error (the first on ties).
+    static std::vector<double> least_error_fractions(const std::vector<double>& errors) {
+        const auto best = std::min_element(errors.begin(), errors.end()) - errors.begin();
+        return {kBoundFractions[best]};
     }
 
     // What MAC layer i's accumulator does on the slice with the chosen
