@@ -1,5 +1,5 @@
-// Accumulator-aware weight scales (accumulator_bound.hpp; numerics.md
-// "Accumulator-aware weight bound").
+// Accumulator-aware weight scales (accumulator_bound.hpp):
+// numerics.md "Accumulator-aware weight bound".
 #include "bitnpu/quant/accumulator_bound.hpp"
 
 #include <algorithm>
