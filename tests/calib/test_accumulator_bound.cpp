@@ -243,3 +243,29 @@ TEST_CASE("accumulator bound: bad input is a UserError", "[quant][accumulator]")
     asymmetric.zero_points = {3, 0};
     CHECK_THROWS_AS(calib::accumulator_bounded_weights(w, asymmetric, budget), UserError);
 }
+
+TEST_CASE("accumulator bound: scales_between goes from the clipped to the bounded scales in the log domain",
+          "[quant][accumulator]") {
+    calib::QuantParams clipped, bounded;
+    clipped.scales = {0.01f, 0.02f};
+    bounded.scales = {0.04f, 0.02f};
+    clipped.zero_points = bounded.zero_points = {0, 0};
+    clipped.axis = bounded.axis = 0;
+    CHECK(calib::scales_between(clipped, bounded, {0.0}).scales == clipped.scales);
+    CHECK(calib::scales_between(clipped, bounded, {1.0}).scales == bounded.scales);
+    const calib::QuantParams half = calib::scales_between(clipped, bounded, {0.5});
+    CHECK(half.scales[0] == Approx(0.02f));   // sqrt(0.01 * 0.04)
+    CHECK(half.scales[1] == 0.02f);
+    CHECK(calib::scales_between(clipped, bounded, {0.0, 1.0}).scales == std::vector<float>{0.01f, 0.02f});
+    // Power-of-two grids: the exponent moves, rounded half up.
+    calib::QuantParams p2c = clipped, p2b = bounded;
+    p2c.scales = {0.0078125f, 0.0078125f};   // 2^-7
+    p2c.exponents = {7, 7};
+    p2b.scales = {0.03125f, 0.0078125f};     // 2^-5
+    p2b.exponents = {5, 7};
+    const calib::QuantParams p2 = calib::scales_between(p2c, p2b, {0.25});
+    CHECK(p2.exponents == std::vector<int>{7, 7});   // 7 - 0.5 rounds half up to 7
+    CHECK(calib::scales_between(p2c, p2b, {0.5}).exponents == std::vector<int>{6, 7});
+    CHECK(calib::scales_between(p2c, p2b, {0.5}).scales[0] == 0.015625f);
+    CHECK_THROWS_AS(calib::scales_between(clipped, bounded, {0.5, 0.5, 0.5}), std::logic_error);
+}
