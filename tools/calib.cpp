@@ -2,6 +2,7 @@
 // writes the CTable the compiler consumes. The model file is never changed.
 //   calib --arch configs/npu.yaml model.onnx --data calib.npy [-o model.ctable.yaml]
 //         [--policy auto|max|percentile|kld|l1|l2|mse] [--samples N]
+//         [--accumulator-aware auto|bound|off]
 //         [--ctable existing.yaml] [--format yaml|json] [--report report.json]
 //         [--eval-data x.npy --eval-labels y.npy]
 #include <CLI/CLI.hpp>
@@ -33,6 +34,7 @@ using namespace bitnpu::calib;
 struct Options {
     std::string arch, model, data, images, preprocess, output, format, ctable_in, report, eval_data, eval_labels;
     std::string policy = "auto";
+    std::string accumulator_aware = "auto";
     double percentile = 99.99;
     std::int64_t samples = 500;
     std::int64_t batch = 64;
@@ -146,6 +148,7 @@ int run(const Options& opt) {
     options.search_samples = opt.search_samples;
     options.bias_correction = !opt.no_bias_correction;
     options.adaround = opt.adaround;
+    options.accumulator_aware = parse_accumulator_aware(opt.accumulator_aware);
     options.threads = opt.threads;
     options.progress = progress_bar(opt.quiet);
     if (opt.mixed_precision) options.mixed_precision = parse_budget(opt.budget);
@@ -220,6 +223,10 @@ int main(int argc, char** argv) {
                    "lowbit-macs=F (at least F of the MACs below 8 bits)");
     app.add_flag("--adaround", opt.adaround,
                  "Learn each MAC layer's weight rounding (AdaRound), kept where it raises the layer's output SQNR");
+    app.add_option("--accumulator-aware", opt.accumulator_aware,
+                   "MAC layers some input can overflow: auto (keep the bounded or the normal weights, whichever "
+                   "the simulator judges better; default), bound (weight scales no input can overflow), off")
+        ->check(CLI::IsMember({"auto", "bound", "off"}));
     app.add_flag("-q,--quiet", opt.quiet, "Print nothing but errors");
     return bitnpu::cli::run_cli(app, argc, argv, [&] {
         if (opt.mixed_precision && opt.budget.empty())

@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -123,6 +124,10 @@ CTable table_header(const Graph& graph, const arch::ArchSpec& arch, const CalibO
         t.settings.flags["percentile"] = fmt::format("{}", options.policy_options.percentile);
     if (options.start_from) t.settings.flags["refined_from"] = options.start_from->model.name;
     if (options.mixed_precision) t.settings.flags["mixed_precision"] = to_string(*options.mixed_precision);
+    // Written only when not the default, so that tables of archs no input
+    // can overflow stay what they were before the option existed.
+    if (options.accumulator_aware != AccumulatorAware::automatic)
+        t.settings.flags["accumulator_aware"] = accumulator_aware_name(options.accumulator_aware);
     return t;
 }
 
@@ -173,6 +178,34 @@ std::vector<std::string> bias_saturation_warnings(const CTable& table, const arc
 // shifter realizes only powers of two, so a pool's 1/N or a rescale by 0.7
 // is off by up to a factor sqrt(2); the outputs carry that gain error.
 constexpr double kRequantErrorWarning = 0.01;
+
+// The accumulator statistics of the search slice in each MAC layer's
+// summary, and a warning naming the layers whose accumulations overflowed.
+std::vector<std::string> note_accumulator_overflows(const SearchResult& search, const Lowering& lowering,
+                                                    std::vector<LayerSummary>& layers) {
+    std::vector<std::string> overflowing;
+    std::int64_t overflowed = 0, total = 0;
+    for (LayerSummary& l : layers) {
+        auto it = search.accumulator.find(l.node);
+        if (it == search.accumulator.end()) continue;
+        l.accumulations = it->second.outputs;
+        l.overflowed_accumulations = it->second.overflowed_outputs;
+        l.overflowed_steps = it->second.overflowed_steps;
+        l.overflow_samples = search.accumulator_samples.at(l.node);
+        const std::vector<double> fractions = lowering.accumulator_bound(l.node);
+        if (!fractions.empty())
+            l.accumulator_bound = std::accumulate(fractions.begin(), fractions.end(), 0.0) / double(fractions.size());
+        total += it->second.outputs;
+        overflowed += it->second.overflowed_outputs;
+        if (it->second.overflowed_outputs > 0)
+            overflowing.push_back(fmt::format("'{}' ({} of {})", l.node, it->second.overflowed_outputs, it->second.outputs));
+    }
+    if (overflowing.empty()) return {};
+    return {fmt::format("{} of {} accumulations on the search slice wrapped or saturated the accumulator, in {} "
+                        "layer(s): {}. --accumulator-aware bound (or auto) bounds the weight scales so that no input "
+                        "can overflow it; a wider `accumulator.bits` avoids it too",
+                        overflowed, total, overflowing.size(), fmt::join(overflowing, ", "))};
+}
 
 std::vector<std::string> requant_error_warnings(const std::vector<LayerSummary>& layers) {
     std::vector<std::string> out;
@@ -303,6 +336,22 @@ std::string calib_policy_name(const std::optional<PolicyKind>& policy) {
     return policy ? policy_name(*policy) : "auto";
 }
 
+AccumulatorAware parse_accumulator_aware(const std::string& name) {
+    if (name == "auto") return AccumulatorAware::automatic;
+    if (name == "bound") return AccumulatorAware::bound;
+    if (name == "off") return AccumulatorAware::off;
+    throw UserError(fmt::format("unknown accumulator-aware mode '{}' (expected auto, bound or off)", name));
+}
+
+std::string accumulator_aware_name(AccumulatorAware mode) {
+    switch (mode) {
+        case AccumulatorAware::automatic: return "auto";
+        case AccumulatorAware::bound: return "bound";
+        case AccumulatorAware::off: return "off";
+    }
+    return "auto";
+}
+
 CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSource& samples,
                       const CalibOptions& options) {
     const auto start = Clock::now();
@@ -332,6 +381,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
         result.mixed_precision = choose_precisions(graph, arch, stats, slice_feed, options, *options.mixed_precision);
         result.plan = plan_quantization(graph, arch, result.mixed_precision->chosen);
     }
+    result.search_samples_used = slice;
     Lowering lowering(graph, arch, result.plan);
     lowering.set_threads(resolved_threads(options));
     if (options.start_from)   // refining: the given weight scales, as the engines take them
@@ -397,6 +447,7 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
             result.total_macs > 0 ? double(macs) / double(result.total_macs) : 0.0;
     result.warnings = bias_saturation_warnings(table, arch);
     for (std::string& w : requant_error_warnings(result.layers)) result.warnings.push_back(std::move(w));
+    for (std::string& w : note_accumulator_overflows(search, lowering, result.layers)) result.warnings.push_back(std::move(w));
     result.seconds_total = seconds_since(start);
     return result;
 }

@@ -16,6 +16,28 @@ std::string sqnr_text(const std::optional<double>& s) {
     return fmt::format("{:.2f}", *s);
 }
 
+// The MAC layers' accumulator overflows on the search slice, summed.
+nlohmann::ordered_json accumulator_json(const CalibResult& result) {
+    std::int64_t total = 0, overflowed = 0, bounded = 0;
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (const LayerSummary& l : result.layers) {
+        if (!l.accumulations) continue;
+        total += *l.accumulations;
+        overflowed += l.overflowed_accumulations.value_or(0);
+        bounded += l.accumulator_bound > 0.0 ? 1 : 0;
+        if (l.overflowed_accumulations.value_or(0) > 0) layers.push_back(l.node);
+    }
+    auto flag = result.table.settings.flags.find("accumulator_aware");
+    return {{"accumulator_aware", flag == result.table.settings.flags.end() ? std::string("auto") : flag->second},
+            {"measured_on", fmt::format("search slice: {} calibration samples, every layer quantized (a layer's "
+                                        "overflow_samples: the first samples its count covers)",
+                                        result.search_samples_used)},
+            {"accumulations", total},
+            {"overflowed_accumulations", overflowed},
+            {"overflowing_layers", layers},
+            {"bounded_layers", bounded}};
+}
+
 std::string multiplier_text(double m) { return m > 0 ? fmt::format("{:.6g}", m) : std::string("-"); }
 
 }  // namespace
@@ -111,9 +133,17 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
         }
         if (l.sqnr_db && std::isfinite(*l.sqnr_db)) e["sqnr_db"] = *l.sqnr_db;
         if (l.isolated_sqnr_db && std::isfinite(*l.isolated_sqnr_db)) e["sqnr_isolated_db"] = *l.isolated_sqnr_db;
+        if (l.accumulations) {
+            e["accumulations"] = *l.accumulations;
+            e["overflowed_accumulations"] = l.overflowed_accumulations.value_or(0);
+            e["overflowed_steps"] = l.overflowed_steps.value_or(0);
+            e["overflow_samples"] = l.overflow_samples;
+            e["accumulator_bound"] = l.accumulator_bound;
+        }
         layers.push_back(e);
     }
     j["layers"] = layers;
+    j["accumulator"] = accumulator_json(result);
     nlohmann::ordered_json host = nlohmann::ordered_json::array();
     for (const HostNode& h : result.host_nodes) host.push_back({{"node", h.node}, {"op", h.op}, {"macs", h.macs}});
     j["host"] = {{"nodes", host}, {"total_macs", result.total_macs}};

@@ -6,6 +6,7 @@
 
 #include "bitnpu/calibrator/calibrator.hpp"
 #include "bitnpu/quant/statistics.hpp"
+#include "bitnpu/sim/reference/mac.hpp"
 
 namespace bitnpu::calib {
 
@@ -17,6 +18,11 @@ struct SearchResult {
     // (its FP32 inputs quantized with their chosen parameters), beside
     // tensor_sqnr's "accumulated" figure (every upstream layer quantized).
     std::map<std::string, double> isolated_sqnr;
+    // Per MAC node: what its accumulator did on the slice with the chosen
+    // quantization (outputs, overflowed_outputs, overflowed_steps; the
+    // reference runs only where some input can overflow the layer).
+    std::map<std::string, sim::reference::AccumulatorStats> accumulator;
+    std::map<std::string, std::int64_t> accumulator_samples;   // the slice samples each one counts
 };
 
 // For every root tensor in topological order: candidate parameters from each

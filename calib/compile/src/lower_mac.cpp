@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "bitnpu/arch/derived.hpp"
+#include "bitnpu/quant/accumulator_bound.hpp"
 #include "bitnpu/quant/statistics.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/functional/mac_layer.hpp"
@@ -163,11 +164,35 @@ void widen_for_bias(const NodeContext& ctx, arch::ValueType type, ChannelRanges&
     }
 }
 
+// The weight scales grown until no input can overflow the accumulator
+// (numerics.md "Accumulator-aware weight bound"), or the given fraction of
+// the way there, for a node the calibrator asked it for
+// (Lowering::set_accumulator_bound). It needs the input's quantization: its
+// type and zero-point give the operand range, s_x the integer bias.
+QuantParams accumulator_bounded(const NodeContext& ctx, const Tensor& weight, QuantParams clipped) {
+    const std::string& input = ctx.node.inputs.at(0);
+    auto fraction = ctx.accumulator_bound.find(ctx.node.name);
+    if (fraction == ctx.accumulator_bound.end() || !ctx.plan.tied_to.count(input) ||
+        !ctx.quant.count(ctx.plan.root(input)))
+        return clipped;
+    const arch::EngineSpec& engine = *ctx.place.engine;
+    const QuantParams& x = ctx.params(input);
+    AccumulatorBudget budget;
+    budget.input = input_operand_range(x.type, x.zero_points.at(0));
+    budget.input_scale = x.scales.at(0);
+    budget.bias = float_bias_corrected(ctx, weight.dim(0));
+    budget.bias_bits = engine.bias.bits;
+    budget.accumulator_bits = engine.accumulator.bits;
+    budget.bias_stage = engine.bias.stage;
+    return scales_between(clipped, accumulator_bounded_weights(weight, clipped, budget), fraction->second);
+}
+
 // Symmetric (or, per tensor on engines with weight zero-points, asymmetric)
 // weights, per channel when the requant unit is, clipped where that lowers
 // the quantization error (the layer-output error when the search set the
 // node's input moments; symmetric weights only, so that a CTable, which
-// records scales without zero-points, reproduces them).
+// records scales without zero-points, reproduces them), then bounded for the
+// accumulator where the calibrator asks for it.
 QuantParams derived_weight_quant(const NodeContext& ctx, const Tensor& weight, arch::ValueType type) {
     const arch::EngineSpec& engine = *ctx.place.engine;
     const bool per_channel = engine.requant.per_channel;
@@ -179,8 +204,10 @@ QuantParams derived_weight_quant(const NodeContext& ctx, const Tensor& weight, a
     const bool weighted = moments != ctx.input_moments.end() && options.mode == ScaleMode::symmetric;
     ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel, options,
                                               weighted ? &moments->second : nullptr, ctx.threads);
-    if (options.mode == ScaleMode::symmetric) widen_for_bias(ctx, type, clipped);
-    return weight_params(clipped, type, engine.restricted_range, per_channel, options);
+    if (options.mode != ScaleMode::symmetric)
+        return weight_params(clipped, type, engine.restricted_range, per_channel, options);
+    widen_for_bias(ctx, type, clipped);
+    return accumulator_bounded(ctx, weight, weight_params(clipped, type, engine.restricted_range, per_channel, options));
 }
 
 QuantParams weight_quant(const NodeContext& ctx, const Tensor& weight, arch::ValueType type) {

@@ -29,6 +29,8 @@ struct NodeContext {
     const std::map<std::string, InputMoments>& input_moments;
     // Learned weight rounding by node name (Lowering::set_weight_rounding).
     const std::map<std::string, std::vector<bool>>& weight_rounding;
+    // MAC nodes with accumulator-aware weights, their fractions (Lowering::set_accumulator_bound).
+    const std::map<std::string, std::vector<double>>& accumulator_bound;
     int threads;   // for the weight clipping (results do not depend on it)
 
     // The parameters of a quantized tensor (its root's).

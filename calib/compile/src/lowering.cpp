@@ -195,13 +195,26 @@ const LoweredWeights& Lowering::lowered_weights(const std::string& node) const {
     return it->second;
 }
 
+void Lowering::set_accumulator_bound(const std::string& node, std::vector<double> fractions) {
+    if (std::none_of(fractions.begin(), fractions.end(), [](double t) { return t > 0.0; })) fractions.clear();
+    if (fractions == accumulator_bound(node)) return;
+    if (fractions.empty()) accumulator_bound_.erase(node);
+    else accumulator_bound_[node] = std::move(fractions);
+    weight_cache_.erase(node);
+}
+
+std::vector<double> Lowering::accumulator_bound(const std::string& node) const {
+    auto it = accumulator_bound_.find(node);
+    return it == accumulator_bound_.end() ? std::vector<double>{} : it->second;
+}
+
 Tensor Lowering::mac_weight(std::size_t node_index) const {
     const Node& node = graph_.nodes.at(node_index);
     const NodePlacement& place = plan_.placement.at(node_index);
     if (place.role != NodeRole::mac) throw std::logic_error("mac_weight: node '" + node.name + "' is not a MAC layer");
     const ActivationQuant none;
     lowering::NodeContext ctx{graph_, arch_, plan_, node, place, none, weight_cache_, bias_delta_, recorded_,
-                              input_moments_, weight_rounding_, threads_};
+                              input_moments_, weight_rounding_, accumulator_bound_, threads_};
     return lowering::normalized_weight(ctx);
 }
 
@@ -210,7 +223,7 @@ LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant
     const Node& node = graph_.nodes.at(index);
     const NodePlacement& place = plan_.placement.at(index);
     lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_, bias_delta_, recorded_,
-                              input_moments_, weight_rounding_, threads_};
+                              input_moments_, weight_rounding_, accumulator_bound_, threads_};
     LoweredNode out;
     CTableLayer& record = out.record;
     record.node = node.name;

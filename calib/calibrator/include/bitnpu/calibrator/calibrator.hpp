@@ -23,6 +23,19 @@
 
 namespace bitnpu::calib {
 
+// Accumulator-aware weights for MAC layers whose accumulator some input can
+// overflow with the weights as normally quantized (docs/calibrator.md
+// "Accumulator-aware calibration"): `bound` gives every such layer the
+// weight scales no input can overflow (numerics.md "Accumulator-aware weight
+// bound"); `auto` tries both for each such layer and keeps the one with the
+// higher output SQNR on the search slice, simulated with the arch's wrap or
+// saturate; `off` leaves the weights alone. Layers that cannot overflow are
+// the same in every mode.
+enum class AccumulatorAware : std::uint8_t { automatic, bound, off };
+// "auto" | "bound" | "off" (UserError otherwise), and back.
+AccumulatorAware parse_accumulator_aware(const std::string& name);
+std::string accumulator_aware_name(AccumulatorAware mode);
+
 struct CalibOptions {
     // The policy for every tensor; empty ("auto"): each layer tries every
     // policy (kAllPolicies) and the bit-accurate simulator picks.
@@ -35,6 +48,7 @@ struct CalibOptions {
     int threads = 0;                     // 0: all cores
     bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
     bool adaround = false;               // learned weight rounding of MAC layers (docs/calibrator.md "AdaRound")
+    AccumulatorAware accumulator_aware = AccumulatorAware::automatic;
     const CTable* start_from = nullptr;  // refine: keep its tensors, calibrate the rest
     // FP32 statistics kept across calls (archsweep: every point calibrates the
     // same model on the same data with the same policy): tensors already in
@@ -61,6 +75,17 @@ struct LayerSummary {
     double max_rel_error = 0.0;          // max |m' - m| / m over channels
     std::optional<double> sqnr_db;       // output vs FP32 on the search slice, every layer quantized
     std::optional<double> isolated_sqnr_db;   // the same with only this layer quantized
+    // MAC layers: the accumulations (output elements) on the search slice,
+    // with every upstream layer quantized, and how many of them wrapped or
+    // saturated at some step (sim::reference::accumulator_stats; 0 without
+    // running it where no input can overflow the layer). Large layers are
+    // counted on the slice's first overflow_samples samples only.
+    std::optional<std::int64_t> accumulations, overflowed_accumulations, overflowed_steps;
+    std::int64_t overflow_samples = 0;
+    // Accumulator-aware weight scales, the mean over the layer's scales of
+    // the fraction of the way to the bound: 1 bounded (no input can
+    // overflow), 0 as clipped (Lowering::set_accumulator_bound).
+    double accumulator_bound = 0.0;
 };
 
 // A node the host runs in FP32, with its multiply-accumulates per sample
@@ -88,6 +113,7 @@ struct CalibResult {
     std::int64_t total_macs = 0;          // of the whole graph, per sample
     QuantizationPlan plan;
     std::int64_t samples_used = 0;
+    std::int64_t search_samples_used = 0;   // the slice the search and the per-layer figures use
     // What the hardware cannot represent as asked (e.g. saturated bias
     // registers), in words a user can act on; also in the JSON report.
     std::vector<std::string> warnings;

@@ -102,6 +102,14 @@ public:
     // A MAC node's weights as last lowered (lower_single fills the cache):
     // quantization, layout, integers. logic_error when they are not cached.
     const LoweredWeights& lowered_weights(const std::string& node) const;
+    // Accumulator-aware weights for a MAC node (numerics.md "Accumulator-aware
+    // weight bound"), one fraction per weight scale or one for all: 1 grows
+    // the scale until no input can overflow the accumulator, 0 leaves it as
+    // clipped, a fraction in between takes scales_between (drops the node's
+    // cached weight quantization when they change; all 0 or empty: none).
+    void set_accumulator_bound(const std::string& node, std::vector<double> fractions);
+    // The node's fractions (empty: none).
+    std::vector<double> accumulator_bound(const std::string& node) const;
     // A MAC node's weight as float, [C_out, C_in/g, kH, kW] (Conv) or [N, K]
     // (Gemm/MatMul, transB and alpha applied): what the bias correction reads.
     Tensor mac_weight(std::size_t node_index) const;
@@ -121,6 +129,7 @@ private:
     std::map<std::string, CTableLayer> recorded_;
     std::map<std::string, InputMoments> input_moments_;
     std::map<std::string, std::vector<bool>> weight_rounding_;
+    std::map<std::string, std::vector<double>> accumulator_bound_;   // node -> fractions, some > 0
     int threads_ = 1;
 };
 
