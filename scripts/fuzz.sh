@@ -22,7 +22,7 @@ seconds=${1:-60}
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 ]] || { echo "error: SECONDS must be a whole number >= 1" >&2; exit 2; }
 build=${BITNPU_FUZZ_BUILD_DIR:-build-fuzz}
 [[ "$build" = /* ]] || build=$root/$build
-read -r -a targets <<< "${BITNPU_FUZZ_TARGETS:-arch onnx npy npz ctable preprocess qdq program}"
+read -r -a targets <<< "${BITNPU_FUZZ_TARGETS:-arch onnx npy npz ctable preprocess qdq program sweep}"
 read -r -a extra <<< "${BITNPU_FUZZ_ARGS:-}"
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
