@@ -7,7 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+
+#include <sys/wait.h>
 
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sweep/run.hpp"
@@ -21,6 +25,7 @@ using namespace bitnpu::sweep;
 
 struct Options {
     std::string spec, out, shard, cache;
+    bool no_report = false;   // --no-report: results only, no plots / report.html
     std::vector<std::string> shards;
     int threads = 0;
     bool quiet = false;
@@ -40,6 +45,43 @@ int plan(const Options& opt) {
         std::cout << "\n";
     }
     return 0;
+}
+
+// A path as one single-quoted shell word.
+std::string shell_quoted(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// The plots and report.html of a result folder: scripts/sweep/report.js
+// (Vega-Lite, docs/sweeps.md "Plots and the HTML page"), found at
+// $BITNPU_SWEEP_REPORT or in the source tree archsweep was built from. The
+// results are written before this runs; a missing node or missing packages
+// only print how to get the page.
+void make_report(const Options& opt) {
+    if (opt.no_report) return;
+    const char* env = std::getenv("BITNPU_SWEEP_REPORT");
+    const std::string script = env && *env ? env : BITNPU_SWEEP_REPORT_JS;
+    const std::string how = fmt::format("bash {}/setup.sh && node {} {}",
+                                        std::filesystem::path(script).parent_path().string(), script, opt.out);
+    if (!std::filesystem::exists(script) || std::system("node --version >/dev/null 2>&1") != 0) {
+        std::cerr << "archsweep: no plots or report.html (node or scripts/sweep/report.js not found); for them: " << how
+                  << "\n";
+        return;
+    }
+    const int status = std::system(("node " + shell_quoted(script) + " " + shell_quoted(opt.out) + " -q").c_str());
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 0) {
+        if (!opt.quiet) std::cout << fmt::format("archsweep: plots and report.html in {}\n", opt.out);
+    } else if (code == 3) {
+        std::cerr << "archsweep: no plots or report.html: the plotting packages are not installed; for them: " << how
+                  << "\n";
+    } else {
+        std::cerr << fmt::format("archsweep: warning: the report script failed (exit {}); the results are written; "
+                                 "retry with: {}\n",
+                                 code, how);
+    }
 }
 
 int run(const Options& opt) {
@@ -62,6 +104,7 @@ int run(const Options& opt) {
                              results.size(), opt.out, ok, invalid, failed);
     for (const PointResult& r : results)
         if (r.status != "ok") std::cout << fmt::format("  {} {}: {}: {}\n", r.point, r.network, r.status, r.error);
+    if (opt.shard.empty()) make_report(opt);   // a shard's folder is merged first
     return 0;
 }
 
@@ -74,6 +117,7 @@ int merge(const Options& opt) {
     write_results(spec, results, opt.out);
     std::cout << fmt::format("archsweep: merged {} shard folders, {} results, into {}\n", opt.shards.size(),
                              results.size(), opt.out);
+    make_report(opt);
     return 0;
 }
 
@@ -94,10 +138,12 @@ int main(int argc, char** argv) {
                   "folder for FP32 statistics and reference outputs shared by shards and runs (keyed by model and "
                   "data bytes; default: none)");
     r->add_flag("-q,--quiet", opt.quiet, "no progress on stderr");
+    r->add_flag("--no-report", opt.no_report, "skip the plots and report.html (scripts/sweep/report.js)");
     CLI::App* m = app.add_subcommand("merge", "Join shard folders into one result");
     m->add_option("spec", opt.spec, "sweep spec YAML")->required()->check(CLI::ExistingFile);
     m->add_option("-o,--output", opt.out, "result folder")->required();
     m->add_option("shards", opt.shards, "shard folders")->required();
+    m->add_flag("--no-report", opt.no_report, "skip the plots and report.html (scripts/sweep/report.js)");
     return bitnpu::cli::run_cli(app, argc, argv, [&] {
         if (*p) return plan(opt);
         if (*r) return run(opt);
