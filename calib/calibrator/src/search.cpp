@@ -488,12 +488,18 @@ private:
     // Where it cannot be judged (no FP32 reference, several outputs,
     // per-channel outputs) it takes the bound, the safe choice. The bias is
     // then corrected for the chosen weights.
+    // Learned rounding (AdaRound) belongs to the clipped scales it was
+    // learned for, and the bound holds for nearest rounding only (a flipped
+    // weight may exceed it): a layer whose scales the bound changes rounds
+    // to nearest, in the judging as in the result.
     void choose_accumulator_bound(std::size_t i, bool single_output) {
         if (options_.accumulator_aware == AccumulatorAware::off || !can_overflow(lowered_mac(i))) return;
         const std::string& name = graph_.nodes[i].name;
+        const std::vector<bool> learned = lowering_.weight_rounding(name);
         std::vector<double> chosen{1.0};
         if (options_.accumulator_aware == AccumulatorAware::automatic && single_output)
-            if (auto errors = fraction_errors(i)) chosen = least_error_fractions(*errors);
+            if (auto errors = fraction_errors(i, learned)) chosen = least_error_fractions(*errors);
+        lowering_.set_weight_rounding(name, chosen.front() > 0.0 ? std::vector<bool>{} : learned);
         lowering_.set_accumulator_bound(name, chosen);
         if (options_.bias_correction && !lowering_.accumulator_bound(name).empty())
             correct_bias_if_better(i, single_output);
@@ -503,11 +509,12 @@ private:
 
     // Per kBoundFractions entry: the squared output error on the slice
     // (output_squared_error), or nullopt when it cannot be judged.
-    std::optional<std::vector<double>> fraction_errors(std::size_t i) {
+    std::optional<std::vector<double>> fraction_errors(std::size_t i, const std::vector<bool>& learned) {
         const Tensor* ref = reference(graph_.nodes[i].outputs.at(0));
         if (!ref) return std::nullopt;
         std::vector<double> out;
         for (double t : kBoundFractions) {
+            lowering_.set_weight_rounding(graph_.nodes[i].name, t > 0.0 ? std::vector<bool>{} : learned);
             lowering_.set_accumulator_bound(graph_.nodes[i].name, {t});
             std::optional<sim::MacAccumulators<std::int32_t>> acc = mac_accumulators(i);
             if (!acc) return std::nullopt;

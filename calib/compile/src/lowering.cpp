@@ -189,6 +189,11 @@ void Lowering::set_weight_rounding(const std::string& node, std::vector<bool> fl
     weight_cache_.erase(node);
 }
 
+std::vector<bool> Lowering::weight_rounding(const std::string& node) const {
+    auto it = weight_rounding_.find(node);
+    return it == weight_rounding_.end() ? std::vector<bool>{} : it->second;
+}
+
 const LoweredWeights& Lowering::lowered_weights(const std::string& node) const {
     auto it = weight_cache_.find(node);
     if (it == weight_cache_.end()) throw std::logic_error("lowered_weights: node '" + node + "' has not been lowered");

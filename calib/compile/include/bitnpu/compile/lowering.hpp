@@ -99,6 +99,8 @@ public:
     // nearest rounding; empty: nearest again. Preferred over a CTable
     // record's weight.rounding; drops the cached weights.
     void set_weight_rounding(const std::string& node, std::vector<bool> flags);
+    // The node's learned rounding flags (empty: nearest rounding).
+    std::vector<bool> weight_rounding(const std::string& node) const;
     // A MAC node's weights as last lowered (lower_single fills the cache):
     // quantization, layout, integers. logic_error when they are not cached.
     const LoweredWeights& lowered_weights(const std::string& node) const;
