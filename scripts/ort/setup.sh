@@ -5,6 +5,14 @@
 # which cannot succeed offline; the CPU library ships inside the package.
 set -euo pipefail
 cd "$(dirname "$0")"
+# One install at a time: the tests that need ONNX Runtime run in parallel
+# and each calls this; a second `npm ci` would delete the first one's
+# node_modules mid-install (seen as a skipped test in CI). The waiter then
+# finds the package installed.
+if command -v flock >/dev/null; then
+  exec 9>.setup.lock
+  flock 9
+fi
 if [[ -d node_modules/onnxruntime-node ]]; then
   echo "ort setup: onnxruntime-node already installed"
   exit 0
