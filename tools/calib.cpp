@@ -154,6 +154,7 @@ int run(const Options& opt) {
     if (opt.mixed_precision) options.mixed_precision = parse_budget(opt.budget);
 
     CalibResult result = calibrate(graph, arch, *samples, options);
+    result.warnings.insert(result.warnings.begin(), graph.import_warnings.begin(), graph.import_warnings.end());
     if (!opt.quiet)
         for (const std::string& w : result.warnings) std::cerr << "warning: " << w << "\n";
 

@@ -77,6 +77,7 @@ int run(const Options& opt) {
 
     const arch::ArchSpec arch = arch::load_arch(opt.arch);
     Graph graph = load_onnx(opt.model);
+    for (const std::string& w : graph.import_warnings) std::cerr << "warning: " << w << "\n";
     run_standard_passes(graph);
     const CTable table = read_ctable(opt.ctable);
     const Program program = build_program(graph, arch, table, input_shape(opt, graph));

@@ -176,6 +176,11 @@ void write_outputs(const NpyPlan& plan, const std::map<std::string, Tensor>& out
     files.commit();
 }
 
+// What the importer accepted but the user should know (a newer opset).
+void print_import_warnings(const Graph& graph) {
+    for (const std::string& w : graph.import_warnings) std::cerr << "warning: " << w << "\n";
+}
+
 std::vector<std::string> output_names(const Graph& graph) {
     std::vector<std::string> names;
     for (const ValueInfo& out : graph.outputs) names.push_back(out.name);
@@ -184,6 +189,7 @@ std::vector<std::string> output_names(const Graph& graph) {
 
 int run_fp32(const Options& opt) {
     Graph graph = load_onnx(opt.model);
+    print_import_warnings(graph);
     run_standard_passes(graph);
     const auto inputs = gather_inputs(opt, graph);
     bitnpu::cli::OutputFiles files;
@@ -213,6 +219,7 @@ BitAccurate load_bit_accurate(const Options& opt) {
     BitAccurate b;
     b.arch = bitnpu::arch::load_arch(opt.arch);
     b.graph = load_onnx(opt.model);
+    print_import_warnings(b.graph);
     CTable table;
     if (has_qdq(b.graph)) {
         // A QDQ model: the float graph under its Q/DQ pairs, and the program

@@ -331,3 +331,62 @@ TEST_CASE("import: a huge declared shape with little data fails without allocati
     *b.graph().add_initializer() = t;
     CHECK_THAT(error_of(b), Contains("'liar'") && Contains("needs more data"));
 }
+
+TEST_CASE("import: a node ONNX's checker rejects is a located error, even when nothing reads it", "[import]") {
+    SECTION("an attribute of the wrong type") {
+        ModelBuilder b;
+        b.input("x", {1, 4});
+        auto& n = b.node("Softmax", {"x"}, {"y"}, "soft");
+        ModelBuilder::attr_float(n, "axis", 1.5f);
+        b.output("y");
+        CHECK_THAT(error_of(b), Contains("node 'soft' (Softmax): malformed Softmax node") && Contains("axis"));
+    }
+    SECTION("an attribute the op does not have, on a dead node") {
+        ModelBuilder b;
+        b.input("x", {1, 4});
+        b.node("Relu", {"x"}, {"y"}, "used");
+        auto& dead = b.node("Relu", {"x"}, {"unused"}, "dead");
+        ModelBuilder::attr_int(dead, "alpha", 3);
+        b.output("y");
+        CHECK_THAT(error_of(b), Contains("node 'dead' (Relu)") && Contains("Unrecognized attribute: alpha"));
+    }
+    SECTION("more outputs than the schema allows") {
+        ModelBuilder b;
+        b.input("x", {1, 4});
+        b.node("Relu", {"x"}, {"y", "z"}, "two_outputs");
+        b.output("y");
+        CHECK_THAT(error_of(b), Contains("node 'two_outputs' (Relu)") && Contains("malformed"));
+    }
+}
+
+TEST_CASE("import: a newer opset or IR version than the importer knows is a warning, not silence", "[import]") {
+    ModelBuilder b(1000);
+    b.model.set_ir_version(99);
+    b.input("x", {1, 4});
+    b.node("Relu", {"x"}, {"y"}, "r");
+    b.output("y");
+    const Graph g = load(b);
+    REQUIRE(g.import_warnings.size() == 2);
+    CHECK_THAT(g.import_warnings[0], Contains("IR version 99") && Contains("up to 8"));
+    CHECK_THAT(g.import_warnings[1], Contains("opset 1000") && Contains("opsets up to"));
+
+    ModelBuilder current(13);
+    current.input("x", {1, 4});
+    current.node("Relu", {"x"}, {"y"}, "r");
+    current.output("y");
+    CHECK(load(current).import_warnings.empty());
+}
+
+TEST_CASE("import: an opset newer than ONNX's library is not checked against older schemas", "[import]") {
+    // Opset 18 moved ReduceMean's axes from an attribute to an input; the
+    // library's opset-17 schema would call the second input malformed.
+    ModelBuilder b(18);
+    b.input("x", {1, 2, 3, 3});
+    b.init_i64("axes", {2}, {2, 3});
+    b.node("ReduceMean", {"x", "axes"}, {"y"}, "mean");
+    b.output("y");
+    const Graph g = load(b);
+    CHECK(g.nodes.size() == 1);
+    REQUIRE(g.import_warnings.size() == 1);
+    CHECK_THAT(g.import_warnings[0], Contains("opset 18") && Contains("not checked"));
+}

@@ -2,6 +2,7 @@
 // op support checks, topological sorting.
 #include "bitnpu/graph/onnx_import.hpp"
 
+#include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <unordered_map>
 
 #include "bitnpu/arch/hash.hpp"
 #include "bitnpu/graph/op_set.hpp"
@@ -192,6 +194,36 @@ void check_required_inputs(const Node& node, std::int64_t opset) {
     }
 }
 
+int newest_known_opset() {
+    const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+    const auto known = ranges.find("");
+    return known == ranges.end() ? INT_MAX : known->second.second;
+}
+
+bool newer_than_library(const onnx::checker::CheckerContext& ctx) {
+    const auto& opsets = ctx.get_opset_imports();
+    const auto it = opsets.find("");
+    return it != opsets.end() && it->second > newest_known_opset();
+}
+
+// ONNX's own node checker (the schema's input/output counts, attribute names
+// and types, required attributes) on default-domain nodes: a node it rejects
+// is malformed, however the rest of import would have treated it (a dead
+// node, or one the shape folding dropped, used to load without a word).
+// Skipped for models newer than the library (opset 18 gave ReduceMean an
+// axes input and Split num_outputs, which its opset-17 schemas reject).
+void check_node_schema(const onnx::NodeProto& proto, const Node& node, const onnx::checker::CheckerContext& ctx) {
+    if (!node.domain.empty() || newer_than_library(ctx)) return;
+    try {
+        onnx::checker::LexicalScopeContext scope;
+        onnx::checker::check_node(proto, ctx, scope);
+    } catch (const onnx::checker::ValidationError& e) {
+        std::string what = e.what();
+        if (const auto cut = what.find("\n\n==> Context:"); cut != std::string::npos) what.resize(cut);
+        throw UserError(node_label(node) + ": malformed " + node.op_type + " node: " + what);
+    }
+}
+
 void check_op_supported(const Node& node, std::int64_t opset) {
     if (is_supported_op(node.op_type, node.domain)) return;
     static const std::set<std::string> integer_ops = {"QGemm", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear",
@@ -223,7 +255,21 @@ std::int64_t default_opset(const onnx::ModelProto& model) {
     return 0;
 }
 
-void convert_nodes(const onnx::GraphProto& g, Graph& graph) {
+onnx::checker::CheckerContext checker_context(const onnx::ModelProto& model) {
+    onnx::checker::CheckerContext ctx;
+    ctx.set_ir_version(static_cast<int>(std::clamp<std::int64_t>(model.ir_version(), 0, onnx::IR_VERSION)));
+    std::unordered_map<std::string, int> opsets;
+    for (const auto& op : model.opset_import())
+        opsets[op.domain() == "ai.onnx" ? "" : op.domain()] =
+            static_cast<int>(std::clamp<std::int64_t>(op.version(), 0, INT_MAX));
+    ctx.set_opset_imports(std::move(opsets));
+    ctx.set_schema_registry(onnx::OpSchemaRegistry::Instance());
+    return ctx;
+}
+
+void convert_nodes(const onnx::ModelProto& model, Graph& graph) {
+    const onnx::GraphProto& g = model.graph();
+    const onnx::checker::CheckerContext ctx = checker_context(model);
     for (int i = 0; i < g.node_size(); ++i) {
         const auto& proto = g.node(i);
         Node node = node_from_proto(proto, static_cast<std::size_t>(i));
@@ -236,6 +282,7 @@ void convert_nodes(const onnx::GraphProto& g, Graph& graph) {
         for (const auto& a : proto.attribute()) node.attributes[a.name()] = attribute_from_proto(node, a);
         check_import_attributes(node);
         check_required_inputs(node, graph.opset);
+        check_node_schema(proto, node, ctx);
         graph.nodes.push_back(std::move(node));
     }
 }
@@ -250,7 +297,7 @@ Graph graph_from_model(const onnx::ModelProto& model, const std::string& path) {
     for (const auto& p : model.metadata_props()) graph.metadata[p.key()] = p.value();
     for (const auto& init : g.initializer()) graph.initializers[init.name()] = onnx_io::tensor_from_proto(init, init.name());
     if (g.sparse_initializer_size() > 0) throw UserError("'" + path + "' uses sparse initializers, which are not supported");
-    convert_nodes(g, graph);
+    convert_nodes(model, graph);
     if (graph.opset == 0)
         throw UserError("'" + path + "' declares no opset for the default ONNX domain (opset_import is empty or missing)");
     // Old exporters (IR < 4) also list initializers as graph inputs; those are
@@ -261,6 +308,25 @@ Graph graph_from_model(const onnx::ModelProto& model, const std::string& path) {
     for (const auto& vi : g.value_info())
         if (vi.type().has_tensor_type()) graph.value_info[vi.name()] = value_info_from_proto(vi);
     return graph;
+}
+
+// A model newer than this importer's ONNX library is read with the newest
+// definitions it knows: ops whose semantics changed later would be misread,
+// so the user is told (not refused: most ops keep their meaning).
+std::vector<std::string> version_warnings(const onnx::ModelProto& model, const Graph& graph, const std::string& path) {
+    std::vector<std::string> warnings;
+    if (model.ir_version() > onnx::IR_VERSION)
+        warnings.push_back("'" + path + "' declares ONNX IR version " + std::to_string(model.ir_version()) +
+                           "; this importer knows IR versions up to " + std::to_string(onnx::IR_VERSION) +
+                           " and reads it as that version");
+    const int known = newest_known_opset();
+    if (graph.opset > known)
+        warnings.push_back("'" + path + "' declares opset " + std::to_string(graph.opset) +
+                           " of the default domain; this importer knows opsets up to " +
+                           std::to_string(known) +
+                           ": its nodes are not checked against ONNX's schemas, and an op whose definition changed "
+                           "after opset " + std::to_string(known) + " may be misread");
+    return warnings;
 }
 
 }  // namespace
@@ -275,6 +341,7 @@ Graph load_onnx(const std::string& path) {
     if (model.graph().output_size() == 0) throw UserError("'" + path + "': the graph declares no outputs");
     const std::string external_digests = load_external_data(model, path);
     Graph graph = graph_from_model(model, path);
+    graph.import_warnings = version_warnings(model, graph, path);
     // The same identity rule as arch YAML files; external weights are part
     // of the model, so their digests join the file's bytes.
     graph.content_hash = arch::sha256_hex(external_digests.empty() ? bytes : bytes + external_digests);

@@ -75,6 +75,7 @@ struct Graph {
     std::string source_path;
     std::string content_hash;                  // identity of the model file (CTables record it)
     std::map<std::string, std::string> metadata;   // the model's metadata_props (npuexport writes bitnpu.*)
+    std::vector<std::string> import_warnings;      // what load_onnx noticed but accepted (a newer opset/IR)
 
     const Tensor* initializer(const std::string& name) const;
     bool is_initializer(const std::string& name) const { return initializers.count(name) != 0; }
