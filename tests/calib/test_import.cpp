@@ -3,8 +3,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <set>
 
 #include "bitnpu/arch/hash.hpp"
+#include "bitnpu/fp32/executor.hpp"
 #include "bitnpu/graph/onnx_import.hpp"
 #include "onnx_model_builder.hpp"
 
@@ -389,4 +391,94 @@ TEST_CASE("import: an opset newer than ONNX's library is not checked against old
     CHECK(g.nodes.size() == 1);
     REQUIRE(g.import_warnings.size() == 1);
     CHECK_THAT(g.import_warnings[0], Contains("opset 18") && Contains("not checked"));
+}
+
+namespace {
+
+// x[1,4], c[1] (bool) -> If(c): then y = x * 2 (a Constant inside the
+// branch), else y = x + one (a branch initializer) -> y.
+ModelBuilder if_model() {
+    ModelBuilder b;
+    b.input("x", {1, 4});
+    b.input("c", {1}, onnx::TensorProto::BOOL);
+    auto& node = b.node("If", {"c"}, {"y"}, "branch");
+    auto* then_attr = node.add_attribute();
+    then_attr->set_name("then_branch");
+    then_attr->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto& then_g = *then_attr->mutable_g();
+    then_g.set_name("then");
+    auto* two = then_g.add_node();
+    two->set_op_type("Constant");
+    two->add_output("two");
+    auto* value = two->add_attribute();
+    value->set_name("value");
+    value->set_type(onnx::AttributeProto::TENSOR);
+    *value->mutable_t() = ModelBuilder::f32_tensor("two", {}, {2.0f});
+    auto* mul = then_g.add_node();
+    mul->set_op_type("Mul");
+    mul->set_name("mul");
+    mul->add_input("x");
+    mul->add_input("two");
+    mul->add_output("t");
+    ModelBuilder::set_type(*then_g.add_output(), onnx::TensorProto::FLOAT, {1, 4});
+    then_g.mutable_output(0)->set_name("t");
+
+    auto* else_attr = node.add_attribute();
+    else_attr->set_name("else_branch");
+    else_attr->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto& else_g = *else_attr->mutable_g();
+    else_g.set_name("else");
+    *else_g.add_initializer() = ModelBuilder::f32_tensor("one", {1}, {1.0f});
+    auto* add = else_g.add_node();
+    add->set_op_type("Add");
+    add->set_name("add");
+    add->add_input("x");
+    add->add_input("one");
+    add->add_output("t");  // the same local name as the then branch's output
+    ModelBuilder::set_type(*else_g.add_output(), onnx::TensorProto::FLOAT, {1, 4});
+    else_g.mutable_output(0)->set_name("t");
+    b.output("y");
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("import: an If runs as both branches and a select, with the If's values for either condition", "[import]") {
+    const Graph g = load(if_model());
+    std::set<std::string> ops;
+    for (const Node& n : g.nodes) ops.insert(n.op_type);
+    CHECK(ops == std::set<std::string>{"Mul", "Add", "Reshape", "Where"});
+    CHECK(g.producer_of("y")->op_type == "Where");
+    const Executor exec(g, ExecutorOptions{1});
+    const Tensor x = Tensor::from_vector<float>({1, 4}, {-1.5f, 0.0f, 2.0f, 3.25f});
+    for (const bool c : {true, false}) {
+        Tensor cond(DType::boolean, {1});
+        cond.data<bool>()[0] = c;
+        const Tensor y = exec.run({{"x", x}, {"c", cond}}).at("y");
+        REQUIRE(y.shape() == Shape{1, 4});
+        for (int i = 0; i < 4; ++i) {
+            const float xi = x.data<float>()[i];
+            CHECK(y.data<float>()[i] == (c ? xi * 2.0f : xi + 1.0f));
+        }
+    }
+}
+
+TEST_CASE("import: an If whose branches declare different output shapes is refused, naming the node", "[import]") {
+    ModelBuilder b = if_model();
+    auto* else_g = b.graph().mutable_node(0)->mutable_attribute(1)->mutable_g();
+    ModelBuilder::set_type(*else_g->mutable_output(0), onnx::TensorProto::FLOAT, {});
+    else_g->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(4);
+    CHECK_THAT(error_of(b), Contains("node 'branch' (If)") && Contains("different shapes"));
+}
+
+TEST_CASE("import: Loop and Scan (subgraph attributes other than If's) are refused, naming the node", "[import]") {
+    ModelBuilder b;
+    b.input("x", {1, 4});
+    auto& node = b.node("Scan", {"x"}, {"y"}, "scan");
+    auto* body = node.add_attribute();
+    body->set_name("body");
+    body->set_type(onnx::AttributeProto::GRAPH);
+    body->mutable_g()->set_name("body");
+    b.output("y");
+    CHECK_THAT(error_of(b), Contains("'scan'") && Contains("Scan"));
 }

@@ -9,6 +9,7 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -137,7 +138,7 @@ AttributeValue attribute_from_proto(const Node& node, const onnx::AttributeProto
         case AP::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
         case AP::GRAPH: case AP::GRAPHS:
             throw UserError(node_label(node) + " has a subgraph attribute '" + a.name() +
-                            "'; control flow (If/Loop/Scan) is not supported");
+                            "'; control flow other than If (Loop, Scan) is not supported");
         default:
             throw UserError(node_label(node) + ": attribute '" + a.name() + "' has type " +
                             AP::AttributeType_Name(a.type()) + ", which bitnpu does not support");
@@ -212,10 +213,10 @@ bool newer_than_library(const onnx::checker::CheckerContext& ctx) {
 // node, or one the shape folding dropped, used to load without a word).
 // Skipped for models newer than the library (opset 18 gave ReduceMean an
 // axes input and Split num_outputs, which its opset-17 schemas reject).
-void check_node_schema(const onnx::NodeProto& proto, const Node& node, const onnx::checker::CheckerContext& ctx) {
+void check_node_schema(const onnx::NodeProto& proto, const Node& node, const onnx::checker::CheckerContext& ctx,
+                       const onnx::checker::LexicalScopeContext& scope) {
     if (!node.domain.empty() || newer_than_library(ctx)) return;
     try {
-        onnx::checker::LexicalScopeContext scope;
         onnx::checker::check_node(proto, ctx, scope);
     } catch (const onnx::checker::ValidationError& e) {
         std::string what = e.what();
@@ -267,24 +268,156 @@ onnx::checker::CheckerContext checker_context(const onnx::ModelProto& model) {
     return ctx;
 }
 
+// Every name the main graph defines, for checking If branches that read
+// values of the enclosing graph (the graph may be exported unsorted).
+onnx::checker::LexicalScopeContext main_graph_scope(const onnx::GraphProto& g) {
+    onnx::checker::LexicalScopeContext scope;
+    for (const auto& in : g.input()) scope.add(in.name());
+    for (const auto& init : g.initializer()) scope.add(init.name());
+    for (const auto& node : g.node())
+        for (const auto& out : node.output()) scope.add(out);
+    return scope;
+}
+
+// Names inside an inlined If branch: what the branch defines gets the
+// branch's prefix (so the two branches and the main graph cannot collide);
+// a name from an enclosing graph resolves there.
+struct NameScope {
+    std::string prefix;
+    std::set<std::string> local;
+    const NameScope* parent = nullptr;
+
+    std::string resolve(const std::string& name) const {
+        if (name.empty()) return name;
+        if (local.count(name)) return prefix + name;
+        return parent ? parent->resolve(name) : name;
+    }
+};
+
+struct ImportContext {
+    Graph& graph;
+    const onnx::checker::CheckerContext& checker;
+    const onnx::checker::LexicalScopeContext& main_scope;
+};
+
+void convert_node(const onnx::NodeProto& proto, std::size_t index, const NameScope& scope, ImportContext& ic);
+
+// Inlines one branch of an If; returns the (renamed) values it outputs.
+std::vector<std::string> inline_branch(const onnx::GraphProto& branch, const std::string& prefix,
+                                       const NameScope& parent, const Node& if_node, ImportContext& ic) {
+    if (branch.input_size() > 0)
+        throw UserError(node_label(if_node) + ": a branch graph with inputs is not a valid If branch");
+    if (branch.sparse_initializer_size() > 0)
+        throw UserError(node_label(if_node) + ": a branch uses sparse initializers, which are not supported");
+    NameScope scope{prefix, {}, &parent};
+    for (const auto& init : branch.initializer()) scope.local.insert(init.name());
+    for (const auto& node : branch.node())
+        for (const auto& out : node.output()) scope.local.insert(out);
+    for (const auto& init : branch.initializer())
+        ic.graph.initializers[prefix + init.name()] = onnx_io::tensor_from_proto(init, prefix + init.name());
+    for (int i = 0; i < branch.node_size(); ++i) convert_node(branch.node(i), static_cast<std::size_t>(i), scope, ic);
+    std::vector<std::string> outputs;
+    for (const auto& out : branch.output()) outputs.push_back(scope.resolve(out.name()));
+    return outputs;
+}
+
+// A branch output's declared shape, when every dimension is a number.
+std::optional<std::vector<std::int64_t>> declared_shape(const onnx::ValueInfoProto& vi) {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return std::nullopt;
+    std::vector<std::int64_t> dims;
+    for (const auto& d : vi.type().tensor_type().shape().dim()) {
+        if (!d.has_dim_value()) return std::nullopt;
+        dims.push_back(d.dim_value());
+    }
+    return dims;
+}
+
+// If-conversion: an If becomes both branches inlined and one
+// Where(cond, then_i, else_i) per output. The values are the If's for any
+// condition, since ONNX branches have no side effects; the price is running
+// both (an NPU has no branch: a wake-word verifier that runs only on a
+// positive runs on every window). The condition is reshaped to a scalar so
+// Where's broadcast is the branches' own shape; branches whose declared
+// output shapes differ cannot be selected elementwise and are refused.
+void inline_if(const onnx::NodeProto& proto, const Node& node, const NameScope& scope, ImportContext& ic) {
+    const onnx::GraphProto* then_branch = nullptr;
+    const onnx::GraphProto* else_branch = nullptr;
+    for (const auto& a : proto.attribute()) {
+        if (a.name() == "then_branch" && a.has_g()) then_branch = &a.g();
+        if (a.name() == "else_branch" && a.has_g()) else_branch = &a.g();
+    }
+    if (!then_branch || !else_branch)
+        throw UserError(node_label(node) + ": If needs both then_branch and else_branch graphs");
+    const int n = proto.output_size();
+    if (then_branch->output_size() != n || else_branch->output_size() != n)
+        throw UserError(node_label(node) + ": the If has " + std::to_string(n) + " outputs but its branches have " +
+                        std::to_string(then_branch->output_size()) + " and " +
+                        std::to_string(else_branch->output_size()));
+    for (int i = 0; i < n; ++i) {
+        const auto a = declared_shape(then_branch->output(i));
+        const auto b = declared_shape(else_branch->output(i));
+        if (a && b && *a != *b)
+            throw UserError(node_label(node) + ": output " + std::to_string(i) +
+                            " has different shapes in the two branches; bitnpu runs an If as both branches and a "
+                            "select, which needs equal shapes");
+    }
+    const std::string base = node.name + "/";
+    const std::vector<std::string> then_out = inline_branch(*then_branch, base + "then/", scope, node, ic);
+    const std::vector<std::string> else_out = inline_branch(*else_branch, base + "else/", scope, node, ic);
+
+    const std::string scalar_shape = base + "scalar_shape";
+    ic.graph.initializers[scalar_shape] = Tensor::from_vector<std::int64_t>({0}, {});
+    Node cond;
+    cond.op_type = "Reshape";
+    cond.name = base + "condition";
+    cond.inputs = {node.inputs.at(0), scalar_shape};
+    cond.outputs = {base + "condition"};
+    ic.graph.nodes.push_back(cond);
+    for (int i = 0; i < n; ++i) {
+        Node select;
+        select.op_type = "Where";
+        select.name = base + "select_" + std::to_string(i);
+        select.inputs = {cond.outputs[0], then_out[static_cast<std::size_t>(i)], else_out[static_cast<std::size_t>(i)]};
+        select.outputs = {node.outputs[static_cast<std::size_t>(i)]};
+        ic.graph.nodes.push_back(std::move(select));
+    }
+}
+
+void convert_node(const onnx::NodeProto& proto, std::size_t index, const NameScope& scope, ImportContext& ic) {
+    Node node = node_from_proto(proto, index);
+    node.name = scope.prefix + node.name;
+    for (auto& in : node.inputs) in = scope.resolve(in);
+    for (auto& out : node.outputs) out = scope.resolve(out);
+    Graph& graph = ic.graph;
+    if (node.op_type == "Constant" && node.domain.empty()) {
+        if (proto.output_size() != 1) throw UserError(node_label(node) + ": Constant must have one output");
+        graph.initializers[node.outputs[0]] = constant_value(proto, node_label(node));
+        return;
+    }
+    // Branches are checked with their If (ONNX's checker descends into them).
+    const bool top_level = scope.prefix.empty();
+    if (node.op_type == "If" && node.domain.empty()) {
+        if (top_level) check_node_schema(proto, node, ic.checker, ic.main_scope);
+        if (node.inputs.empty() || node.inputs[0].empty())
+            throw UserError(node_label(node) + ": required input 0 ('cond') is missing");
+        inline_if(proto, node, scope, ic);
+        return;
+    }
+    check_op_supported(node, graph.opset);
+    for (const auto& a : proto.attribute()) node.attributes[a.name()] = attribute_from_proto(node, a);
+    check_import_attributes(node);
+    check_required_inputs(node, graph.opset);
+    if (top_level) check_node_schema(proto, node, ic.checker, ic.main_scope);
+    graph.nodes.push_back(std::move(node));
+}
+
 void convert_nodes(const onnx::ModelProto& model, Graph& graph) {
     const onnx::GraphProto& g = model.graph();
     const onnx::checker::CheckerContext ctx = checker_context(model);
-    for (int i = 0; i < g.node_size(); ++i) {
-        const auto& proto = g.node(i);
-        Node node = node_from_proto(proto, static_cast<std::size_t>(i));
-        if (node.op_type == "Constant" && node.domain.empty()) {
-            if (proto.output_size() != 1) throw UserError(node_label(node) + ": Constant must have one output");
-            graph.initializers[proto.output(0)] = constant_value(proto, node_label(node));
-            continue;
-        }
-        check_op_supported(node, graph.opset);
-        for (const auto& a : proto.attribute()) node.attributes[a.name()] = attribute_from_proto(node, a);
-        check_import_attributes(node);
-        check_required_inputs(node, graph.opset);
-        check_node_schema(proto, node, ctx);
-        graph.nodes.push_back(std::move(node));
-    }
+    const onnx::checker::LexicalScopeContext scope = main_graph_scope(g);
+    ImportContext ic{graph, ctx, scope};
+    const NameScope main;
+    for (int i = 0; i < g.node_size(); ++i) convert_node(g.node(i), static_cast<std::size_t>(i), main, ic);
 }
 
 Graph graph_from_model(const onnx::ModelProto& model, const std::string& path) {
