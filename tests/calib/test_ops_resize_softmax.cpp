@@ -1,6 +1,8 @@
 // Resize modes and Softmax's opset-dependent axis semantics.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include "test_ops_util.hpp"
 
 using namespace bitnpu::calib;
@@ -96,4 +98,31 @@ TEST_CASE("ReduceMean: axes attribute, keepdims, noop_with_empty_axes", "[ops][r
     require_values(run(make_node("ReduceMean", 2), {&x, &axes}, 18).at(0), {1, 2}, {2, 3.5f});
     require_values(run(make_node("ReduceMean", 1, {{"noop_with_empty_axes", std::int64_t{1}}}), {&x}, 18).at(0), {2, 2},
                    {1, 2, 3, 5});
+}
+
+// The plane-by-plane kernel (N and C copied) against the general one: the
+// same data as [2, 3, H, W] (plane path) and as [6, H, W, 1] (the moving axes
+// are not the last two: general path) must give identical bits, for every
+// mode and coordinate transform real models use, up- and downsampling.
+TEST_CASE("Resize: the plane-by-plane kernel gives the general kernel's bits", "[ops][resize]") {
+    const std::int64_t h = 5, w = 7;
+    std::vector<float> values;
+    std::uint32_t state = 12345;
+    for (std::int64_t i = 0; i < 6 * h * w; ++i) {
+        state = state * 1664525u + 1013904223u;
+        values.push_back(static_cast<float>(static_cast<std::int32_t>(state >> 8) % 20011) / 977.0f - 10.0f);
+    }
+    const Tensor planes = Tensor::from_vector<float>({2, 3, h, w}, values);
+    const Tensor trailing = Tensor::from_vector<float>({6, h, w, 1}, values);
+    for (const std::string mode : {"linear", "nearest"})
+        for (const std::string ctm : {"half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel"})
+            for (const auto& [sy, sx] : std::vector<std::pair<float, float>>{{2.0f, 2.0f}, {0.5f, 1.5f}, {3.0f, 0.75f}}) {
+                INFO(mode << " " << ctm << " " << sy << "x" << sx);
+                const std::map<std::string, AttributeValue> attrs = {{"mode", mode},
+                                                                     {"coordinate_transformation_mode", ctm}};
+                const Tensor a = resize(planes, {1, 1, sy, sx}, attrs).at(0);
+                const Tensor b = resize(trailing, {1, sy, sx, 1}, attrs).at(0);
+                REQUIRE(a.numel() == b.numel());
+                REQUIRE(std::memcmp(a.data<float>(), b.data<float>(), sizeof(float) * a.numel()) == 0);
+            }
 }

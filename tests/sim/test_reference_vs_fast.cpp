@@ -351,3 +351,33 @@ TEST_CASE("mac_accumulators: a finished candidate equals the layer run with its 
         }
     }
 }
+
+TEST_CASE("add_bias_change gives the accumulators of the layer with the new bias, where none can overflow",
+          "[mac][fast]") {
+    std::mt19937 rng(5);
+    int checked = 0;
+    for (int i = 0; i < 60; ++i) {
+        Sweep t = sweep_layer(rng, i % 2 ? MacKind::conv : MacKind::gemm, false);
+        MacLayer from = t.layer;
+        if (from.accumulator.bits > 32) continue;
+        // A 32-bit accumulator and narrow biases: no partial sum of these
+        // small layers comes near 2^31, so both accumulate exactly.
+        from.accumulator = {32, arch::Overflow::saturate};
+        const std::int64_t channels = output_channels(from);
+        from.bias.assign(static_cast<std::size_t>(channels), 0);
+        for (auto& b : from.bias) b = uniform(rng, -5000, 5000);
+        MacLayer to = from;
+        for (auto& b : to.bias) b += uniform(rng, -300, 300);
+        MacAccumulators<std::int32_t> acc = mac_accumulators<std::int32_t>(from, t.input);
+        add_bias_change(acc, from, to);
+        const MacAccumulators<std::int32_t> want = mac_accumulators<std::int32_t>(to, t.input);
+        REQUIRE(acc.shape == want.shape);
+        CHECK(acc.values == want.values);
+        ++checked;
+    }
+    CHECK(checked >= 30);
+    MacLayer no_bias = sweep_layer(rng, MacKind::gemm, false).layer;
+    no_bias.bias.clear();
+    MacAccumulators<std::int32_t> acc{{1, output_channels(no_bias)}, {}};
+    CHECK_THROWS_AS(add_bias_change(acc, no_bias, no_bias), std::invalid_argument);
+}

@@ -57,8 +57,8 @@ std::string shape_to_string(const Shape& s) {
     return out + "]";
 }
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-    bytes_.assign(static_cast<std::size_t>(num_elements(shape_)) * element_size(dtype_), std::byte{0});
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)), numel_(num_elements(shape_)) {
+    bytes_.assign(static_cast<std::size_t>(numel_) * element_size(dtype_), std::byte{0});
 }
 
 Tensor Tensor::reshaped(Shape new_shape) const {
@@ -67,6 +67,7 @@ Tensor Tensor::reshaped(Shape new_shape) const {
                                     shape_to_string(new_shape));
     Tensor t = *this;
     t.shape_ = std::move(new_shape);
+    t.numel_ = num_elements(t.shape_);
     return t;
 }
 

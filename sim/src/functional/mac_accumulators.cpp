@@ -77,6 +77,25 @@ AccumulatorFinisher::AccumulatorFinisher(const MacLayer& layer, const Shape& sha
     impl_ = std::move(impl);
 }
 
+void add_bias_change(MacAccumulators<std::int32_t>& acc, const MacLayer& from, const MacLayer& to) {
+    const std::int64_t channels = output_channels(to);
+    if (static_cast<std::int64_t>(to.bias.size()) != channels || from.bias.size() != to.bias.size())
+        throw std::invalid_argument("add_bias_change: each layer needs one bias per output channel");
+    const bool conv = to.kind == MacKind::conv;
+    if (conv ? acc.shape.size() != 4 || acc.shape[1] != channels : acc.shape.empty() || acc.shape.back() != channels)
+        throw std::invalid_argument("add_bias_change: the accumulators' shape is not the layer's output shape");
+    std::vector<std::int32_t> delta(static_cast<std::size_t>(channels));
+    for (std::size_t c = 0; c < delta.size(); ++c) delta[c] = static_cast<std::int32_t>(to.bias[c] - from.bias[c]);
+    // Runs of one channel, as AccumulatorFinisher walks them.
+    const std::int64_t run = conv ? acc.shape[2] * acc.shape[3] : 1;
+    const auto total = static_cast<std::int64_t>(acc.values.size());
+    for (std::int64_t k = 0; run > 0 && k * run < total; ++k) {
+        const std::int32_t d = delta[static_cast<std::size_t>(k % channels)];
+        std::int32_t* v = acc.values.data() + k * run;
+        for (std::int64_t e = 0; e < run; ++e) v[e] += d;
+    }
+}
+
 const Shape& AccumulatorFinisher::shape() const { return impl_->shape; }
 std::int64_t AccumulatorFinisher::runs() const { return impl_->runs; }
 std::int64_t AccumulatorFinisher::run_length() const { return impl_->run; }

@@ -6,6 +6,7 @@
 #include "dispatch.hpp"
 #include "kernels.hpp"
 #include "bitnpu/fp32/window.hpp"
+#include "bitnpu/sim/parallel.hpp"
 
 namespace bitnpu::calib::ops {
 
@@ -155,9 +156,81 @@ std::vector<std::vector<std::vector<Tap>>> axis_taps(const KernelContext& ctx, c
     return taps;
 }
 
+using AxisTaps = std::vector<std::vector<Tap>>;   // per output position of one axis
+
+// Whether every axis but the last two is copied: one tap per output
+// position, its own index, weight 1 (how real models resize: N and C kept).
+bool only_last_two_axes_move(const std::vector<AxisTaps>& taps) {
+    if (taps.size() < 2) return false;
+    for (std::size_t d = 0; d + 2 < taps.size(); ++d)
+        for (std::size_t o = 0; o < taps[d].size(); ++o)
+            if (taps[d][o].size() != 1 || taps[d][o][0].index != static_cast<std::int64_t>(o) ||
+                taps[d][o][0].weight != 1.0)
+                return false;
+    return true;
+}
+
+// interpolate_any's arithmetic for the case above, plane by plane: the same
+// corners in the same order (row taps outer, column taps inner), the weight
+// as the same product (1 * ... * 1 * w_row * w_col, exact up to the last
+// two factors), the same double sum, without its per-element index
+// arithmetic. 5-10x faster on the decoders' bilinear upsampling.
+template <class T>
+void interpolate_planes(const KernelContext& ctx, const T* px, T* py, std::int64_t planes, const AxisTaps& rows,
+                        const AxisTaps& cols, std::int64_t in_h, std::int64_t in_w, double extrapolation) {
+    const auto out_h = static_cast<std::int64_t>(rows.size());
+    const auto out_w = static_cast<std::int64_t>(cols.size());
+    const std::int64_t work = planes * out_h * out_w;
+    sim::parallel_for(planes, work < (std::int64_t{1} << 16) ? 1 : ctx.threads, [&](std::int64_t plane) {
+        const T* xin = px + plane * in_h * in_w;
+        T* yout = py + plane * out_h * out_w;
+        for (std::int64_t oy = 0; oy < out_h; ++oy) {
+            const std::vector<Tap>& ty = rows[static_cast<std::size_t>(oy)];
+            T* yrow = yout + oy * out_w;
+            if (ty[0].index < 0) {
+                std::fill(yrow, yrow + out_w, static_cast<T>(extrapolation));
+                continue;
+            }
+            for (std::int64_t ox = 0; ox < out_w; ++ox) {
+                const std::vector<Tap>& tx = cols[static_cast<std::size_t>(ox)];
+                if (tx[0].index < 0) {
+                    yrow[ox] = static_cast<T>(extrapolation);
+                    continue;
+                }
+                double acc = 0.0;
+                for (const Tap& r : ty) {
+                    const T* xrow = xin + r.index * in_w;
+                    for (const Tap& c : tx) acc += (r.weight * c.weight) * static_cast<double>(xrow[c.index]);
+                }
+                yrow[ox] = static_cast<T>(acc);
+            }
+        }
+    }, sim::Schedule::dynamic);
+}
+
+template <class T>
+Tensor interpolate_any(const Tensor& x, const ResizeSpec& s, const std::vector<AxisTaps>& taps);
+
 template <class T>
 Tensor interpolate(const KernelContext& ctx, const Tensor& x, const ResizeSpec& s) {
     const auto taps = axis_taps(ctx, s, x.shape());
+    const std::size_t r = x.shape().size();
+    if (only_last_two_axes_move(taps)) {
+        Tensor y(x.dtype(), s.out_shape);
+        std::int64_t planes = 1;
+        for (std::size_t d = 0; d + 2 < r; ++d) planes *= x.shape()[d];
+        interpolate_planes<T>(ctx, x.data<T>(), y.data<T>(), planes, taps[r - 2], taps[r - 1], x.shape()[r - 2],
+                              x.shape()[r - 1], s.extrapolation);
+        return y;
+    }
+    return interpolate_any<T>(x, s, taps);
+}
+
+// The definition: for every output element, the sum over the corners of its
+// interpolation cell (one tap list per axis) of the product of the axes'
+// weights times the input there, in double.
+template <class T>
+Tensor interpolate_any(const Tensor& x, const ResizeSpec& s, const std::vector<AxisTaps>& taps) {
     const std::vector<std::int64_t> strides = row_major_strides(x.shape());
     const std::size_t rank = x.shape().size();
     Tensor y(x.dtype(), s.out_shape);

@@ -54,7 +54,7 @@ public:
     const Shape& shape() const { return shape_; }
     std::int64_t rank() const { return static_cast<std::int64_t>(shape_.size()); }
     std::int64_t dim(std::int64_t i) const { return shape_.at(static_cast<std::size_t>(i < 0 ? i + rank() : i)); }
-    std::int64_t numel() const { return num_elements(shape_); }
+    std::int64_t numel() const { return numel_; }
     bool empty() const { return bytes_.empty() && numel() != 0; }
 
     template <class T> T* data() { check<T>(); return reinterpret_cast<T*>(bytes_.data()); }
@@ -79,6 +79,7 @@ private:
     }
     DType dtype_ = DType::f32;
     Shape shape_;
+    std::int64_t numel_ = 1;   // num_elements(shape_), kept: loops test numel() per element
     std::vector<std::byte> bytes_;
 };
 

@@ -38,19 +38,29 @@ inline std::int64_t round_half_even(double x) {
     return static_cast<std::int64_t>(round_half_even_value(x));   // |result| <= 2^63, exact
 }
 
-// q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax). The division
-// is done in fp32, as ONNX QuantizeLinear (and ONNX Runtime) do it. Inline:
-// it runs once per element of every quantized tensor and histogram bin.
+// q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax) as a double
+// (levels are integers, exact in double), branch-free so loops over arrays
+// vectorize. The division is done in fp32, as ONNX QuantizeLinear (and ONNX
+// Runtime) do it. NaN gives clamp(zero_point) (round_half_even(NaN) = 0),
+// +-inf the bounds. Example: x = 2.5, s = 1, z = 0, [-128, 127] -> 2 (a tie,
+// to even); x = 1000 -> 127.
 // (The build sets -ffp-contract=off, so no caller's expression is fused
 // with the fp32 quotient or product below.)
-inline std::int64_t quantize(float x, float scale, std::int64_t zero_point, std::int64_t qmin, std::int64_t qmax) {
+inline double quantize_level(float x, float scale, double zero_point, double qmin, double qmax) {
     const float ratio = x / scale;
-    const std::int64_t rounded = round_half_even(static_cast<double>(ratio));
-    // rounded saturates to the int64 range; adding a zero point (|z| < 2^32)
-    // must not overflow, so clamp in two steps.
-    if (rounded <= qmin - zero_point) return qmin;
-    if (rounded >= qmax - zero_point) return qmax;
-    return rounded + zero_point;
+    double level = round_half_even_value(static_cast<double>(ratio));
+    level = level == level ? level : 0.0;   // NaN -> 0
+    level += zero_point;                    // exact while |level| < 2^53; beyond, it clamps the same
+    level = level < qmin ? qmin : level;
+    level = level > qmax ? qmax : level;
+    return level;
+}
+
+// quantize_level as an integer: the quantization of every tensor and
+// histogram bin (inline: it runs once per element).
+inline std::int64_t quantize(float x, float scale, std::int64_t zero_point, std::int64_t qmin, std::int64_t qmax) {
+    return static_cast<std::int64_t>(quantize_level(x, scale, static_cast<double>(zero_point),
+                                                    static_cast<double>(qmin), static_cast<double>(qmax)));
 }
 
 // x^ = fp32(q - zero_point) * scale, in fp32 (ONNX DequantizeLinear).
@@ -59,17 +69,12 @@ inline float dequantize(std::int64_t q, float scale, std::int64_t zero_point) {
     return centered * scale;
 }
 
-// dequantize(quantize(x, ...), ...) for non-NaN x, in double arithmetic
-// without the integer conversions, so the calibrator's error loops over
-// histogram bins vectorize. Equal to the composition (tested): every step is
-// the same operation on the same values (levels are integers, exact in
-// double; an unclamped level beyond 2^53 clamps to the same bound).
+// dequantize(quantize(x, ...), ...) in double arithmetic without the integer
+// conversions, so the calibrator's error loops over histogram bins
+// vectorize. Equal to the composition (tested): the same level, then the
+// same fp32 product.
 inline float fake_quantize(float x, float scale, double zero_point, double qmin, double qmax) {
-    const float ratio = x / scale;
-    double level = round_half_even_value(static_cast<double>(ratio)) + zero_point;
-    level = level < qmin ? qmin : level;
-    level = level > qmax ? qmax : level;
-    return static_cast<float>(level - zero_point) * scale;
+    return static_cast<float>(quantize_level(x, scale, zero_point, qmin, qmax) - zero_point) * scale;
 }
 
 }  // namespace bitnpu::sim

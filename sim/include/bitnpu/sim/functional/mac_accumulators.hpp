@@ -37,6 +37,15 @@ template <class T>
 MacAccumulators<T> mac_accumulators(const PreparedMacLayer& prepared, const QTensor& x,
                                     const MacOptions& options = {});
 
+// acc, the accumulators of layer `from`, becomes those of layer `to`, which
+// differs from it only in its bias: acc += to.bias[c] - from.bias[c] in
+// channel c. Exact only when neither layer's accumulator can wrap or
+// saturate on any input (then acc = sum of products + bias, whatever the
+// bias stage); the caller checks that (the calibrator with running-sum
+// bounds). std::invalid_argument when the bias sizes do not match the
+// layers' channels.
+void add_bias_change(MacAccumulators<std::int32_t>& acc, const MacLayer& from, const MacLayer& to);
+
 // Steps 5-6 of a MAC layer (requantize, add z_y, clamp, the int1 sign) for
 // accumulators of the given output shape: out = mac_finish(layer, oc, acc),
 // element by element, with the layer's registers, z_y, clamp and output type
