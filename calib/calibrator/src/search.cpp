@@ -702,7 +702,7 @@ private:
     // SQNR (tensor_sqnr) it tells a layer's own error from its inherited one.
     //
     // It is a diagnostic, not a choice, so it runs on the first quarter of
-    // the slice's rows (4 of the 16 samples by default) where every input
+    // the slice's rows (4 of the 16 samples by default; all of fewer than 8) where every input
     // and output holds the same rows: the outputs' SQNR is taken over those
     // rows (sim::sqnr_db reads as many reference values as it gets). Running
     // each layer a second time on the whole slice was a fifth of calib's time.
@@ -750,7 +750,7 @@ private:
             if (rows >= 0 && t->dim(0) != rows) return 0;
             rows = t->dim(0);
         }
-        return rows >= 4 ? rows / 4 : 0;
+        return rows >= 8 ? rows / 4 : 0;   // at least 2 rows; fewer than 8 cost little in full
     }
 
     const Graph& graph_;
