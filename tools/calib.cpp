@@ -64,7 +64,10 @@ std::unique_ptr<SampleSource> open_samples(const Options& opt, const std::string
         const PreprocessSpec spec = opt.preprocess.empty() ? PreprocessSpec{} : load_preprocess_spec(opt.preprocess);
         return make_image_source(opt.images, spec, graph);
     }
-    return load_sample_file(data, graph);
+    std::vector<std::string> notes;
+    auto source = load_sample_file(data, graph, &notes);
+    for (const std::string& note : notes) std::cerr << "note: " << note << "\n";
+    return source;
 }
 
 std::string default_output(const Options& opt) {
@@ -160,7 +163,7 @@ int run(const Options& opt) {
 
     std::optional<Top1> top1;
     if (!opt.eval_data.empty()) {
-        const auto eval = load_sample_file(opt.eval_data, graph);
+        const auto eval = open_samples(opt, opt.eval_data, graph);
         const Program program = build_program(graph, arch, result.table, eval->batch(0, 1).begin()->second.shape());
         auto bar = progress_bar(opt.quiet);
         top1 = evaluate_top1(graph, program.qgraph, *eval, *labels, opt.threads, 256,

@@ -93,9 +93,14 @@ PreprocessSpec image_spec(const Options& opt, const ValueInfo& input) {
     return spec;
 }
 
-// Like calib's data, inputs must be finite: NaN/Inf would be quantized to
+// Like calib's data: converted to the model input's type by the one rule
+// (as_input_dtype, with a note), and finite: NaN/Inf would be quantized to
 // arbitrary integers (bit-accurate) or silently propagate (fp32).
-Tensor finite_input(Tensor t, const std::string& name, const std::string& file) {
+Tensor finite_input(Tensor t, const ValueInfo& input, const std::string& file) {
+    const std::string& name = input.name;
+    std::string note;
+    t = as_input_dtype(std::move(t), input.dtype, name, file, note);
+    if (!note.empty()) std::cerr << "note: " << note << "\n";
     if (t.dtype() != DType::f32 && t.dtype() != DType::f64) return t;
     const Tensor values = t.cast(DType::f64);
     const double* v = values.data<double>();
@@ -112,7 +117,7 @@ std::map<std::string, Tensor> gather_inputs(const Options& opt, const Graph& gra
         const auto eq = arg.find('=');
         if (eq != std::string::npos && find_input(graph, arg.substr(0, eq))) {
             const std::string name = arg.substr(0, eq), file = arg.substr(eq + 1);
-            given[name] = finite_input(load_tensor_file(file), name, file);
+            given[name] = finite_input(load_tensor_file(file), *find_input(graph, name), file);
             continue;
         }
         if (eq != std::string::npos && !std::filesystem::exists(arg)) {
@@ -121,7 +126,7 @@ std::map<std::string, Tensor> gather_inputs(const Options& opt, const Graph& gra
             throw UserError("--input " + arg + ": '" + arg.substr(0, eq) + "' is not a model input (inputs: " + names + ")");
         }
         const ValueInfo& in = next_free_input(graph, given, "--input " + arg);
-        given[in.name] = finite_input(load_tensor_file(arg), in.name, arg);
+        given[in.name] = finite_input(load_tensor_file(arg), in, arg);
     }
     if (!opt.images_dir.empty()) {
         const ValueInfo& in = next_free_input(graph, given, "--images " + opt.images_dir);

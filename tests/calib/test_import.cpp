@@ -482,3 +482,32 @@ TEST_CASE("import: Loop and Scan (subgraph attributes other than If's) are refus
     b.output("y");
     CHECK_THAT(error_of(b), Contains("'scan'") && Contains("Scan"));
 }
+
+TEST_CASE("as_input_dtype: one rule for data of another type than the model input's", "[import][inputs]") {
+    std::string note;
+    // float64 -> float32: rounded, with a note.
+    const Tensor f64 = Tensor::from_vector<double>({3}, {0.1, -2.5, 1e10});
+    const Tensor a = as_input_dtype(f64, DType::f32, "x", "d.npy", note);
+    CHECK(a.dtype() == DType::f32);
+    CHECK(a.data<float>()[0] == 0.1f);
+    CHECK_THAT(note, Contains("input 'x' (d.npy)") && Contains("float64 values rounded to float32"));
+    // Integers -> float32 when exact.
+    const Tensor u8 = Tensor::from_vector<std::uint8_t>({2}, {0, 255});
+    CHECK(as_input_dtype(u8, DType::f32, "x", "d.npy", note).data<float>()[1] == 255.0f);
+    CHECK_THAT(note, Contains("uint8 values converted to float32 (exactly)"));
+    const Tensor big = Tensor::from_vector<std::int64_t>({2}, {1, (std::int64_t{1} << 24) + 1});
+    CHECK_THROWS_WITH(as_input_dtype(big, DType::f32, "x", "d.npy", note),
+                      Contains("element 1 = 16777217 does not convert exactly"));
+    // Integers -> another integer type when every value fits.
+    const Tensor i64 = Tensor::from_vector<std::int64_t>({2}, {-3, 7});
+    CHECK(as_input_dtype(i64, DType::i8, "ids", "d.npy", note).data<std::int8_t>()[0] == -3);
+    const Tensor wide = Tensor::from_vector<std::int64_t>({1}, {300});
+    CHECK_THROWS_WITH(as_input_dtype(wide, DType::u8, "ids", "d.npy", note), Contains("element 0 = 300"));
+    // Floats for an integer input are refused.
+    const Tensor f32 = Tensor::from_vector<float>({1}, {1.0f});
+    CHECK_THROWS_WITH(as_input_dtype(f32, DType::i64, "ids", "d.npy", note),
+                      Contains("float32 data for the int64 input is not converted"));
+    // The same type: unchanged, no note.
+    CHECK(as_input_dtype(f32, DType::f32, "x", "d.npy", note).data<float>()[0] == 1.0f);
+    CHECK(note.empty());
+}

@@ -81,7 +81,8 @@ const std::string& only_input(const Graph& graph, const std::string& what) {
 
 std::unique_ptr<SampleSource> make_array_source(Feed arrays) { return std::make_unique<ArraySource>(std::move(arrays)); }
 
-std::unique_ptr<SampleSource> load_sample_file(const std::string& path, const Graph& graph) {
+std::unique_ptr<SampleSource> load_sample_file(const std::string& path, const Graph& graph,
+                                               std::vector<std::string>* notes) {
     const bool npz = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
     Feed feed;
     if (npz) {
@@ -94,6 +95,13 @@ std::unique_ptr<SampleSource> load_sample_file(const std::string& path, const Gr
     } else {
         feed.emplace(only_input(graph, "'" + path + "'"), load_npy(path));
     }
+    for (auto& [name, t] : feed)
+        for (const ValueInfo& in : graph.inputs)
+            if (in.name == name) {
+                std::string note;
+                t = as_input_dtype(std::move(t), in.dtype, name, path, note);
+                if (!note.empty() && notes) notes->push_back(note);
+            }
     return make_array_source(std::move(feed));
 }
 

@@ -1,6 +1,10 @@
 // Graph IR look-ups, node attribute getters and user-input validation.
 #include "bitnpu/graph/graph.hpp"
 
+#include <climits>
+#include <cstdint>
+#include <utility>
+
 #include "bitnpu/errors.hpp"
 
 namespace bitnpu::calib {
@@ -140,6 +144,64 @@ void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& input
                             " was not given");
         check_one_input(expected, it->second, many_batches);
     }
+}
+
+namespace {
+
+bool is_integer(DType t) {
+    return t == DType::i8 || t == DType::u8 || t == DType::i16 || t == DType::i32 || t == DType::i64 ||
+           t == DType::boolean;
+}
+
+// Every value of an integer/bool tensor as int64 (exact).
+std::vector<std::int64_t> integer_values(const Tensor& t) {
+    if (t.dtype() == DType::boolean) {
+        std::vector<std::int64_t> out(static_cast<std::size_t>(t.numel()));
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] = t.data<bool>()[i] ? 1 : 0;
+        return out;
+    }
+    return t.to_int64s();
+}
+
+std::pair<std::int64_t, std::int64_t> integer_range(DType t) {
+    switch (t) {
+        case DType::i8: return {INT8_MIN, INT8_MAX};
+        case DType::u8: return {0, UINT8_MAX};
+        case DType::i16: return {INT16_MIN, INT16_MAX};
+        case DType::i32: return {INT32_MIN, INT32_MAX};
+        case DType::boolean: return {0, 1};
+        default: return {INT64_MIN, INT64_MAX};
+    }
+}
+
+}  // namespace
+
+Tensor as_input_dtype(Tensor given, DType want, const std::string& name, const std::string& origin,
+                      std::string& note) {
+    note.clear();
+    const DType have = given.dtype();
+    if (have == want) return given;
+    const std::string what = "input '" + name + "' (" + origin + ")";
+    const std::string types = std::string(to_string(have)) + " data for the " + std::string(to_string(want)) + " input";
+    if (want == DType::f32 && have == DType::f64) {
+        note = what + ": float64 values rounded to float32, the model input's type";
+        return given.cast(DType::f32);
+    }
+    if (is_integer(have) && (want == DType::f32 || is_integer(want))) {
+        const std::vector<std::int64_t> values = integer_values(given);
+        const auto [lo, hi] = want == DType::f32 ? std::pair<std::int64_t, std::int64_t>{-(1 << 24), 1 << 24}
+                                                 : integer_range(want);
+        for (std::size_t i = 0; i < values.size(); ++i)
+            if (values[i] < lo || values[i] > hi)
+                throw UserError(what + ": " + types + ": element " + std::to_string(i) + " = " +
+                                std::to_string(values[i]) + " does not convert exactly; give " +
+                                std::string(to_string(want)) + " data");
+        note = what + ": " + std::string(to_string(have)) + " values converted to " + std::string(to_string(want)) +
+               " (exactly), the model input's type";
+        return given.cast(want);
+    }
+    throw UserError(what + ": " + types + " is not converted (it could change the values); give " +
+                    std::string(to_string(want)) + " data");
 }
 
 }  // namespace bitnpu::calib

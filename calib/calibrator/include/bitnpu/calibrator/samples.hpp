@@ -28,8 +28,11 @@ public:
 // Arrays already in memory, one per graph input (batch dimension first).
 std::unique_ptr<SampleSource> make_array_source(Feed arrays);
 // A .npy (single-input models: it feeds the graph's only input) or .npz (one
-// entry per input name; a single entry feeds a single-input model).
-std::unique_ptr<SampleSource> load_sample_file(const std::string& path, const Graph& graph);
+// entry per input name; a single entry feeds a single-input model). Data of
+// another dtype than the input's is converted by as_input_dtype (graph.hpp);
+// each conversion's note is appended to `notes` when given.
+std::unique_ptr<SampleSource> load_sample_file(const std::string& path, const Graph& graph,
+                                               std::vector<std::string>* notes = nullptr);
 // Every image of a folder, preprocessed by spec, feeding the only input.
 std::unique_ptr<SampleSource> make_image_source(const std::string& folder, const PreprocessSpec& spec,
                                                 const Graph& graph);

@@ -92,6 +92,16 @@ struct Graph {
 // number of batches (it is fed in model-sized chunks, batching.hpp).
 void check_inputs(const Graph& graph, const std::map<std::string, Tensor>& inputs, bool many_batches = false);
 
+// The one rule every CLI applies to input data of another dtype than the
+// model input `name` declares (`want`): float64 is rounded to float32;
+// integers and bools become float32 when every value is exact in it (|v| <=
+// 2^24); integers become another integer type when every value is in its
+// range. Each conversion sets `note` (for the CLI to print). Anything else
+// (floats for an integer input, values a conversion would change) is a
+// UserError naming the input and `origin` (the file).
+Tensor as_input_dtype(Tensor given, DType want, const std::string& name, const std::string& origin,
+                      std::string& note);
+
 // Reorders graph.nodes so every node comes after the producers of its inputs
 // (stable: independent nodes keep their order). Throws UserError naming a
 // node on the cycle if there is one.
