@@ -1,6 +1,7 @@
 // The per-layer scale search (search.hpp).
 #include "search.hpp"
 
+#include "accumulator_memo.hpp"
 #include "accumulator_overflow.hpp"
 #include "bias_correction.hpp"
 #include "fp32_walk.hpp"
@@ -17,7 +18,6 @@
 
 #include "bitnpu/fp32/batching.hpp"
 #include "bitnpu/fp32/executor.hpp"
-#include "bitnpu/quant/accumulator_bound.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/functional/graph.hpp"
 #include "bitnpu/sim/functional/mac_accumulators.hpp"
@@ -210,73 +210,16 @@ private:
     // compute them once (sim::mac_accumulators), then finish each candidate
     // with the layer's own per-element rule (sim::AccumulatorFinisher). Only
     // for accumulators that fit int32, the storage of QTensor values.
-    //
-    // The last accumulators are kept with what they depend on: choosing a
-    // layer asks for them up to three times (its bias correction judged
-    // before and after, then the candidates) and most often for the same
-    // weights and bias, and each costs the layer's convolution. The caller
-    // owns what it gets; the memo keeps its own copy only while it may be
-    // asked again.
-    using Accumulators = sim::MacAccumulators<std::int32_t>;
+    // The accumulators are kept while the layer is chosen (AccumulatorMemo).
+    using Accumulators = AccumulatorMemo::Accumulators;
     std::optional<Accumulators> mac_accumulators(std::size_t i) {
         const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
         const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
         if (layer.accumulator.bits > 32) return std::nullopt;
-        const sim::QTensor& input = values_.at(lowering_.activation_inputs(i).at(0));
-        if (acc_memo_ && acc_memo_->node == i && acc_memo_->input == &input) {
-            if (same_accumulation(acc_memo_->layer, layer)) return acc_memo_->acc;
-            if (bias_shift_is_exact(acc_memo_->layer, layer)) {
-                sim::add_bias_change(acc_memo_->acc, acc_memo_->layer, layer);
-                acc_memo_->layer = layer;
-                return acc_memo_->acc;
-            }
-        }
         sim::MacOptions mac_options;
         mac_options.threads = run_options_.threads;
-        Accumulators acc = sim::mac_accumulators<std::int32_t>(layer, input, mac_options);
-        acc_memo_ = AccumulatorMemo{i, &input, layer, acc};
-        return acc;
+        return acc_memo_.get(i, values_.at(lowering_.activation_inputs(i).at(0)), layer, mac_options);
     }
-
-    // Whether two lowerings of one layer give the same accumulators: steps
-    // 1-4 read the input and weight types and zero-points, the weights, the
-    // bias and its stage, the geometry and the accumulator rule; the
-    // requantization registers and output clamp come after.
-    static bool same_accumulation(const sim::MacLayer& a, const sim::MacLayer& b) {
-        const sim::ConvGeometry& ga = a.geometry;
-        const sim::ConvGeometry& gb = b.geometry;
-        return a.kind == b.kind && a.input_type == b.input_type && a.weight_type == b.weight_type &&
-               a.input_zero_point == b.input_zero_point && a.weight_zero_point == b.weight_zero_point &&
-               a.weight_shape == b.weight_shape && a.bias_stage == b.bias_stage && a.bias == b.bias &&
-               a.accumulator.bits == b.accumulator.bits && a.accumulator.overflow == b.accumulator.overflow &&
-               ga.stride_h == gb.stride_h && ga.stride_w == gb.stride_w && ga.pad_top == gb.pad_top &&
-               ga.pad_left == gb.pad_left && ga.pad_bottom == gb.pad_bottom && ga.pad_right == gb.pad_right &&
-               ga.dilation_h == gb.dilation_h && ga.dilation_w == gb.dilation_w && ga.groups == gb.groups &&
-               a.weights == b.weights;
-    }
-
-    // Whether b's accumulators are a's plus the change of bias, channel by
-    // channel: the layers differ only in their bias and no input can make
-    // either accumulator wrap or saturate (running_sum_range with the bias
-    // at its stage), so both accumulate exactly: acc = sum of products + b.
-    // Binary weights are left out (can_overflow's "never" for them is a
-    // policy, not a bound).
-    static bool bias_shift_is_exact(const sim::MacLayer& a, const sim::MacLayer& b) {
-        sim::MacLayer a_with_b_bias = a;
-        a_with_b_bias.bias = b.bias;
-        if (!same_accumulation(a_with_b_bias, b) || a.bias.size() != b.bias.size()) return false;
-        if (a.weight_type == arch::ValueType::int1 || a.weight_type == arch::ValueType::uint1) return false;
-        auto none = [](const std::vector<bool>& v) { return std::find(v.begin(), v.end(), true) == v.end(); };
-        return none(overflowable_channels(a)) && none(overflowable_channels(b));
-    }
-
-    struct AccumulatorMemo {
-        std::size_t node;
-        const sim::QTensor* input;
-        sim::MacLayer layer;
-        Accumulators acc;
-    };
-    std::optional<AccumulatorMemo> acc_memo_;
 
     // Steps 5-6 of MAC layer i under one output quantization, as a function
     // of the accumulator value (step tables where they pay, sim::mac_finish
@@ -637,7 +580,7 @@ private:
             record(free_roots[0], per_output[0][0]);
             acc = mac_accumulators(i);
         }
-        acc_memo_.reset();   // the node's last request: free the copy
+        acc_memo_.clear();   // the node's last request: free the copy
         // The candidates are independent: each is judged on a worker with its
         // own copy of the activation quantization. The lowering's weight
         // cache is warm (mac_accumulators / correct_bias lowered the node)
@@ -766,6 +709,7 @@ private:
     std::map<std::string, std::vector<Candidate>> candidates_;   // per root
     std::map<std::string, std::exception_ptr> candidate_errors_;
     std::map<std::string, sim::QTensor> values_;
+    AccumulatorMemo acc_memo_;
     SearchResult result_;
 };
 
