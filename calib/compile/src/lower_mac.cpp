@@ -202,8 +202,14 @@ QuantParams derived_weight_quant(const NodeContext& ctx, const Tensor& weight, a
     const ChannelRanges observed = channel_ranges(weight, 0, ctx.node.inputs[1]);
     auto moments = ctx.input_moments.find(ctx.node.name);
     const bool weighted = moments != ctx.input_moments.end() && options.mode == ScaleMode::symmetric;
-    ChannelRanges clipped = mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel, options,
-                                              weighted ? &moments->second : nullptr, ctx.threads);
+    const std::string clip_key = ctx.node.name + "|" + engine.name + "|" + std::string(arch::to_string(type));
+    auto cached = ctx.clip_cache.find(clip_key);
+    if (cached == ctx.clip_cache.end())
+        cached = ctx.clip_cache
+                     .emplace(clip_key, mse_weight_ranges(weight, observed, type, engine.restricted_range, per_channel,
+                                                          options, weighted ? &moments->second : nullptr, ctx.threads))
+                     .first;
+    ChannelRanges clipped = cached->second;
     if (options.mode != ScaleMode::symmetric)
         return weight_params(clipped, type, engine.restricted_range, per_channel, options);
     widen_for_bias(ctx, type, clipped);

@@ -21,6 +21,8 @@ struct NodeContext {
     // Weight quantization per node name: it depends only on the weights and
     // the engine, so the search's many lowerings of a node share it.
     std::map<std::string, LoweredWeights>& weight_cache;
+    // The clipped weight ranges per "node|type" (Lowering's clip_cache_).
+    std::map<std::string, ChannelRanges>& clip_cache;
     // Bias corrections by node name (Lowering::set_bias_correction).
     const std::map<std::string, std::vector<double>>& bias_delta;
     // CTable records by node name (Lowering::set_recorded_layer).

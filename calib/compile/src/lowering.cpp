@@ -174,6 +174,13 @@ void Lowering::set_bias_correction(const std::string& node, std::vector<double> 
 void Lowering::set_recorded_layer(const CTableLayer& layer) {
     recorded_[layer.node] = layer;
     weight_cache_.erase(layer.node);
+    drop_clipping(layer.node);
+}
+
+void Lowering::drop_clipping(const std::string& node) {
+    const std::string prefix = node + "|";
+    for (auto it = clip_cache_.lower_bound(prefix); it != clip_cache_.end() && it->first.rfind(prefix, 0) == 0;)
+        it = clip_cache_.erase(it);
 }
 
 void Lowering::set_threads(int threads) { threads_ = std::max(1, threads); }
@@ -181,6 +188,7 @@ void Lowering::set_threads(int threads) { threads_ = std::max(1, threads); }
 void Lowering::set_input_moments(const std::string& node, InputMoments moments) {
     input_moments_[node] = std::move(moments);
     weight_cache_.erase(node);
+    drop_clipping(node);
 }
 
 void Lowering::set_weight_rounding(const std::string& node, std::vector<bool> flags) {
@@ -218,7 +226,7 @@ Tensor Lowering::mac_weight(std::size_t node_index) const {
     const NodePlacement& place = plan_.placement.at(node_index);
     if (place.role != NodeRole::mac) throw std::logic_error("mac_weight: node '" + node.name + "' is not a MAC layer");
     const ActivationQuant none;
-    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, none, weight_cache_, bias_delta_, recorded_,
+    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, none, weight_cache_, clip_cache_, bias_delta_, recorded_,
                               input_moments_, weight_rounding_, accumulator_bound_, threads_};
     return lowering::normalized_weight(ctx);
 }
@@ -227,7 +235,7 @@ LoweredNode Lowering::lower_node(std::size_t index, const ActivationQuant& quant
                                  const std::map<std::string, int>& tensor_ids) const {
     const Node& node = graph_.nodes.at(index);
     const NodePlacement& place = plan_.placement.at(index);
-    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_, bias_delta_, recorded_,
+    lowering::NodeContext ctx{graph_, arch_, plan_, node, place, quant, weight_cache_, clip_cache_, bias_delta_, recorded_,
                               input_moments_, weight_rounding_, accumulator_bound_, threads_};
     LoweredNode out;
     CTableLayer& record = out.record;

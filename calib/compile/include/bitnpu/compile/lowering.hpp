@@ -120,6 +120,7 @@ public:
     const Graph& graph() const { return graph_; }
 
 private:
+    void drop_clipping(const std::string& node);
     LoweredNode lower_node(std::size_t node_index, const ActivationQuant& quant,
                            const std::map<std::string, int>& tensor_ids) const;
 
@@ -127,6 +128,10 @@ private:
     const arch::ArchSpec& arch_;
     const QuantizationPlan& plan_;
     mutable std::map<std::string, LoweredWeights> weight_cache_;
+    // The weight clipping (mse_weight_ranges) per node and weight type: it
+    // reads only the weights and the input moments, so a bias correction or
+    // an accumulator bound (which drop weight_cache_) keep it.
+    mutable std::map<std::string, ChannelRanges> clip_cache_;
     std::map<std::string, std::vector<double>> bias_delta_;
     std::map<std::string, CTableLayer> recorded_;
     std::map<std::string, InputMoments> input_moments_;
