@@ -7,17 +7,21 @@
 
 namespace bitnpu::calib {
 
-AccumulatorMemo::Accumulators AccumulatorMemo::get(std::size_t node, const sim::QTensor& input,
-                                                   const sim::MacLayer& layer, const sim::MacOptions& options) {
+std::shared_ptr<AccumulatorMemo::Accumulators> AccumulatorMemo::get(std::size_t node, const sim::QTensor& input,
+                                                                    const sim::MacLayer& layer,
+                                                                    const sim::MacOptions& options) {
     if (kept_ && kept_->node == node && kept_->input == &input) {
         if (same_accumulation(kept_->layer, layer)) return kept_->acc;
         if (bias_shift_is_exact(kept_->layer, layer)) {
-            sim::add_bias_change(kept_->acc, kept_->layer, layer);
+            // Shifted in place unless a caller still reads the old values.
+            if (kept_->acc.use_count() > 1) kept_->acc = std::make_shared<Accumulators>(*kept_->acc);
+            sim::add_bias_change(*kept_->acc, kept_->layer, layer);
             kept_->layer = layer;
             return kept_->acc;
         }
     }
-    Accumulators acc = sim::mac_accumulators<std::int32_t>(layer, input, options);
+    kept_.reset();   // before computing: never two layers' accumulators at once
+    auto acc = std::make_shared<Accumulators>(sim::mac_accumulators<std::int32_t>(layer, input, options));
     kept_ = Kept{node, &input, layer, acc};
     return acc;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 
 #include "bitnpu/sim/functional/mac_accumulators.hpp"
@@ -20,10 +21,13 @@ public:
     // layer's accumulators on input (node `node` of the graph): the kept ones
     // when they are the same (same_accumulation), the kept ones shifted by
     // the bias change when that is exact (bias_shift_is_exact), else computed
-    // (sim::mac_accumulators) and kept. The caller owns the copy it gets.
-    Accumulators get(std::size_t node, const sim::QTensor& input, const sim::MacLayer& layer,
-                     const sim::MacOptions& options);
-    // Frees the kept copy (the layer is chosen).
+    // (sim::mac_accumulators) and kept. Shared, not copied (IS-Net's are a
+    // gigabyte): the caller reads them, and moves from them only after
+    // clear(), when it holds the last reference.
+    std::shared_ptr<Accumulators> get(std::size_t node, const sim::QTensor& input, const sim::MacLayer& layer,
+                                      const sim::MacOptions& options);
+    // Drops the kept accumulators (the layer is chosen, or the caller is
+    // about to consume them).
     void clear() { kept_.reset(); }
 
 private:
@@ -31,7 +35,7 @@ private:
         std::size_t node;
         const sim::QTensor* input;
         sim::MacLayer layer;
-        Accumulators acc;
+        std::shared_ptr<Accumulators> acc;
     };
     std::optional<Kept> kept_;
 };

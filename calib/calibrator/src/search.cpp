@@ -212,10 +212,10 @@ private:
     // for accumulators that fit int32, the storage of QTensor values.
     // The accumulators are kept while the layer is chosen (AccumulatorMemo).
     using Accumulators = AccumulatorMemo::Accumulators;
-    std::optional<Accumulators> mac_accumulators(std::size_t i) {
+    std::shared_ptr<Accumulators> mac_accumulators(std::size_t i) {
         const sim::QuantGraph g = lowering_.lower_single(i, result_.quant);
         const sim::MacLayer& layer = std::get<sim::MacLayer>(g.nodes.at(0).params);
-        if (layer.accumulator.bits > 32) return std::nullopt;
+        if (layer.accumulator.bits > 32) return nullptr;
         sim::MacOptions mac_options;
         mac_options.threads = run_options_.threads;
         return acc_memo_.get(i, values_.at(lowering_.activation_inputs(i).at(0)), layer, mac_options);
@@ -450,7 +450,7 @@ private:
     // first candidate), from its accumulators; nullopt when they do not fit
     // int32 or the output is not compared.
     std::optional<double> recorded_sqnr(std::size_t i) {
-        std::optional<sim::MacAccumulators<std::int32_t>> acc = mac_accumulators(i);
+        const std::shared_ptr<Accumulators> acc = mac_accumulators(i);
         if (!acc) return std::nullopt;
         const MacFinisher f = mac_finisher(i, acc->shape, result_.quant, run_options_.threads);
         return mac_sqnrs(i, *acc, f).at(0);
@@ -518,10 +518,11 @@ private:
         for (double t : kBoundFractions) {
             lowering_.set_weight_rounding(graph_.nodes[i].name, t > 0.0 ? std::vector<bool>{} : learned);
             lowering_.set_accumulator_bound(graph_.nodes[i].name, {t});
-            std::optional<sim::MacAccumulators<std::int32_t>> acc = mac_accumulators(i);
+            std::shared_ptr<Accumulators> acc = mac_accumulators(i);
             if (!acc) return std::nullopt;
             const MacFinisher f = mac_finisher(i, acc->shape, result_.quant, run_options_.threads);
             if (f.output_quant().per_channel()) return std::nullopt;
+            acc_memo_.clear();   // this fraction's accumulators are consumed below
             const sim::GraphResult r = finish_mac(f, std::move(*acc));
             if (r.raw_outputs.at(0).size() != ref->numel())
                 throw std::logic_error("search: simulated and FP32 tensors differ in size");
@@ -569,7 +570,7 @@ private:
             widen_to_table_image(i, root, per_output.back());
             count = std::max(count, per_output.back().size());
         }
-        std::optional<sim::MacAccumulators<std::int32_t>> acc;
+        std::shared_ptr<Accumulators> acc;
         if (mac) {
             for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][0]);
             set_weight_quant(i);
@@ -580,7 +581,7 @@ private:
             record(free_roots[0], per_output[0][0]);
             acc = mac_accumulators(i);
         }
-        acc_memo_.clear();   // the node's last request: free the copy
+        acc_memo_.clear();   // the node's last request: acc is now the only reference
         // The candidates are independent: each is judged on a worker with its
         // own copy of the activation quantization. The lowering's weight
         // cache is warm (mac_accumulators / correct_bias lowered the node)
