@@ -646,10 +646,11 @@ private:
     // SQNR (tensor_sqnr) it tells a layer's own error from its inherited one.
     //
     // It is a diagnostic, not a choice, so it runs on the first quarter of
-    // the slice's rows (4 of the 16 samples by default; all of fewer than 8) where every input
-    // and output holds the same rows: the outputs' SQNR is taken over those
-    // rows (sim::sqnr_db reads as many reference values as it gets). Running
-    // each layer a second time on the whole slice was a fifth of calib's time.
+    // the slice's rows (4 of the 16 samples by default; all of fewer than 8)
+    // where every input and output holds the same rows: the outputs' SQNR is
+    // taken over those rows (sim::sqnr_db reads as many reference values as
+    // it gets). Running each layer a second time on the whole slice was a
+    // fifth of calib's time.
     void isolate(std::size_t i) {
         const NodeRole role = plan_.placement[i].role;
         if (role != NodeRole::mac && role != NodeRole::vector) return;
@@ -663,7 +664,8 @@ private:
         std::vector<sim::QTensor> inputs;
         for (std::size_t k = 0; k < refs.size(); ++k) {
             const Tensor part = rows > 0 ? slice_batch(*refs[k], 0, rows) : *refs[k];
-            inputs.push_back(sim::quantize_tensor(to_float_tensor(part), result_.quant.at(plan_.root(activation_inputs[k]))));
+            const QuantParams& quant = result_.quant.at(plan_.root(activation_inputs[k]));
+            inputs.push_back(sim::quantize_tensor(to_float_tensor(part), quant));
         }
         std::vector<const sim::QTensor*> ptrs;
         for (const sim::QTensor& t : inputs) ptrs.push_back(&t);
