@@ -381,3 +381,31 @@ TEST_CASE("add_bias_change gives the accumulators of the layer with the new bias
     MacAccumulators<std::int32_t> acc{{1, output_channels(no_bias)}, {}};
     CHECK_THROWS_AS(add_bias_change(acc, no_bias, no_bias), std::invalid_argument);
 }
+
+TEST_CASE("count_overflows equals the reference's overflow statistics, stepping only what its bound cannot clear",
+          "[reference][mac][fast][overflow]") {
+    std::mt19937 rng(91);
+    std::int64_t differ = 0, overflowing = 0, cleared = 0, layers = 0;
+    for (int i = 0; i < 240; ++i) {
+        const Sweep t = sweep_layer(rng, i % 2 ? MacKind::conv : MacKind::gemm, i % 12 == 11);
+        const MacLayer& L = t.layer;
+        INFO("layer " << i << " acc " << L.accumulator.bits);
+        const reference::AccumulatorStats want = reference::accumulator_stats(L, t.input);
+        for (int threads : {1, 3}) {
+            const OverflowCounts got = count_overflows(L, t.input, threads);
+            differ += got.outputs != want.outputs;
+            differ += got.steps != want.steps;
+            differ += got.overflowed_steps != want.overflowed_steps;
+            differ += got.overflowed_outputs != want.overflowed_outputs;
+            // Every overflowing output was stepped through; most others were not.
+            differ += got.stepped_outputs < got.overflowed_outputs;
+            cleared += got.outputs - got.stepped_outputs;
+        }
+        overflowing += want.overflowed_outputs > 0;
+        ++layers;
+    }
+    CHECK(differ == 0);
+    CHECK(overflowing > 30);   // the sweep's narrow accumulators overflow
+    CHECK(cleared > 0);        // and the element bound spares most elements the ordered loop
+    CHECK(layers == 240);
+}

@@ -191,7 +191,6 @@ std::vector<std::string> note_accumulator_overflows(const SearchResult& search, 
         l.accumulations = it->second.outputs;
         l.overflowed_accumulations = it->second.overflowed_outputs;
         l.overflowed_steps = it->second.overflowed_steps;
-        l.overflow_samples = search.accumulator_samples.at(l.node);
         const std::vector<double> fractions = lowering.accumulator_bound(l.node);
         if (!fractions.empty())
             l.accumulator_bound = std::accumulate(fractions.begin(), fractions.end(), 0.0) / double(fractions.size());

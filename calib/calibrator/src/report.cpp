@@ -29,8 +29,7 @@ nlohmann::ordered_json accumulator_json(const CalibResult& result) {
     }
     auto flag = result.table.settings.flags.find("accumulator_aware");
     return {{"accumulator_aware", flag == result.table.settings.flags.end() ? std::string("auto") : flag->second},
-            {"measured_on", fmt::format("search slice: {} calibration samples, every layer quantized (a layer's "
-                                        "overflow_samples: the first samples its count covers)",
+            {"measured_on", fmt::format("search slice: {} calibration samples, every layer quantized",
                                         result.search_samples_used)},
             {"accumulations", total},
             {"overflowed_accumulations", overflowed},
@@ -137,7 +136,6 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
             e["accumulations"] = *l.accumulations;
             e["overflowed_accumulations"] = l.overflowed_accumulations.value_or(0);
             e["overflowed_steps"] = l.overflowed_steps.value_or(0);
-            e["overflow_samples"] = l.overflow_samples;
             e["accumulator_bound"] = l.accumulator_bound;
         }
         layers.push_back(e);

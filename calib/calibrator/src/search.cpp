@@ -540,10 +540,8 @@ private:
     // What MAC layer i's accumulator does on the slice with the chosen
     // quantization (SearchResult::accumulator).
     void count_overflows(std::size_t i) {
-        const AccumulatorOverflows o =
+        result_.accumulator[graph_.nodes[i].name] =
             accumulator_overflows(lowered_mac(i), values_.at(lowering_.activation_inputs(i).at(0)), run_options_.threads);
-        result_.accumulator[graph_.nodes[i].name] = o.stats;
-        result_.accumulator_samples[graph_.nodes[i].name] = o.samples;
     }
 
     void choose_node(std::size_t i) {

@@ -6,7 +6,7 @@
 
 #include "bitnpu/calibrator/calibrator.hpp"
 #include "bitnpu/quant/statistics.hpp"
-#include "bitnpu/sim/reference/mac.hpp"
+#include "bitnpu/sim/functional/mac_accumulators.hpp"
 
 namespace bitnpu::calib {
 
@@ -19,10 +19,9 @@ struct SearchResult {
     // tensor_sqnr's "accumulated" figure (every upstream layer quantized).
     std::map<std::string, double> isolated_sqnr;
     // Per MAC node: what its accumulator did on the slice with the chosen
-    // quantization (outputs, overflowed_outputs, overflowed_steps; the
-    // reference runs only where some input can overflow the layer).
-    std::map<std::string, sim::reference::AccumulatorStats> accumulator;
-    std::map<std::string, std::int64_t> accumulator_samples;   // the slice samples each one counts
+    // quantization (accumulator_overflows: every slice sample, stepped
+    // through only where an element's bound does not clear the accumulator).
+    std::map<std::string, sim::OverflowCounts> accumulator;
 };
 
 // For every root tensor in topological order: candidate parameters from each

@@ -654,6 +654,142 @@ template MacAccumulators<std::int64_t> mac_accumulators(const PreparedMacLayer&,
 template MacAccumulators<std::int32_t> mac_accumulators(const MacLayer&, const QTensor&, const MacOptions&);
 template MacAccumulators<std::int64_t> mac_accumulators(const MacLayer&, const QTensor&, const MacOptions&);
 
+namespace {
+
+template <class T>
+RowMatrix<T>& abs_part(Scratch& s) {
+    if constexpr (std::is_same_v<T, float>)
+        return s.abs_part_f;
+    else
+        return s.abs_part_d;
+}
+
+// One element in the canonical order (bias at its stage, then or after the
+// products), counting the steps that leave the accumulator's range.
+void step_through(const MacLayer& layer, std::int64_t oc, const std::int32_t* row, OverflowCounts& counts) {
+    const std::int64_t K = reduction_length(layer);
+    const std::int32_t* w = layer.weights.data() + oc * K;
+    const std::int64_t b = layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(oc)];
+    const AccumulatorRule& rule = layer.accumulator;
+    const bool preload = layer.bias_stage == arch::BiasStage::preload;
+    std::int64_t sum = 0, overflowed = 0;
+    auto step = [&](std::int64_t v) {
+        overflowed += step_overflows(sum, v, rule) ? 1 : 0;
+        sum = accumulate(sum, v, rule);
+    };
+    if (preload) step(b);
+    for (std::int64_t k = 0; k < K; ++k) step(product(w[k] - layer.weight_zero_point, row[k], layer.input_zero_point));
+    if (!preload) step(b);
+    counts.overflowed_steps += overflowed;
+    counts.overflowed_outputs += overflowed > 0 ? 1 : 0;
+    ++counts.stepped_outputs;
+}
+
+// Channels [first, first + rows) of batch n, group g, whose channel bound
+// failed: each element's bound by a GEMM of |w - z_w| and the group's
+// |x - z_x| columns, and the elements it does not clear stepped through.
+template <class T>
+void count_block(const Context& c, const std::vector<T>& weights, const T* abs_col, std::int64_t n, std::int64_t g,
+                 std::int64_t first, std::int64_t rows, const std::vector<bool>& channel_safe, OverflowCounts& counts) {
+    const std::int64_t P = c.d.pixels;
+    Scratch& s = scratch();
+    const BlockSums<T> bounds = gemm_sums<T, true>(c, weights, abs_col, first, rows, abs_part<T>(s), s.abs_sums);
+    s.row.resize(static_cast<std::size_t>(c.d.k));
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const std::int64_t oc = first + r;
+        if (channel_safe[static_cast<std::size_t>(oc)]) continue;
+        const std::uint64_t b = magnitude(c.layer.bias.empty() ? 0 : c.layer.bias[static_cast<std::size_t>(oc)]);
+        for (std::int64_t p = 0; p < P; ++p) {
+            const auto bound = static_cast<std::uint64_t>(bounds.one_chunk ? bounds.one_chunk[r * P + p]
+                                                                           : bounds.total[r * P + p]);
+            if (exact_sum_is_safe(bound + b, c.layer.accumulator)) continue;
+            if (c.d.gemm)
+                im2col_row(c.layer, c.x, p, 0, 0, 0, s.row.data());
+            else
+                im2col_row(c.layer, c.x, n, g, p / c.d.out_w, p % c.d.out_w, s.row.data());
+            step_through(c.layer, oc, s.row.data(), counts);
+        }
+    }
+}
+
+template <class T>
+void count_overflows_with(const Context& c, const std::vector<T>& weights, const std::vector<bool>& channel_safe,
+                          int threads, OverflowCounts& total) {
+    const std::int64_t K = c.d.k, P = c.d.pixels;
+    std::vector<T> col(static_cast<std::size_t>(K * P));   // |x - z_x| of one group
+    const std::int64_t blocks = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, c.d.channels_per_group));
+    for (std::int64_t n = 0; n < c.d.batches; ++n) {
+        for (std::int64_t g = 0; g < c.d.groups; ++g) {
+            const std::int64_t g0 = g * c.d.channels_per_group;
+            bool any = false;
+            for (std::int64_t oc = g0; oc < g0 + c.d.channels_per_group; ++oc)
+                any = any || !channel_safe[static_cast<std::size_t>(oc)];
+            if (!any) continue;
+            im2col_block(c.layer, c.x, c.d, n, g, c.layer.input_zero_point, col.data());
+            absolute_values(col.data(), K * P, col.data());
+            // One count per task, summed in task order: the same totals for any thread count.
+            std::vector<OverflowCounts> parts(static_cast<std::size_t>(blocks));
+            parallel_for(blocks, threads, [&](std::int64_t b) {
+                const std::int64_t oc0 = c.d.channels_per_group * b / blocks, oc1 = c.d.channels_per_group * (b + 1) / blocks;
+                count_block(c, weights, col.data(), n, g, g0 + oc0, oc1 - oc0, channel_safe, parts[static_cast<std::size_t>(b)]);
+            });
+            for (const OverflowCounts& p : parts) {
+                total.overflowed_steps += p.overflowed_steps;
+                total.overflowed_outputs += p.overflowed_outputs;
+                total.stepped_outputs += p.stepped_outputs;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+OverflowCounts count_overflows(const PreparedMacLayer& prep, const QTensor& x, int threads) {
+    const MacLayer& layer = *prep.layer;
+    const Shape out_shape = mac_output_shape(layer, x.shape);
+    if (element_count(x.shape) != x.size()) throw UserError("MAC layer input values do not match its shape");
+    const std::int64_t K = reduction_length(layer);
+    OverflowCounts counts;
+    counts.outputs = element_count(out_shape);
+    counts.steps = counts.outputs * (K + 1);
+    const GemmDims d = gemm_dims(layer, out_shape);
+    if (d.pixels == 0 || d.channels_per_group == 0) return counts;
+
+    // The channel bound first (as plan_mac's, but for wrap too: here it is
+    // the overflow itself that counts, not whether order matters).
+    MacPlan plan;
+    plan.max_abs_weight = prep.max_abs_weight;
+    for (std::int32_t v : x.values)
+        plan.max_abs_input = std::max<std::int64_t>(plan.max_abs_input, std::llabs(v - layer.input_zero_point));
+    std::vector<bool> channel_safe(static_cast<std::size_t>(d.c_out));
+    bool all_safe = true;
+    for (std::int64_t oc = 0; oc < d.c_out; ++oc) {
+        const std::uint64_t b = magnitude(layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(oc)]);
+        const auto bound = static_cast<unsigned __int128>(prep.abs_weight_sum[static_cast<std::size_t>(oc)]) *
+                               static_cast<std::uint64_t>(plan.max_abs_input) + b;
+        const bool safe = bound <= static_cast<unsigned __int128>(signed_max(layer.accumulator.bits));
+        channel_safe[static_cast<std::size_t>(oc)] = safe;
+        all_safe = all_safe && safe;
+    }
+    if (all_safe) return counts;
+    const std::int64_t max_product = plan.max_abs_weight * plan.max_abs_input;
+    plan.engine = max_product <= kFloatExactLimit ? MacPath::exact_float : MacPath::exact_double;
+    const std::int64_t limit = plan.engine == MacPath::exact_float ? kFloatExactLimit : kDoubleExactLimit;
+    plan.chunk = max_product == 0 ? std::max<std::int64_t>(K, 1)
+                                  : std::clamp<std::int64_t>(limit / max_product, 1, std::max<std::int64_t>(K, 1));
+    const Context c{prep, layer, x, plan, d};
+    if (plan.engine == MacPath::exact_float)
+        count_overflows_with(c, prep.weights_f, channel_safe, threads, counts);
+    else
+        count_overflows_with(c, prep.weights_d, channel_safe, threads, counts);
+    return counts;
+}
+
+OverflowCounts count_overflows(const MacLayer& layer, const QTensor& x, int threads) {
+    const PreparedMacLayer prep = prepare_mac_layer(layer);
+    return count_overflows(prep, x, threads);
+}
+
 // Weight-side data: float/double copies of w - z_w, per-channel sum |w - z_w|,
 // packed int1 bits and per-tap weight sums for the XNOR engine, an empty
 // step-table cache.

@@ -77,11 +77,9 @@ struct LayerSummary {
     std::optional<double> isolated_sqnr_db;   // the same with only this layer quantized
     // MAC layers: the accumulations (output elements) on the search slice,
     // with every upstream layer quantized, and how many of them wrapped or
-    // saturated at some step (sim::reference::accumulator_stats; 0 without
-    // running it where no input can overflow the layer). Large layers are
-    // counted on the slice's first overflow_samples samples only.
+    // saturated at some step (sim::count_overflows, every slice sample; 0
+    // without running it where no input can overflow the layer).
     std::optional<std::int64_t> accumulations, overflowed_accumulations, overflowed_steps;
-    std::int64_t overflow_samples = 0;
     // Accumulator-aware weight scales, the mean over the layer's scales of
     // the fraction of the way to the bound: 1 bounded (no input can
     // overflow), 0 as clipped (Lowering::set_accumulator_bound).

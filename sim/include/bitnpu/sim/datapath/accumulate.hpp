@@ -22,6 +22,14 @@ inline std::int64_t accumulate(std::int64_t acc, std::int64_t p, const Accumulat
                                                  : saturate_signed(sum, rule.bits);
 }
 
+// Whether the step acc + p leaves the accumulator's range [-(2^(bits-1)),
+// 2^(bits-1) - 1] (the step that accumulate then wraps or saturates). Example:
+// 16 bits, acc = 32000, p = 800: 32800 > 32767, true.
+inline bool step_overflows(std::int64_t acc, std::int64_t p, const AccumulatorRule& rule) {
+    const __int128 sum = __int128(acc) + p;
+    return sum > signed_max(rule.bits) || sum < signed_min(rule.bits);
+}
+
 // acc = start; for k in 0..n-1: acc = accumulate(acc, products[k]). For
 // saturate this is the ordered loop unless sum(|p|) + |start| fits, in which
 // case the exact sum is returned (the fast path that

@@ -37,6 +37,25 @@ template <class T>
 MacAccumulators<T> mac_accumulators(const PreparedMacLayer& prepared, const QTensor& x,
                                     const MacOptions& options = {});
 
+// What the accumulator's overflow rule does on x: the counts that
+// reference::accumulator_stats gives (every element accumulates K products
+// and its bias, K + 1 steps; a step overflows when its result leaves
+// [acc_min, acc_max] and is then wrapped or saturated), exactly, at the cost
+// of one GEMM of |w - z_w| and |x - z_x|: an element whose bound
+// sum_k |p_k| + |b_q| fits the accumulator cannot leave its range at any
+// step (numerics.md "MAC step 4: accumulate"), so only the others are
+// stepped through in the canonical k order. UserError for a bad layer or
+// input.
+struct OverflowCounts {
+    std::int64_t outputs = 0;              // output elements accumulated
+    std::int64_t steps = 0;                // accumulation steps (products and the bias)
+    std::int64_t overflowed_steps = 0;     // steps whose result left the accumulator's range
+    std::int64_t overflowed_outputs = 0;   // outputs with at least one such step
+    std::int64_t stepped_outputs = 0;      // outputs whose bound did not fit (stepped through)
+};
+OverflowCounts count_overflows(const PreparedMacLayer& prepared, const QTensor& x, int threads = 1);
+OverflowCounts count_overflows(const MacLayer& layer, const QTensor& x, int threads = 1);
+
 // acc, the accumulators of layer `from`, becomes those of layer `to`, which
 // differs from it only in its bias: acc += to.bias[c] - from.bias[c] in
 // channel c. Exact only when neither layer's accumulator can wrap or
