@@ -241,3 +241,84 @@ TEST_CASE("step tables: lookup equals the channel's finish at and around every t
     }
     CHECK(built > 100);
 }
+
+TEST_CASE("element bound: patch-sum limits clear elements without the bound GEMM", "[functional][mac][bound]") {
+    // Gemm, K = 4, weights {100, 1, 1, 1} (max|w| = 100, sum w^2 = 10003),
+    // no bias. With a 14-bit saturating accumulator (A = 8191) the channel
+    // bound sum|w| * max|x| = 103 * 127 = 13081 fails, so each element is
+    // judged by its patch sums: S1 <= 8191 / 100 = 81 or
+    // S2 <= 8191^2 / 10003 = 6707 clears it.
+    MacLayer L;
+    L.kind = MacKind::gemm;
+    L.output_type = ValueType::int16;
+    L.weight_shape = {1, 4};
+    L.weights = {100, 1, 1, 1};
+    L.accumulator = {14, arch::Overflow::saturate};
+    RequantRegisters r;
+    r.kind = arch::RequantKind::shifter;
+    r.dst_bits = 16;
+    L.requant = {r};
+    L.clamp_lo = -32768;
+    L.clamp_hi = 32767;
+    // Row 0: S1 = 400, S2 = 40000: not cleared (sum |p| = 10300 > 8191).
+    // Row 1: S1 = 80: cleared by the first limit. Row 2: S1 = 100, S2 = 2500:
+    // cleared by Cauchy-Schwarz (sum |p| = 2500 + 75 = 2575). Rows 3-39 like
+    // row 1: one element in 40 uncleared, few enough to skip the bound GEMM.
+    QTensor x({40, 4}, per_tensor(ValueType::int8, 1.0f, 0));
+    x.values.assign(40 * 4, 20);
+    for (int k = 0; k < 4; ++k) {
+        x.values[static_cast<std::size_t>(k)] = 100;
+        x.values[static_cast<std::size_t>(8 + k)] = 25;
+    }
+    const MacPlan plan = plan_mac(L, x);
+    REQUIRE(plan.element_bound[0]);
+    CHECK(plan.abs_limit[0] == 81);
+    CHECK(plan.sq_limit[0] == 6707);
+    MacStats stats;
+    const QTensor y = run_mac_layer(L, x, {1, MacPath::automatic, &stats});
+    CHECK(y.values == reference::mac(L, x).values);
+    CHECK(stats.exact_element == 39);
+    CHECK(stats.by_patch == 39);
+    CHECK(stats.ordered == 1);
+    // Three rows, one uncleared: the group takes the bound GEMM (same split).
+    QTensor few({3, 4}, x.quant);
+    few.values.assign(x.values.begin(), x.values.begin() + 12);
+    MacStats few_stats;
+    CHECK(run_mac_layer(L, few, {1, MacPath::automatic, &few_stats}).values == reference::mac(L, few).values);
+    CHECK(few_stats.exact_element == 2);
+    CHECK(few_stats.by_patch == 0);
+    CHECK(few_stats.ordered == 1);
+    // A 16-bit accumulator holds the channel bound: no element bound.
+    L.accumulator.bits = 16;
+    CHECK(plan_mac(L, x).exact_ok[0]);
+    // A bias that leaves no room: nothing clears, and the bits still match.
+    L.accumulator.bits = 14;
+    L.bias = {9000};
+    const MacPlan full = plan_mac(L, x);
+    CHECK(full.abs_limit[0] == -1);
+    CHECK(full.sq_limit[0] == -1);
+    CHECK(run_mac_layer(L, x).values == reference::mac(L, x).values);
+}
+
+TEST_CASE("element bound: the patch sums and the bound GEMM give the same bits on wide layers",
+          "[functional][mac][bound]") {
+    // Many pixels with few hot activations (patch sums clear most elements)
+    // and many hot ones (the group falls back to the bound GEMM): both match
+    // the reference.
+    std::mt19937 rng(515);
+    std::int64_t by_patch_few_hot = 0, by_gemm_many_hot = 0;
+    for (int hot : {1, 50}) {
+        for (int i = 0; i < 6; ++i) {
+            RandomLayer t = saturating_layer(rng, MacKind::conv, true);
+            fill_skewed(rng, t.input, t.layer.input_zero_point, arch::value_range(t.layer.input_type), hot);
+            INFO("hot " << hot << " layer " << i);
+            MacStats stats;
+            const QTensor got = run_mac_layer(t.layer, t.input, {2, MacPath::automatic, &stats});
+            CHECK(got.values == reference::mac(t.layer, t.input).values);
+            if (hot == 1) by_patch_few_hot += stats.by_patch;
+            if (hot == 50) by_gemm_many_hot += stats.exact_element - stats.by_patch;
+        }
+    }
+    CHECK(by_patch_few_hot > 0);   // few hot activations: the patch sums cleared elements
+    CHECK(by_gemm_many_hot > 0);   // many: the bound GEMM was needed
+}

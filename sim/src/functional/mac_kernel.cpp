@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -347,10 +348,83 @@ std::int64_t mark_risky(BlockSums<S> bounds, std::int64_t r, std::int64_t P, con
 }
 
 struct ColBuffers {
-    std::vector<float> f, fa;      // x - z_x and |x - z_x| (element bounds)
+    std::vector<float> f, fa;      // x - z_x and |x - z_x| (element bounds by GEMM)
     std::vector<double> d, da;
     std::vector<std::int32_t> i;   // raw x values, for XNOR
+    // Element bounds: per group, each output pixel's patch sums S1, S2
+    // (MacPlan::abs_limit), [groups, P]; whether the group's |x - z_x|
+    // columns were filled for the GEMM bound (where the patch sums leave too
+    // many elements uncleared).
+    std::vector<std::int64_t> s1, s2;
+    std::vector<std::uint8_t> abs_filled;
 };
+
+// Per output pixel of one group's columns (x - z_x, padding 0):
+// S1 = sum_k |v| and S2 = sum_k v^2, exact (integers; the double sums stay
+// far below 2^53).
+template <class T>
+void patch_sums(const T* col, const GemmDims& d, std::int64_t* s1, std::int64_t* s2) {
+    const std::int64_t K = d.k, P = d.pixels;
+    thread_local std::vector<double> a, q;
+    a.assign(static_cast<std::size_t>(P), 0.0);
+    q.assign(static_cast<std::size_t>(P), 0.0);
+    if (d.gemm) {   // [P, K]
+        for (std::int64_t p = 0; p < P; ++p)
+            for (std::int64_t k = 0; k < K; ++k) {
+                const double v = col[p * K + k];
+                a[static_cast<std::size_t>(p)] += std::abs(v);
+                q[static_cast<std::size_t>(p)] += v * v;
+            }
+    } else {        // [K, P]
+        for (std::int64_t k = 0; k < K; ++k) {
+            const T* row = col + k * P;
+            for (std::int64_t p = 0; p < P; ++p) {
+                const double v = row[p];
+                a[static_cast<std::size_t>(p)] += std::abs(v);
+                q[static_cast<std::size_t>(p)] += v * v;
+            }
+        }
+    }
+    for (std::int64_t p = 0; p < P; ++p) {
+        s1[p] = static_cast<std::int64_t>(a[static_cast<std::size_t>(p)]);
+        s2[p] = static_cast<std::int64_t>(q[static_cast<std::size_t>(p)]);
+    }
+}
+
+// Whether the element with patch sums (s1, s2) is cleared by its channel's
+// limits (MacPlan::abs_limit).
+inline bool patch_clears(std::int64_t s1, std::int64_t s2, std::int64_t abs_limit, std::int64_t sq_limit) {
+    return s1 <= abs_limit || s2 <= sq_limit;
+}
+
+// Elements of one channel its patch sums do not clear: risky[p] = 1.
+std::int64_t mark_risky_by_patch(const std::int64_t* s1, const std::int64_t* s2, std::int64_t P,
+                                 std::int64_t abs_limit, std::int64_t sq_limit, std::uint8_t* risky) {
+    std::int64_t count = 0;
+    for (std::int64_t p = 0; p < P; ++p) {
+        const bool r = !patch_clears(s1[p], s2[p], abs_limit, sq_limit);
+        risky[p] = r;
+        count += r;
+    }
+    return count;
+}
+
+// The GEMM bound pays for a group when the patch sums leave more than
+// 1 in kGemmBoundShare of its element-bound elements uncleared (each costs
+// an ordered loop, tens of times a GEMM term).
+constexpr std::int64_t kGemmBoundShare = 32;
+bool group_needs_gemm_bound(const MacPlan& plan, const GemmDims& d, std::int64_t g, const std::int64_t* s1,
+                            const std::int64_t* s2) {
+    std::int64_t uncleared = 0, considered = 0;
+    for (std::int64_t oc = g * d.channels_per_group; oc < (g + 1) * d.channels_per_group; ++oc) {
+        const auto i = static_cast<std::size_t>(oc);
+        if (!plan.element_bound[i]) continue;
+        considered += d.pixels;
+        for (std::int64_t p = 0; p < d.pixels; ++p)
+            uncleared += !patch_clears(s1[p], s2[p], plan.abs_limit[i], plan.sq_limit[i]);
+    }
+    return uncleared * kGemmBoundShare > considered;
+}
 
 const MacStepTable* channel_table(const Context& c, std::int64_t oc, const MacChannel& ch) {
     // |exact sum| <= K * max|p|: inside the table's sum domain?
@@ -365,13 +439,14 @@ const MacStepTable* channel_table(const Context& c, std::int64_t oc, const MacCh
 // elements the ordered loop owes.
 template <bool Acc, class Out, class T>
 void finish_gemm_block(const Context& c, const std::vector<T>& weights, const std::vector<T>& col,
-                       const std::vector<T>& abs_col, std::int64_t col_offset, std::int64_t n, std::int64_t first,
-                       std::int64_t rows, bool any_bound, RowMatrix<T>& part, RowMatrix<T>& abs_part, Scratch& s,
-                       Out* out, MacStats& stats) {
+                       const std::vector<T>& abs_col, const ColBuffers& buffers, std::int64_t col_offset,
+                       std::int64_t n, std::int64_t g, std::int64_t first, std::int64_t rows, bool any_bound,
+                       RowMatrix<T>& part, RowMatrix<T>& abs_part, Scratch& s, Out* out, MacStats& stats) {
     const std::int64_t P = c.d.pixels;
     const BlockSums<T> sums = gemm_sums<T, false>(c, weights, col.data() + col_offset, first, rows, part, s.sums);
+    const bool gemm_bound = any_bound && buffers.abs_filled[static_cast<std::size_t>(g)];
     BlockSums<T> bounds;
-    if (any_bound) bounds = gemm_sums<T, true>(c, weights, abs_col.data() + col_offset, first, rows, abs_part, s.abs_sums);
+    if (gemm_bound) bounds = gemm_sums<T, true>(c, weights, abs_col.data() + col_offset, first, rows, abs_part, s.abs_sums);
     for (std::int64_t r = 0; r < rows; ++r) {
         const std::int64_t oc = first + r;
         const auto i = static_cast<std::size_t>(oc);
@@ -387,8 +462,12 @@ void finish_gemm_block(const Context& c, const std::vector<T>& weights, const st
             if (table) stats.by_table += P;
             continue;
         }
-        const std::int64_t risky = mark_risky(bounds, r, P, ch, s.risky.data() + r * P);
+        const std::int64_t risky =
+            gemm_bound ? mark_risky(bounds, r, P, ch, s.risky.data() + r * P)
+                       : mark_risky_by_patch(buffers.s1.data() + g * P, buffers.s2.data() + g * P, P,
+                                             c.plan.abs_limit[i], c.plan.sq_limit[i], s.risky.data() + r * P);
         if (table) stats.by_table += P - risky;
+        if (!gemm_bound) stats.by_patch += P - risky;
         stats.exact_element += P - risky;
         stats.ordered += risky;
     }
@@ -415,11 +494,11 @@ void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int
     if (any_bound) s.risky.assign(static_cast<std::size_t>(rows * P), 0);
     if (any_exact) {
         if (c.plan.engine == MacPath::exact_float) {
-            finish_gemm_block<Acc>(c, c.prep.weights_f, col.f, col.fa, col_offset, n, first, rows, any_bound, s.part_f,
-                                   s.abs_part_f, s, out, stats);
+            finish_gemm_block<Acc>(c, c.prep.weights_f, col.f, col.fa, col, col_offset, n, g, first, rows, any_bound,
+                                   s.part_f, s.abs_part_f, s, out, stats);
         } else if (c.plan.engine == MacPath::exact_double) {
-            finish_gemm_block<Acc>(c, c.prep.weights_d, col.d, col.da, col_offset, n, first, rows, any_bound, s.part_d,
-                                   s.abs_part_d, s, out, stats);
+            finish_gemm_block<Acc>(c, c.prep.weights_d, col.d, col.da, col, col_offset, n, g, first, rows, any_bound,
+                                   s.part_d, s.abs_part_d, s, out, stats);
         } else {   // XNOR: channel-level exactness only (plan.element_bound is all false)
             exact_sums_xnor(c, col.i.data() + col_offset, first, rows, s.sums);
             for (std::int64_t r = 0; r < rows; ++r) {
@@ -508,6 +587,22 @@ MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath request
     // sum of |products|, the quantity the chunk size keeps below the limit).
     if (requested == MacPath::exact_float || requested == MacPath::exact_double)
         for (std::size_t i = 0; i < plan.exact_ok.size(); ++i) plan.element_bound[i] = !plan.exact_ok[i];
+    // The patch-sum limits of those channels (MacPlan::abs_limit), which
+    // spare most elements that GEMM.
+    plan.abs_limit.assign(static_cast<std::size_t>(c_out), -1);
+    plan.sq_limit.assign(static_cast<std::size_t>(c_out), -1);
+    const auto top = static_cast<std::uint64_t>(signed_max(layer.accumulator.bits));
+    constexpr auto kNoLimit = static_cast<unsigned __int128>(std::numeric_limits<std::int64_t>::max());
+    for (std::int64_t oc = 0; oc < c_out; ++oc) {
+        const auto i = static_cast<std::size_t>(oc);
+        const std::uint64_t b = magnitude(layer.bias.empty() ? 0 : layer.bias[i]);
+        if (!plan.element_bound[i] || b > top) continue;
+        const std::uint64_t room = top - b;   // A - |b_q|
+        const std::uint64_t w_max = static_cast<std::uint64_t>(prep.channel_max_abs_weight[i]), w_sq = prep.sq_weight_sum[i];
+        plan.abs_limit[i] = static_cast<std::int64_t>(std::min<unsigned __int128>(w_max == 0 ? kNoLimit : room / w_max, kNoLimit));
+        plan.sq_limit[i] = static_cast<std::int64_t>(
+            std::min<unsigned __int128>(w_sq == 0 ? kNoLimit : static_cast<unsigned __int128>(room) * room / w_sq, kNoLimit));
+    }
     return plan;
 }
 
@@ -558,9 +653,12 @@ void run_kernel(const PreparedMacLayer& prep, const QTensor& x, const Shape& out
     auto grow_columns = [&](ColBuffers& b) {
         if (use_f && b.f.size() < col_size) b.f.resize(col_size);
         if (use_d && b.d.size() < col_size) b.d.resize(col_size);
-        if (use_f && any_bound && b.fa.size() < col_size) b.fa.resize(col_size);
-        if (use_d && any_bound && b.da.size() < col_size) b.da.resize(col_size);
         if (use_i && b.i.size() < col_size) b.i.resize(col_size);
+        if (any_bound) {
+            b.s1.resize(static_cast<std::size_t>(d.groups * d.pixels));
+            b.s2.resize(static_cast<std::size_t>(d.groups * d.pixels));
+            b.abs_filled.assign(static_cast<std::size_t>(d.groups), 0);
+        }
     };
     const std::int64_t group_size = d.k * d.pixels;
     auto fill_columns = [&](ColBuffers& buffers, std::int64_t n, std::int64_t g) {
@@ -568,8 +666,26 @@ void run_kernel(const PreparedMacLayer& prep, const QTensor& x, const Shape& out
         if (use_f) im2col_block(layer, x, d, n, g, layer.input_zero_point, buffers.f.data() + at);
         if (use_d) im2col_block(layer, x, d, n, g, layer.input_zero_point, buffers.d.data() + at);
         if (use_i) im2col_block(layer, x, d, n, g, 0, buffers.i.data() + at);
-        if (use_f && any_bound) absolute_values(buffers.f.data() + at, group_size, buffers.fa.data() + at);
-        if (use_d && any_bound) absolute_values(buffers.d.data() + at, group_size, buffers.da.data() + at);
+        if (!any_bound) return;
+        std::int64_t* s1 = buffers.s1.data() + g * d.pixels;
+        std::int64_t* s2 = buffers.s2.data() + g * d.pixels;
+        if (use_f) patch_sums(buffers.f.data() + at, d, s1, s2);
+        if (use_d) patch_sums(buffers.d.data() + at, d, s1, s2);
+        buffers.abs_filled[static_cast<std::size_t>(g)] = group_needs_gemm_bound(plan, d, g, s1, s2);
+    };
+    // |x - z_x| for the groups whose patch sums left too much uncleared
+    // (after fill_columns: the buffers grow here, outside any worker).
+    auto fill_abs_columns = [&](ColBuffers& buffers, int threads) {
+        if (!any_bound) return;
+        if (std::find(buffers.abs_filled.begin(), buffers.abs_filled.end(), 1) == buffers.abs_filled.end()) return;
+        if (use_f && buffers.fa.size() < col_size) buffers.fa.resize(col_size);
+        if (use_d && buffers.da.size() < col_size) buffers.da.resize(col_size);
+        parallel_for(d.groups, threads, [&](std::int64_t g) {
+            if (!buffers.abs_filled[static_cast<std::size_t>(g)]) return;
+            const std::int64_t at = g * group_size;
+            if (use_f) absolute_values(buffers.f.data() + at, group_size, buffers.fa.data() + at);
+            if (use_d) absolute_values(buffers.d.data() + at, group_size, buffers.da.data() + at);
+        });
     };
     auto sum_stats = [&](const std::vector<MacStats>& parts) {
         if (!options.stats) return;
@@ -578,6 +694,7 @@ void run_kernel(const PreparedMacLayer& prep, const QTensor& x, const Shape& out
             options.stats->exact_element += t.exact_element;
             options.stats->ordered += t.ordered;
             options.stats->by_table += t.by_table;
+            options.stats->by_patch += t.by_patch;
         }
     };
     // At least as many images as threads: one image per task, each thread
@@ -590,6 +707,7 @@ void run_kernel(const PreparedMacLayer& prep, const QTensor& x, const Shape& out
             ColBuffers& own = image_columns();
             grow_columns(own);
             for (std::int64_t g = 0; g < d.groups; ++g) fill_columns(own, n, g);
+            fill_abs_columns(own, 1);
             for (std::int64_t g = 0; g < d.groups; ++g)
                 run_block<Acc>(c, own, n, g, 0, d.channels_per_group, out, image_stats[static_cast<std::size_t>(n)]);
         });
@@ -604,6 +722,7 @@ void run_kernel(const PreparedMacLayer& prep, const QTensor& x, const Shape& out
     std::vector<MacStats> task_stats(static_cast<std::size_t>(d.groups * blocks));
     for (std::int64_t n = 0; n < d.batches; ++n) {
         parallel_for(d.groups, options.threads, [&](std::int64_t g) { fill_columns(col, n, g); });
+        fill_abs_columns(col, options.threads);
         parallel_for(d.groups * blocks, options.threads, [&](std::int64_t i) {
             const std::int64_t g = i / blocks, b = i % blocks;
             run_block<Acc>(c, col, n, g, d.channels_per_group * b / blocks, d.channels_per_group * (b + 1) / blocks,
@@ -802,11 +921,16 @@ PreparedMacLayer prepare_mac_layer(const MacLayer& layer) {
     prep.weights_f.resize(layer.weights.size());
     prep.weights_d.resize(layer.weights.size());
     prep.abs_weight_sum.assign(static_cast<std::size_t>(c_out), 0);
+    prep.channel_max_abs_weight.assign(static_cast<std::size_t>(c_out), 0);
+    prep.sq_weight_sum.assign(static_cast<std::size_t>(c_out), 0);
     for (std::size_t i = 0; i < layer.weights.size(); ++i) {
         const std::int64_t w = layer.weights[i] - layer.weight_zero_point;
+        const std::size_t oc = i / static_cast<std::size_t>(std::max<std::int64_t>(K, 1));
         prep.weights_f[i] = static_cast<float>(w);   // exact: |w| < 2^24 for every type
         prep.weights_d[i] = static_cast<double>(w);
-        prep.abs_weight_sum[i / static_cast<std::size_t>(std::max<std::int64_t>(K, 1))] += static_cast<std::uint64_t>(std::llabs(w));
+        prep.abs_weight_sum[oc] += static_cast<std::uint64_t>(std::llabs(w));
+        prep.channel_max_abs_weight[oc] = std::max<std::int64_t>(prep.channel_max_abs_weight[oc], std::llabs(w));
+        prep.sq_weight_sum[oc] += static_cast<std::uint64_t>(w * w);
         prep.max_abs_weight = std::max<std::int64_t>(prep.max_abs_weight, std::llabs(w));
     }
     if (is_binary_layer(layer)) {

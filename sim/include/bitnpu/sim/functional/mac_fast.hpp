@@ -37,6 +37,7 @@ struct MacStats {
     std::int64_t exact_element = 0;   // exact sum, proven for this element alone
     std::int64_t ordered = 0;         // the ordered per-element loop
     std::int64_t by_table = 0;        // of the exact ones: finished by a step table lookup
+    std::int64_t by_patch = 0;        // of exact_element: cleared by the patch sums (no bound GEMM)
 };
 
 struct MacOptions {
@@ -60,6 +61,8 @@ struct PreparedMacLayer {
     std::int64_t words = 0;
     std::vector<std::int64_t> tap_weight_sums;  // int1 conv: per channel and (kh, kw), the sum over c_in of w
     std::vector<std::uint64_t> abs_weight_sum;  // per output channel
+    std::vector<std::int64_t> channel_max_abs_weight;   // per output channel: max_k |w - z_w|
+    std::vector<std::uint64_t> sq_weight_sum;           // per output channel: sum_k (w - z_w)^2
     std::int64_t max_abs_weight = 0;          // max |w - z_w|
     // Per-channel step tables, built once a channel has finished enough
     // outputs and kept for later runs (thread-safe; copies share it).
@@ -79,6 +82,13 @@ struct MacPlan {
     std::int64_t max_abs_weight = 0;      // max |w - z_w|
     std::int64_t max_abs_input = 0;       // max |x - z_x| over the input (padding: 0)
     std::int64_t chunk = 0;               // K per float/double GEMM chunk
+    // Per output channel, for element_bound channels: an element whose
+    // patch sums S1 = sum_k |x_k - z_x| and S2 = sum_k (x_k - z_x)^2 satisfy
+    // S1 <= abs_limit or S2 <= sq_limit cannot leave the accumulator's range
+    // (max|w| S1 and, by Cauchy-Schwarz, sqrt(sum w^2 S2) bound
+    // sum_k |p_k|; the limits are (A - |b_q|) / max|w| and
+    // (A - |b_q|)^2 / sum w^2, rounded down; -1 where nothing clears).
+    std::vector<std::int64_t> abs_limit, sq_limit;
 };
 MacPlan plan_mac(const PreparedMacLayer& prepared, const QTensor& x, MacPath requested = MacPath::automatic);
 MacPlan plan_mac(const MacLayer& layer, const QTensor& x, MacPath requested = MacPath::automatic);
