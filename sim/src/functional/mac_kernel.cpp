@@ -545,6 +545,30 @@ void run_block(const Context& c, const ColBuffers& col, std::int64_t n, std::int
 
 }  // namespace
 
+namespace {
+
+// MacPlan::abs_limit and sq_limit of the element_bound channels.
+void set_patch_limits(const PreparedMacLayer& prep, MacPlan& plan) {
+    const MacLayer& layer = *prep.layer;
+    const std::size_t c_out = plan.element_bound.size();
+    plan.abs_limit.assign(c_out, -1);
+    plan.sq_limit.assign(c_out, -1);
+    const auto top = static_cast<std::uint64_t>(signed_max(layer.accumulator.bits));
+    constexpr auto kNoLimit = static_cast<unsigned __int128>(std::numeric_limits<std::int64_t>::max());
+    for (std::size_t i = 0; i < c_out; ++i) {
+        const std::uint64_t b = magnitude(layer.bias.empty() ? 0 : layer.bias[i]);
+        if (!plan.element_bound[i] || b > top) continue;
+        const std::uint64_t room = top - b;   // A - |b_q|
+        const auto w_max = static_cast<std::uint64_t>(prep.channel_max_abs_weight[i]);
+        const std::uint64_t w_sq = prep.sq_weight_sum[i];
+        plan.abs_limit[i] = static_cast<std::int64_t>(std::min<unsigned __int128>(w_max == 0 ? kNoLimit : room / w_max, kNoLimit));
+        plan.sq_limit[i] = static_cast<std::int64_t>(
+            std::min<unsigned __int128>(w_sq == 0 ? kNoLimit : static_cast<unsigned __int128>(room) * room / w_sq, kNoLimit));
+    }
+}
+
+}  // namespace
+
 MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath requested) {
     const MacLayer& layer = *prep.layer;
     MacPlan plan;
@@ -587,22 +611,8 @@ MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath request
     // sum of |products|, the quantity the chunk size keeps below the limit).
     if (requested == MacPath::exact_float || requested == MacPath::exact_double)
         for (std::size_t i = 0; i < plan.exact_ok.size(); ++i) plan.element_bound[i] = !plan.exact_ok[i];
-    // The patch-sum limits of those channels (MacPlan::abs_limit), which
-    // spare most elements that GEMM.
-    plan.abs_limit.assign(static_cast<std::size_t>(c_out), -1);
-    plan.sq_limit.assign(static_cast<std::size_t>(c_out), -1);
-    const auto top = static_cast<std::uint64_t>(signed_max(layer.accumulator.bits));
-    constexpr auto kNoLimit = static_cast<unsigned __int128>(std::numeric_limits<std::int64_t>::max());
-    for (std::int64_t oc = 0; oc < c_out; ++oc) {
-        const auto i = static_cast<std::size_t>(oc);
-        const std::uint64_t b = magnitude(layer.bias.empty() ? 0 : layer.bias[i]);
-        if (!plan.element_bound[i] || b > top) continue;
-        const std::uint64_t room = top - b;   // A - |b_q|
-        const std::uint64_t w_max = static_cast<std::uint64_t>(prep.channel_max_abs_weight[i]), w_sq = prep.sq_weight_sum[i];
-        plan.abs_limit[i] = static_cast<std::int64_t>(std::min<unsigned __int128>(w_max == 0 ? kNoLimit : room / w_max, kNoLimit));
-        plan.sq_limit[i] = static_cast<std::int64_t>(
-            std::min<unsigned __int128>(w_sq == 0 ? kNoLimit : static_cast<unsigned __int128>(room) * room / w_sq, kNoLimit));
-    }
+    // The patch-sum limits of those channels, which spare most elements that GEMM.
+    set_patch_limits(prep, plan);
     return plan;
 }
 
@@ -804,24 +814,32 @@ void step_through(const MacLayer& layer, std::int64_t oc, const std::int32_t* ro
     ++counts.stepped_outputs;
 }
 
-// Channels [first, first + rows) of batch n, group g, whose channel bound
-// failed: each element's bound by a GEMM of |w - z_w| and the group's
-// |x - z_x| columns, and the elements it does not clear stepped through.
+// Channels [first, first + rows) of batch n, group g, element-bound in
+// c.plan: each element cleared by its patch sums (s1, s2) or, with abs_col,
+// by its bound from a GEMM of |w - z_w| and the group's |x - z_x| columns;
+// the elements not cleared are stepped through.
 template <class T>
-void count_block(const Context& c, const std::vector<T>& weights, const T* abs_col, std::int64_t n, std::int64_t g,
-                 std::int64_t first, std::int64_t rows, const std::vector<bool>& channel_safe, OverflowCounts& counts) {
+void count_block(const Context& c, const std::vector<T>& weights, const T* abs_col, const std::int64_t* s1,
+                 const std::int64_t* s2, std::int64_t n, std::int64_t g, std::int64_t first, std::int64_t rows,
+                 OverflowCounts& counts) {
     const std::int64_t P = c.d.pixels;
     Scratch& s = scratch();
-    const BlockSums<T> bounds = gemm_sums<T, true>(c, weights, abs_col, first, rows, abs_part<T>(s), s.abs_sums);
+    BlockSums<T> bounds;
+    if (abs_col) bounds = gemm_sums<T, true>(c, weights, abs_col, first, rows, abs_part<T>(s), s.abs_sums);
     s.row.resize(static_cast<std::size_t>(c.d.k));
     for (std::int64_t r = 0; r < rows; ++r) {
         const std::int64_t oc = first + r;
-        if (channel_safe[static_cast<std::size_t>(oc)]) continue;
-        const std::uint64_t b = magnitude(c.layer.bias.empty() ? 0 : c.layer.bias[static_cast<std::size_t>(oc)]);
+        const auto i = static_cast<std::size_t>(oc);
+        if (!c.plan.element_bound[i]) continue;
+        const std::uint64_t b = magnitude(c.layer.bias.empty() ? 0 : c.layer.bias[i]);
         for (std::int64_t p = 0; p < P; ++p) {
-            const auto bound = static_cast<std::uint64_t>(bounds.one_chunk ? bounds.one_chunk[r * P + p]
-                                                                           : bounds.total[r * P + p]);
-            if (exact_sum_is_safe(bound + b, c.layer.accumulator)) continue;
+            if (abs_col) {
+                const auto bound = static_cast<std::uint64_t>(bounds.one_chunk ? bounds.one_chunk[r * P + p]
+                                                                               : bounds.total[r * P + p]);
+                if (exact_sum_is_safe(bound + b, c.layer.accumulator)) continue;
+            } else if (patch_clears(s1[p], s2[p], c.plan.abs_limit[i], c.plan.sq_limit[i])) {
+                continue;
+            }
             if (c.d.gemm)
                 im2col_row(c.layer, c.x, p, 0, 0, 0, s.row.data());
             else
@@ -832,25 +850,28 @@ void count_block(const Context& c, const std::vector<T>& weights, const T* abs_c
 }
 
 template <class T>
-void count_overflows_with(const Context& c, const std::vector<T>& weights, const std::vector<bool>& channel_safe,
-                          int threads, OverflowCounts& total) {
+void count_overflows_with(const Context& c, const std::vector<T>& weights, int threads, OverflowCounts& total) {
     const std::int64_t K = c.d.k, P = c.d.pixels;
-    std::vector<T> col(static_cast<std::size_t>(K * P));   // |x - z_x| of one group
+    std::vector<T> col(static_cast<std::size_t>(K * P));   // x - z_x of one group, then |x - z_x|
+    std::vector<std::int64_t> s1(static_cast<std::size_t>(P)), s2(static_cast<std::size_t>(P));
     const std::int64_t blocks = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, c.d.channels_per_group));
     for (std::int64_t n = 0; n < c.d.batches; ++n) {
         for (std::int64_t g = 0; g < c.d.groups; ++g) {
             const std::int64_t g0 = g * c.d.channels_per_group;
             bool any = false;
             for (std::int64_t oc = g0; oc < g0 + c.d.channels_per_group; ++oc)
-                any = any || !channel_safe[static_cast<std::size_t>(oc)];
+                any = any || c.plan.element_bound[static_cast<std::size_t>(oc)];
             if (!any) continue;
             im2col_block(c.layer, c.x, c.d, n, g, c.layer.input_zero_point, col.data());
-            absolute_values(col.data(), K * P, col.data());
+            patch_sums(col.data(), c.d, s1.data(), s2.data());
+            const bool gemm_bound = group_needs_gemm_bound(c.plan, c.d, g, s1.data(), s2.data());
+            if (gemm_bound) absolute_values(col.data(), K * P, col.data());
             // One count per task, summed in task order: the same totals for any thread count.
             std::vector<OverflowCounts> parts(static_cast<std::size_t>(blocks));
             parallel_for(blocks, threads, [&](std::int64_t b) {
                 const std::int64_t oc0 = c.d.channels_per_group * b / blocks, oc1 = c.d.channels_per_group * (b + 1) / blocks;
-                count_block(c, weights, col.data(), n, g, g0 + oc0, oc1 - oc0, channel_safe, parts[static_cast<std::size_t>(b)]);
+                count_block(c, weights, gemm_bound ? col.data() : nullptr, s1.data(), s2.data(), n, g, g0 + oc0,
+                            oc1 - oc0, parts[static_cast<std::size_t>(b)]);
             });
             for (const OverflowCounts& p : parts) {
                 total.overflowed_steps += p.overflowed_steps;
@@ -880,17 +901,18 @@ OverflowCounts count_overflows(const PreparedMacLayer& prep, const QTensor& x, i
     plan.max_abs_weight = prep.max_abs_weight;
     for (std::int32_t v : x.values)
         plan.max_abs_input = std::max<std::int64_t>(plan.max_abs_input, std::llabs(v - layer.input_zero_point));
-    std::vector<bool> channel_safe(static_cast<std::size_t>(d.c_out));
+    plan.element_bound.assign(static_cast<std::size_t>(d.c_out), false);
     bool all_safe = true;
     for (std::int64_t oc = 0; oc < d.c_out; ++oc) {
         const std::uint64_t b = magnitude(layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(oc)]);
         const auto bound = static_cast<unsigned __int128>(prep.abs_weight_sum[static_cast<std::size_t>(oc)]) *
                                static_cast<std::uint64_t>(plan.max_abs_input) + b;
         const bool safe = bound <= static_cast<unsigned __int128>(signed_max(layer.accumulator.bits));
-        channel_safe[static_cast<std::size_t>(oc)] = safe;
+        plan.element_bound[static_cast<std::size_t>(oc)] = !safe;
         all_safe = all_safe && safe;
     }
     if (all_safe) return counts;
+    set_patch_limits(prep, plan);
     const std::int64_t max_product = plan.max_abs_weight * plan.max_abs_input;
     plan.engine = max_product <= kFloatExactLimit ? MacPath::exact_float : MacPath::exact_double;
     const std::int64_t limit = plan.engine == MacPath::exact_float ? kFloatExactLimit : kDoubleExactLimit;
@@ -898,9 +920,9 @@ OverflowCounts count_overflows(const PreparedMacLayer& prep, const QTensor& x, i
                                   : std::clamp<std::int64_t>(limit / max_product, 1, std::max<std::int64_t>(K, 1));
     const Context c{prep, layer, x, plan, d};
     if (plan.engine == MacPath::exact_float)
-        count_overflows_with(c, prep.weights_f, channel_safe, threads, counts);
+        count_overflows_with(c, prep.weights_f, threads, counts);
     else
-        count_overflows_with(c, prep.weights_d, channel_safe, threads, counts);
+        count_overflows_with(c, prep.weights_d, threads, counts);
     return counts;
 }
 
