@@ -252,11 +252,13 @@ private:
         return r;
     }
 
-    // output_sqnrs(i, finish_mac(f, acc)) without materializing the output:
-    // the same pairs go into the same sums in the same order, so the SQNR has
-    // the same bits. One thread (the candidates run in parallel).
+    // output_sqnrs(i, finish_mac(f, acc)) without materializing the output
+    // (threads = 1: the candidates run in parallel) or into a scratch copy
+    // finished on `threads` workers (a single evaluation): the same pairs go
+    // into the same sums in the same order either way (SqnrSums' lanes follow
+    // the element count), so the SQNR has the same bits.
     std::vector<std::optional<double>> mac_sqnrs(std::size_t i, const sim::MacAccumulators<std::int32_t>& acc,
-                                                 const MacFinisher& f) {
+                                                 const MacFinisher& f, int threads = 1) {
         const Tensor* ref = reference(graph_.nodes[i].outputs.at(0));
         if (!ref) return {std::nullopt};
         const sim::QuantParams& q = f.output_quant();
@@ -270,6 +272,13 @@ private:
         finished.resize(static_cast<std::size_t>(run));
         const float* r = ref->data<float>();
         sim::SqnrSums sums;
+        if (threads > 1) {
+            thread_local std::vector<std::int32_t> all;
+            all.resize(acc.values.size());
+            f.finisher.finish(acc.values.data(), all.data(), threads);
+            sums.add_quantized(r, all.data(), all.size(), scale, zero_point);
+            return {sums.db()};
+        }
         for (std::int64_t k = 0; k < f.finisher.runs(); ++k) {
             f.finisher.finish_run(k, acc.values.data() + k * run, finished.data());
             sums.add_quantized(r + k * run, finished.data(), static_cast<std::size_t>(run), scale, zero_point);
@@ -453,7 +462,7 @@ private:
         const std::shared_ptr<Accumulators> acc = mac_accumulators(i);
         if (!acc) return std::nullopt;
         const MacFinisher f = mac_finisher(i, acc->shape, result_.quant, run_options_.threads);
-        return mac_sqnrs(i, *acc, f).at(0);
+        return mac_sqnrs(i, *acc, f, run_options_.threads).at(0);
     }
 
     // Bias correction, kept only where it raises the layer's output SQNR on
