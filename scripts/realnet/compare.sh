@@ -4,8 +4,8 @@
 # the bit-accurate npusim run) on one accelerator YAML, each judged by the SQNR
 # of every model output against the FP32 model run in ONNX Runtime, on
 # evaluation photos/audio never used for calibration; plus the calibration
-# wall time of bitnpu against ONNX Runtime's FP32 inference over the same
-# calibration samples.
+# wall time and peak memory of bitnpu against ONNX Runtime's FP32 inference
+# over the same calibration samples.
 #
 #   scripts/realnet/compare.sh [--build DIR] [--arch YAML] [--cache DIR] [--out DIR]
 #                              [--models m1,m2,...] [--skip-peer] [--skip-bitnpu]
@@ -52,6 +52,8 @@ py=/usr/bin/python3
 threads=${THREADS:-2}
 calib_timeout=${CALIB_TIMEOUT:-590}
 sim_timeout=${SIM_TIMEOUT:-590}
+# Peak resident memory of calib (GNU time's %M, kB) where /usr/bin/time exists.
+if [[ -x /usr/bin/time ]]; then peak_rss=(/usr/bin/time -q -f %M); else peak_rss=(env); fi
 archname=$(basename "$arch" .yaml)
 out=${out:-$cache/out/$archname}
 mkdir -p "$out"
@@ -135,8 +137,10 @@ for m in $MODELS; do
     t0=$(date +%s.%N)
     set +e
     read -r -a calib_flags <<<"${CALIB_FLAGS:-}"
-    timeout "$calib_timeout" "$build/tools/calib" --arch "$arch" "$model" --data "$mo/calib.npy" --samples "$nc" \
-      --threads "$threads" -o "$mo/T.ctable.yaml" --report "$mo/calib_report.json" "${calib_flags[@]}" >"$mo/calib.log" 2>&1
+    rm -f "$mo/calib_max_rss_kb"
+    "${peak_rss[@]}" -o "$mo/calib_max_rss_kb" timeout "$calib_timeout" "$build/tools/calib" --arch "$arch" "$model" \
+      --data "$mo/calib.npy" --samples "$nc" --threads "$threads" -o "$mo/T.ctable.yaml" \
+      --report "$mo/calib_report.json" "${calib_flags[@]}" >"$mo/calib.log" 2>&1
     rc=$?
     set -e
     t1=$(date +%s.%N)
@@ -160,11 +164,13 @@ for m in $MODELS; do
           || { status=sqnr_failed; msg=$(tail -1 "$mo/bitnpu_sqnr.log"); }
       fi
     fi
-    "$py" - "$mo/bitnpu.json" "$status" "$msg" "$calib_s" "$sim_s" "$nc" "$ne" "$archname" <<'PY'
+    rss_kb=$(tail -1 "$mo/calib_max_rss_kb" 2>/dev/null | grep -E '^[0-9]+$' || true)
+    "$py" - "$mo/bitnpu.json" "$status" "$msg" "$calib_s" "$sim_s" "$nc" "$ne" "$archname" "$rss_kb" <<'PY'
 import json, sys
-path, status, msg, cs, ss, nc, ne, arch = sys.argv[1:9]
+path, status, msg, cs, ss, nc, ne, arch, rss = sys.argv[1:10]
 json.dump({"status": status, "message": msg, "calib_wall_s": float(cs) if cs else None,
            "npusim_wall_s": float(ss) if ss else None, "calib_rows": int(nc), "eval_rows": int(ne),
+           "calib_max_rss_mb": round(int(rss) / 1024, 1) if rss else None,
            "arch": arch}, open(path, "w"), indent=1)
 PY
     echo "compare: bitnpu on $m: $status ${msg:0:200}" >&2

@@ -255,7 +255,8 @@ async function cmdTime(a) {
   for (const { e, feeds } of chunks(sess, rec, rows, a.samples)) { await sess.run(feeds); n = e; }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   console.log(JSON.stringify({ model: path.basename(a.model), samples: n, rows_per_run: rows, threads: a.threads,
-    seconds: +s.toFixed(4), ort_version: require(path.join(ortDir, 'package.json')).version }));
+    seconds: +s.toFixed(4), max_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+    ort_version: require(path.join(ortDir, 'package.json')).version }));
 }
 
 async function main() {

@@ -8,8 +8,9 @@ Runtime, on the evaluation rows) of the four peer variants, the best of them,
 bitnpu's (or its status), bitnpu minus the best peer, and for the shipped
 IS-Net files the SQNR of the file itself against isnet_medium_fp32.
 Table 2, per model: calibration rows, bitnpu calib wall time, ONNX Runtime FP32
-inference over the same rows, their ratio, and the peer's own calibration
-(statistics collection) time.
+inference over the same rows, their ratio, the peer's own calibration
+(statistics collection) time, and the peak resident memory of bitnpu's calib
+and of the ONNX Runtime timing process (node included).
 Then every bitnpu failure with its exact message. Also writes OUT/summary.json.
 """
 import json
@@ -78,14 +79,16 @@ def main(out, models):
         timing.append(f"| {m} | {bit.get('calib_rows', ortt.get('samples', '-'))} | {fmt(cs)}"
                       f"{' (failed)' if bit.get('status') == 'calib_failed' else ''}"
                       f"{' (timeout)' if bit.get('status') == 'calib_timeout' else ''} | {fmt(os_, 3)} | "
-                      f"{fmt(ratio, 1) + 'x' if ratio else '-'} | {fmt(peer_cal)} |")
+                      f"{fmt(ratio, 1) + 'x' if ratio else '-'} | {fmt(peer_cal)} | "
+                      f"{fmt(bit.get('calib_max_rss_mb'), 0)} | {fmt(ortt.get('max_rss_mb'), 0)} |")
     print("| model | output | peer minmax/pt | peer minmax/pc | peer pct/pt | peer pct/pc | best peer | "
           "bitnpu | bitnpu - best | shipped file (ORT) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
     print()
-    print("| model | calib rows | bitnpu calib wall s | ORT FP32 s, same rows | ratio | peer statistics s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| model | calib rows | bitnpu calib wall s | ORT FP32 s, same rows | ratio | peer statistics s | "
+          "bitnpu calib peak MB | ORT peak MB (node process) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(timing))
     if failures:
         print()
