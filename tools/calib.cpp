@@ -40,6 +40,7 @@ struct Options {
     std::int64_t batch = 64;
     std::int64_t search_samples = 16;
     int threads = 0;
+    std::int64_t memory_mb = 0;
     bool quiet = false;
     bool no_bias_correction = false;
     bool mixed_precision = false;
@@ -153,6 +154,7 @@ int run(const Options& opt) {
     options.adaround = opt.adaround;
     options.accumulator_aware = parse_accumulator_aware(opt.accumulator_aware);
     options.threads = opt.threads;
+    options.memory_mb = opt.memory_mb;
     options.progress = progress_bar(opt.quiet);
     if (opt.mixed_precision) options.mixed_precision = parse_budget(opt.budget);
 
@@ -218,6 +220,10 @@ int main(int argc, char** argv) {
         ->check(bitnpu::cli::positive_int64());
     app.add_option("--threads", opt.threads, "Worker threads (default: all cores)")
         ->check(bitnpu::cli::non_negative_int());
+    app.add_option("--memory-mb", opt.memory_mb,
+                   "Memory budget (MB) for the activations the statistics batch and the search slice hold; they "
+                   "shrink to fit (default: half the physical memory, at most 16384)")
+        ->check(bitnpu::cli::positive_int64());
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");
     app.add_flag("--mixed-precision", opt.mixed_precision,

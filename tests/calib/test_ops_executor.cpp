@@ -100,3 +100,20 @@ TEST_CASE("supported_ops lists the required ops", "[ops][executor]") {
                            "bitnpu.ChannelAffine"})
         REQUIRE(have.count(op) == 1);
 }
+
+TEST_CASE("peak_live_bytes follows the executor's liveness: inputs and outputs of a node together",
+          "[ops][executor][memory]") {
+    const Graph g = small_graph();
+    const auto last = last_use_index(g);
+    CHECK(last.at("x") == 0);
+    CHECK(last.at("r") == 2);
+    CHECK(last.at("y") == 3);   // a graph output: never freed
+    CHECK(!last.count("dead"));  // read by nobody: dropped at once
+    // x 10, r 20, dead 100, y 5 bytes: relu holds x + r (30), neg r + dead
+    // (120), add r + y (25).
+    CHECK(peak_live_bytes(g, {{"x", 10}, {"r", 20}, {"dead", 100}, {"y", 5}}) == 120);
+    // A small dead value: the peak is relu's x + r.
+    CHECK(peak_live_bytes(g, {{"x", 10}, {"r", 20}, {"dead", 1}, {"y", 5}}) == 30);
+    // Missing sizes count 0; initializers never count.
+    CHECK(peak_live_bytes(g, {{"r", 20}, {"bias", 1000}}) == 20);
+}

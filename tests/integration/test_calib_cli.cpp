@@ -60,6 +60,41 @@ TEST_CASE("calib output is byte-identical across runs and thread counts", "[cli]
     CHECK(read_file(dir / "a.json") == read_file(dir / "b.json"));
 }
 
+TEST_CASE("calib shrinks the statistics batch and the search slice to its memory budget, and says so",
+          "[cli][memory]") {
+    const fs::path dir = temp_dir("memory");
+    // The CNN's activations take about 0.1 MB per sample: a 1 MB budget
+    // holds a few samples, not the default batch of 64 or slice of 16.
+    const auto small = run_cli(calib_cmd("int8_npu.yaml", "cnn.onnx", kCalibData,
+                                         "--samples 64 --memory-mb 1 --format json -o " + (dir / "s.json").string() +
+                                             " --report " + (dir / "s_report.json").string()));
+    INFO(small.output);
+    REQUIRE(small.exit_code == 0);
+    CHECK(small.output.find("warning: statistics run in batches of") != std::string::npos);
+    CHECK(small.output.find("warning: the search judges on") != std::string::npos);
+    CHECK(small.output.find("--memory-mb") != std::string::npos);
+    const std::string report = read_file(dir / "s_report.json");
+    CHECK(report.find("\"search_samples\": 16") == std::string::npos);
+    CHECK(report.find("\"budget_mb\": 1.0") != std::string::npos);
+    const bitnpu::calib::CTable table = bitnpu::calib::read_ctable((dir / "s.json").string());
+    CHECK_FALSE(table.layers.empty());
+    // A budget that holds everything changes nothing: the default slice and batch.
+    const auto large = run_cli(calib_cmd("int8_npu.yaml", "cnn.onnx", kCalibData,
+                                         "--samples 64 --memory-mb 4096 --format json -o " +
+                                             (dir / "l.json").string() + " --report " +
+                                             (dir / "l_report.json").string()));
+    REQUIRE(large.exit_code == 0);
+    CHECK(large.output.find("warning: the search judges on") == std::string::npos);
+    const std::string full = read_file(dir / "l_report.json");
+    CHECK(full.find("\"search_samples\": 16") != std::string::npos);
+    CHECK(full.find("\"statistics_batch\": 64") != std::string::npos);
+    // A zero or negative budget is refused.
+    const auto bad = run_cli(calib_cmd("int8_npu.yaml", "cnn.onnx", kCalibData, "--memory-mb 0 -o " +
+                                                                                    (dir / "b.json").string()));
+    CHECK(bad.exit_code == 2);
+    CHECK_FALSE(fs::exists(dir / "b.json"));
+}
+
 TEST_CASE("calib refuses bad calibration data with exit code 2 and writes nothing", "[cli][errors]") {
     const fs::path dir = temp_dir("baddata");
     using bitnpu::calib::Tensor;

@@ -14,6 +14,11 @@
 // samples, 2 threads: 4 KiB pages and jemalloc's default decay 6.4 s (418k
 // page faults, peak RSS 223 MB); huge pages 3.3 s (42k, 275 MB); huge pages
 // and no decay 2.5 s (3k, 362 MB). The zoo resnet: 0.26 -> 0.22 s.
+// A 1 s decay instead (2026-12-07) cut the peak resident set by 20-30 %
+// (M-LSD 320 tiny 1497 -> 1179 MB, IS-Net 11.8 -> 8.2 GB) at no cost on
+// the small models, but made IS-Net's calibration 35 % slower (149 -> 200 s;
+// 10 s the same): its 1024x1024 maps are freed and faulted in again layer
+// after layer. Speed won; calib's memory plan (--memory-mb) budgets for it.
 extern "C" {
 extern const char* malloc_conf;
 const char* malloc_conf = "thp:always,metadata_thp:auto,dirty_decay_ms:-1";

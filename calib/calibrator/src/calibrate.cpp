@@ -22,6 +22,7 @@
 #include "bitnpu/calibrator/stats_collector.hpp"
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/parallel.hpp"
+#include "memory_plan.hpp"
 #include "precision_search.hpp"
 #include "search.hpp"
 
@@ -52,7 +53,7 @@ int resolved_threads(const CalibOptions& options) {
 // do not depend on the number of workers.
 std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const SampleSource& samples,
                                                       std::int64_t count, const QuantizationPlan& plan,
-                                                      const CalibOptions& options) {
+                                                      const CalibOptions& options, std::int64_t batch) {
     std::set<std::string> names, wanted;
     for (const auto& [tensor, root] : plan.tied_to)
         if (!plan.constants.count(root)) names.insert(root);   // constants are quantized from their values
@@ -68,8 +69,6 @@ std::map<std::string, TensorStats> collect_statistics(const Graph& graph, const 
     StatsOptions stats_options;
     stats_options.histograms =
         !options.policy || make_policy(*options.policy, options.policy_options)->needs_histograms();
-    const std::int64_t fixed = fixed_batch(graph);   // a fixed-batch model takes exactly its batch
-    const std::int64_t batch = fixed > 0 ? fixed : std::max<std::int64_t>(1, options.batch);
     const std::int64_t batches = (count + batch - 1) / batch;
     const int workers = static_cast<int>(std::min<std::int64_t>(resolved_threads(options), batches));
 
@@ -368,13 +367,22 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     for (const auto& [name, t] : first) input_shapes[name] = t.shape();
     infer_shapes(graph, input_shapes);
 
+    // How many samples the statistics batch and the search slice hold.
+    const std::int64_t first_rows = first.begin()->second.shape().empty() ? 1 : first.begin()->second.shape()[0];
+    const MemoryPlan memory =
+        plan_memory(activation_bytes_per_sample(graph, first_rows), options, resolved_threads(options),
+                    fixed_batch(graph), result.samples_used);
+    result.activation_bytes_per_sample = memory.bytes_per_sample;
+    result.memory_budget_bytes = memory.budget_bytes;
+    result.statistics_batch = memory.statistics_batch;
+
     result.plan = plan_quantization(graph, arch);
-    const auto stats = collect_statistics(graph, samples, result.samples_used, result.plan, options);
+    const auto stats =
+        collect_statistics(graph, samples, result.samples_used, result.plan, options, memory.statistics_batch);
     result.seconds_statistics = seconds_since(start);
 
     const auto search_start = Clock::now();
-    const std::int64_t slice = whole_batches(
-        std::min(result.samples_used, std::max<std::int64_t>(1, options.search_samples)), fixed_batch(graph));
+    const std::int64_t slice = memory.search_samples;
     const Feed slice_feed = spread_samples(samples, slice, result.samples_used, fixed_batch(graph));
     if (options.mixed_precision) {   // the engines and precisions first; the roots and statistics do not change
         result.mixed_precision = choose_precisions(graph, arch, stats, slice_feed, options, *options.mixed_precision);
@@ -444,7 +452,8 @@ CalibResult calibrate(Graph& graph, const arch::ArchSpec& arch, const SampleSour
     for (const auto& [precision, macs] : macs_by_precision)
         result.mac_fraction_by_precision[precision] =
             result.total_macs > 0 ? double(macs) / double(result.total_macs) : 0.0;
-    result.warnings = bias_saturation_warnings(table, arch);
+    result.warnings = memory.notes;
+    for (std::string& w : bias_saturation_warnings(table, arch)) result.warnings.push_back(std::move(w));
     for (std::string& w : requant_error_warnings(result.layers)) result.warnings.push_back(std::move(w));
     for (std::string& w : note_accumulator_overflows(search, lowering, result.layers)) result.warnings.push_back(std::move(w));
     result.seconds_total = seconds_since(start);

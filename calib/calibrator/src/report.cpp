@@ -121,6 +121,11 @@ std::string report_json(const CalibResult& result, const std::optional<Top1>& to
     j["timing_seconds"] = {{"statistics", result.seconds_statistics},
                            {"search", result.seconds_search},
                            {"total", result.seconds_total}};
+    constexpr double kMiB = 1024.0 * 1024.0;
+    j["memory"] = {{"activation_mb_per_sample", double(result.activation_bytes_per_sample) / kMiB},
+                   {"budget_mb", double(result.memory_budget_bytes) / kMiB},
+                   {"statistics_batch", result.statistics_batch},
+                   {"search_samples", result.search_samples_used}};
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     for (const LayerSummary& l : result.layers) {
         nlohmann::ordered_json e = {{"layer", l.node}, {"op", l.op},        {"engine", l.engine},

@@ -619,9 +619,8 @@ private:
         for (const std::string& out : node.outputs)
             if (!out.empty()) reference(out);
         for (const std::string& root : free_roots) note_representative(root);
-        // MAC candidates are scored without their outputs (mac_sqnrs); only
-        // the winner's are materialized.
-        std::vector<std::optional<sim::GraphResult>> runs(count);
+        // Candidates are scored without keeping their outputs (a MAC layer's
+        // are not even materialized: mac_sqnrs); only the winner's are kept.
         std::vector<char> judged(count, 0);
         std::vector<double> scores(count, 0.0);
         std::vector<std::vector<std::optional<double>>> sqnrs(count);
@@ -634,8 +633,7 @@ private:
                     finishers[k] = mac_finisher(i, acc->shape, quants[k], 1);
                     sqnrs[k] = mac_sqnrs(i, *acc, *finishers[k]);
                 } else {
-                    runs[k] = run_node_quantized(i, quants[k]);
-                    sqnrs[k] = output_sqnrs(i, *runs[k]);
+                    sqnrs[k] = output_sqnrs(i, run_node_quantized(i, quants[k]));
                 }
                 scores[k] = candidate_score(i, sqnrs[k], quants[k]);
                 judged[k] = 1;
@@ -655,7 +653,11 @@ private:
         }
         if (!winner) throw *first_error;
         for (std::size_t o = 0; o < free_roots.size(); ++o) record(free_roots[o], per_output[o][picks[*winner][o]]);
-        sim::GraphResult kept = acc ? finish_mac(*finishers[*winner], std::move(*acc)) : std::move(*runs[*winner]);
+        // The winner's output: a MAC layer's accumulators finished in place,
+        // another node run again (holding every candidate's output cost
+        // `count` outputs of memory; one more run costs little).
+        sim::GraphResult kept =
+            acc ? finish_mac(*finishers[*winner], std::move(*acc)) : run_node_quantized(i, quants[*winner]);
         keep_outputs(i, kept, sqnrs[*winner]);
         isolate(i);
     }

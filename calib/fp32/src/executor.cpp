@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -88,16 +89,50 @@ std::vector<Tensor> Executor::run_node(std::size_t index, const std::vector<cons
     return run_kernel(graph_.nodes.at(index), inputs, graph_.opset, options_.threads);
 }
 
+std::map<std::string, std::size_t> last_use_index(const Graph& graph) {
+    std::map<std::string, std::size_t> last_use;
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i)
+        for (const std::string& name : graph.nodes[i].inputs)
+            if (!name.empty()) last_use[name] = i;
+    for (const ValueInfo& out : graph.outputs) last_use[out.name] = graph.nodes.size();
+    return last_use;
+}
+
+std::int64_t peak_live_bytes(const Graph& graph, const std::map<std::string, std::int64_t>& bytes) {
+    const std::map<std::string, std::size_t> last_use = last_use_index(graph);
+    auto size_of = [&](const std::string& name) {
+        auto it = bytes.find(name);
+        return it == bytes.end() ? std::int64_t{0} : it->second;
+    };
+    std::int64_t live = 0;
+    for (const ValueInfo& in : graph.inputs) live += size_of(in.name);
+    std::int64_t peak = live;
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        const Node& node = graph.nodes[i];
+        std::int64_t produced = 0, dropped_at_once = 0;
+        for (const std::string& name : node.outputs) {
+            if (name.empty()) continue;
+            produced += size_of(name);
+            if (!last_use.count(name)) dropped_at_once += size_of(name);
+        }
+        peak = std::max(peak, live + produced);   // inputs and outputs together
+        live += produced - dropped_at_once;
+        std::set<std::string> freed;
+        for (const std::string& name : node.inputs) {
+            auto it = last_use.find(name);
+            if (!name.empty() && it != last_use.end() && it->second == i && freed.insert(name).second &&
+                !graph.initializer(name))
+                live -= size_of(name);
+        }
+    }
+    return peak;
+}
+
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs,
                                             const TensorObserver& observer) const {
     check_inputs(graph_, inputs);
     const std::size_t n_nodes = graph_.nodes.size();
-    // Last node reading each value; graph outputs are never freed.
-    std::unordered_map<std::string, std::size_t> last_use;
-    for (std::size_t i = 0; i < n_nodes; ++i)
-        for (const std::string& name : graph_.nodes[i].inputs)
-            if (!name.empty()) last_use[name] = i;
-    for (const ValueInfo& out : graph_.outputs) last_use[out.name] = n_nodes;
+    const std::map<std::string, std::size_t> last_use = last_use_index(graph_);
 
     std::unordered_map<std::string, Tensor> values;
     for (const ValueInfo& in : graph_.inputs) {

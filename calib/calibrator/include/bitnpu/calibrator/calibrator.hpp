@@ -46,6 +46,10 @@ struct CalibOptions {
     std::int64_t batch = 64;             // executor batch while collecting statistics
     std::int64_t search_samples = 16;    // the slice the search and SQNR figures use (on M-LSD 16 and 32 samples gave output SQNRs within 0.2 dB; the search time is linear in it)
     int threads = 0;                     // 0: all cores
+    // Memory budget for the activations the statistics batch and the search
+    // slice hold (docs/calibrator.md "Memory"); 0: half the physical memory,
+    // at most 16 GiB. Where they would not fit, the batch and slice shrink.
+    std::int64_t memory_mb = 0;
     bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
     bool adaround = false;               // learned weight rounding of MAC layers (docs/calibrator.md "AdaRound")
     AccumulatorAware accumulator_aware = AccumulatorAware::automatic;
@@ -112,6 +116,9 @@ struct CalibResult {
     QuantizationPlan plan;
     std::int64_t samples_used = 0;
     std::int64_t search_samples_used = 0;   // the slice the search and the per-layer figures use
+    std::int64_t statistics_batch = 0;      // the executor batch of the statistics phase
+    std::int64_t activation_bytes_per_sample = 0;   // live FP32 activations of one run, per sample
+    std::int64_t memory_budget_bytes = 0;
     // What the hardware cannot represent as asked (e.g. saturated bias
     // registers), in words a user can act on; also in the JSON report.
     std::vector<std::string> warnings;

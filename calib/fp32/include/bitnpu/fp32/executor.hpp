@@ -30,6 +30,17 @@ struct ExecutorOptions {
 // topological order; used to collect calibration statistics.
 using TensorObserver = std::function<void(const std::string& name, const Tensor& value)>;
 
+// The executor's liveness rule: each value's index of the last node that
+// reads it (graph outputs: nodes.size(), never freed). A value absent from
+// the map is read by no node and dropped as soon as it is produced.
+std::map<std::string, std::size_t> last_use_index(const Graph& graph);
+
+// The largest total size of the values alive at once while the executor
+// runs the graph (a node's inputs and outputs together, graph inputs
+// included), given each value's size in bytes; values missing from `bytes`
+// count 0. For memory planning: the activations of one run.
+std::int64_t peak_live_bytes(const Graph& graph, const std::map<std::string, std::int64_t>& bytes);
+
 class Executor {
 public:
     explicit Executor(const Graph& graph, ExecutorOptions options = {});
