@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
         ->check(bitnpu::cli::non_negative_int());
     app.add_option("--memory-mb", opt.memory_mb,
                    "Memory budget (MB) for the activations the statistics batch and the search slice hold; they "
-                   "shrink to fit (default: half the physical memory, at most 16384)")
+                   "shrink to fit (default: two thirds of the physical memory, at most 16384)")
         ->check(bitnpu::cli::positive_int64());
     app.add_flag("--no-bias-correction", opt.no_bias_correction,
                  "Do not correct MAC layer biases for the mean shift quantization causes");

@@ -36,7 +36,7 @@ std::int64_t fitting_samples(std::int64_t wanted, std::int64_t bytes_per_sample,
 std::int64_t default_memory_budget_bytes() {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     const std::int64_t physical = pages > 0 && page > 0 ? std::int64_t(pages) * page : 8 * 1024 * kMiB;
-    return std::min<std::int64_t>(physical / 2, 16 * 1024 * kMiB);
+    return std::min<std::int64_t>(physical / 3 * 2, 16 * 1024 * kMiB);
 }
 
 std::int64_t activation_bytes_per_sample(const Graph& graph, std::int64_t batch) {
@@ -49,9 +49,10 @@ std::int64_t activation_bytes_per_sample(const Graph& graph, std::int64_t batch)
         if (auto it = graph.value_info.find(name); it != graph.value_info.end()) dtype = it->second.dtype;
         for (const ValueInfo& in : graph.inputs)
             if (in.name == name) dtype = in.dtype;
-        std::int64_t n = 1;
-        for (std::int64_t d : shape) n *= std::max<std::int64_t>(d, 0);
-        bytes[name] = n * static_cast<std::int64_t>(element_size(dtype));
+        // In double: a declared shape may be absurd; the sum saturates below.
+        double n = static_cast<double>(element_size(dtype));
+        for (std::int64_t d : shape) n *= static_cast<double>(std::max<std::int64_t>(d, 0));
+        bytes[name] = static_cast<std::int64_t>(std::min(n, 1e15));
     };
     for (const ValueInfo& in : graph.inputs) add(in.name);
     for (const Node& node : graph.nodes)

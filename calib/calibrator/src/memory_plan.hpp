@@ -26,7 +26,7 @@ namespace bitnpu::calib {
 inline constexpr double kStatisticsBytesPerLiveByte = 2.0;
 inline constexpr double kSearchBytesPerLiveByte = 10.0;
 
-// The budget when CalibOptions::memory_mb is 0: half the machine's physical
+// The budget when CalibOptions::memory_mb is 0: two thirds of the machine's physical
 // memory, at most 16 GiB.
 std::int64_t default_memory_budget_bytes();
 

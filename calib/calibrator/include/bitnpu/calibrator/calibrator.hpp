@@ -47,7 +47,7 @@ struct CalibOptions {
     std::int64_t search_samples = 16;    // the slice the search and SQNR figures use (on M-LSD 16 and 32 samples gave output SQNRs within 0.2 dB; the search time is linear in it)
     int threads = 0;                     // 0: all cores
     // Memory budget for the activations the statistics batch and the search
-    // slice hold (docs/calibrator.md "Memory"); 0: half the physical memory,
+    // slice hold (docs/calibrator.md "Memory"); 0: two thirds of the physical memory,
     // at most 16 GiB. Where they would not fit, the batch and slice shrink.
     std::int64_t memory_mb = 0;
     bool bias_correction = true;         // empirical bias correction of MAC layers (docs/calibrator.md)
