@@ -24,19 +24,23 @@ public:
 
     // Runs node i on every chunk; the nodes before it must have run.
     void run_node(std::size_t i);
-    // The value of `name` on the whole slice (chunks joined along axis 0), or
+    // The value of `name` on the whole slice (chunks joined along axis 0, the
+    // chunks then dropped: a later node's chunk is sliced from it), or
     // nullptr when no live value has that name (initializers, freed values).
     const Tensor* find(const std::string& name);
     void release(const std::string& name);
 
 private:
-    const Tensor& chunk_input(std::size_t node, const std::string& name, std::size_t chunk) const;
+    // Chunk `chunk` of an input of node `node`; a joined value's chunk is
+    // sliced into `held` (reserved by the caller, so references stay valid).
+    const Tensor& chunk_input(std::size_t node, const std::string& name, std::size_t chunk,
+                              std::vector<Tensor>& held) const;
 
     const Graph& graph_;
     Executor executor_;
     std::size_t chunks_ = 1;
     std::map<std::string, std::vector<Tensor>> values_;   // per value: one tensor per chunk
-    std::map<std::string, Tensor> joined_;                // fixed-batch models: chunks joined on request
+    std::map<std::string, Tensor> joined_;                // fixed-batch models: chunks joined on request (then dropped)
 };
 
 }  // namespace bitnpu::calib

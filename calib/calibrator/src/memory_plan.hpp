@@ -21,8 +21,9 @@ namespace bitnpu::calib {
 // quantized int32 values, a MAC layer's accumulators and candidate outputs,
 // the kernels' column buffers, and the freed blocks jemalloc keeps for
 // reuse). Measured as calib's peak resident set over slice x
-// activation_bytes_per_sample: IS-Net (4 samples of 286.5 MB) 10.3, M-LSD
-// 320 tiny (16 of 11.7 MB) 8.0 (docs/calibrator.md "Memory").
+// activation_bytes_per_sample: IS-Net (4 samples of 286.5 MB) 9.4, M-LSD
+// 320 tiny (16 of 11.7 MB) 6.7 (docs/calibrator.md "Memory"); 10 leaves
+// room for models whose copies weigh more.
 inline constexpr double kStatisticsBytesPerLiveByte = 2.0;
 inline constexpr double kSearchBytesPerLiveByte = 10.0;
 
