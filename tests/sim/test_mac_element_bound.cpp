@@ -94,6 +94,25 @@ RandomLayer saturating_layer(std::mt19937& rng, MacKind kind, bool big) {
     return out;
 }
 
+// A Gemm with one output channel of the given weights (K = their count), a
+// saturating accumulator of acc_bits, no bias, an int16 output through a
+// shifter with shift 0: the output is the accumulator, clamped to int16.
+MacLayer one_channel_gemm(std::vector<std::int32_t> weights, int acc_bits) {
+    MacLayer L;
+    L.kind = MacKind::gemm;
+    L.output_type = ValueType::int16;
+    L.weight_shape = {1, static_cast<std::int64_t>(weights.size())};
+    L.weights = std::move(weights);
+    L.accumulator = {acc_bits, arch::Overflow::saturate};
+    RequantRegisters r;
+    r.kind = arch::RequantKind::shifter;
+    r.dst_bits = 16;
+    L.requant = {r};
+    L.clamp_lo = -32768;
+    L.clamp_hi = 32767;
+    return L;
+}
+
 }  // namespace
 
 TEST_CASE("element bound: narrow saturating layers match the per-element reference", "[functional][mac][bound]") {
@@ -138,18 +157,7 @@ TEST_CASE("element bound: elements that saturate in canonical order take the ord
     // Gemm, K = 4, 16-bit saturating accumulator. Row 0: 127 * 127 * 3 leaves
     // the range, then comes back (the ordered result 16638 differs from the
     // exact sum 32258). Row 1 is small: exact. The channel bound fails for both.
-    MacLayer L;
-    L.kind = MacKind::gemm;
-    L.output_type = ValueType::int16;
-    L.weight_shape = {1, 4};
-    L.weights = {127, 127, 127, -127};
-    L.accumulator = {16, arch::Overflow::saturate};
-    RequantRegisters r;
-    r.kind = arch::RequantKind::shifter;
-    r.dst_bits = 16;
-    L.requant = {r};
-    L.clamp_lo = -32768;
-    L.clamp_hi = 32767;
+    MacLayer L = one_channel_gemm({127, 127, 127, -127}, 16);
     QTensor x({2, 4}, per_tensor(ValueType::int8, 1.0f, 0));
     x.values = {127, 127, 127, 127, 1, 2, 3, 4};
     MacStats stats;
@@ -248,18 +256,7 @@ TEST_CASE("element bound: patch-sum limits clear elements without the bound GEMM
     // bound sum|w| * max|x| = 103 * 127 = 13081 fails, so each element is
     // judged by its patch sums: S1 <= 8191 / 100 = 81 or
     // S2 <= 8191^2 / 10003 = 6707 clears it.
-    MacLayer L;
-    L.kind = MacKind::gemm;
-    L.output_type = ValueType::int16;
-    L.weight_shape = {1, 4};
-    L.weights = {100, 1, 1, 1};
-    L.accumulator = {14, arch::Overflow::saturate};
-    RequantRegisters r;
-    r.kind = arch::RequantKind::shifter;
-    r.dst_bits = 16;
-    L.requant = {r};
-    L.clamp_lo = -32768;
-    L.clamp_hi = 32767;
+    MacLayer L = one_channel_gemm({100, 1, 1, 1}, 14);
     // Row 0: S1 = 400, S2 = 40000: not cleared (sum |p| = 10300 > 8191).
     // Row 1: S1 = 80: cleared by the first limit. Row 2: S1 = 100, S2 = 2500:
     // cleared by Cauchy-Schwarz (sum |p| = 2500 + 75 = 2575). Rows 3-39 like

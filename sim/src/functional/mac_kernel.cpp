@@ -569,14 +569,20 @@ void set_patch_limits(const PreparedMacLayer& prep, MacPlan& plan) {
 
 }  // namespace
 
-MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath requested) {
+namespace {
+
+// plan_mac, with the channel bound's rule for wrap as a parameter: the
+// kernel takes an exact sum for a wrapping channel whatever its bound
+// (wrap_is_exact: modular arithmetic does not care about order);
+// count_overflows needs the bound itself (the overflow is what it counts).
+MacPlan plan_channels(const PreparedMacLayer& prep, const QTensor& x, MacPath requested, bool wrap_is_exact) {
     const MacLayer& layer = *prep.layer;
     MacPlan plan;
     plan.max_abs_weight = prep.max_abs_weight;
     for (std::int32_t v : x.values)
         plan.max_abs_input = std::max<std::int64_t>(plan.max_abs_input, std::llabs(v - layer.input_zero_point));
     const std::int64_t c_out = output_channels(layer), K = reduction_length(layer);
-    const bool wrap = layer.accumulator.overflow == arch::Overflow::wrap;
+    const bool wrap = wrap_is_exact && layer.accumulator.overflow == arch::Overflow::wrap;
     plan.exact_ok.assign(static_cast<std::size_t>(c_out), false);
     plan.element_bound.assign(static_cast<std::size_t>(c_out), false);
     if (requested == MacPath::ordered) return plan;
@@ -584,12 +590,13 @@ MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath request
     // numerics.md "MAC step 4: accumulate": an exact sum is the ordered result
     // when no partial sum in any order can leave the range (sum |p_k| + |b_q|
     // fits), or always for wrap (modular arithmetic does not care about order).
+    const auto top = static_cast<unsigned __int128>(signed_max(layer.accumulator.bits));
     for (std::int64_t oc = 0; oc < c_out; ++oc) {
-        const std::uint64_t b =
-            layer.bias.empty() ? 0 : static_cast<std::uint64_t>(std::llabs(layer.bias[static_cast<std::size_t>(oc)]));
-        const std::uint64_t bound =
-            prep.abs_weight_sum[static_cast<std::size_t>(oc)] * static_cast<std::uint64_t>(plan.max_abs_input) + b;
-        plan.exact_ok[static_cast<std::size_t>(oc)] = wrap || exact_sum_is_safe(bound, layer.accumulator);
+        const auto i = static_cast<std::size_t>(oc);
+        const std::uint64_t b = magnitude(layer.bias.empty() ? 0 : layer.bias[i]);
+        const auto bound =
+            static_cast<unsigned __int128>(prep.abs_weight_sum[i]) * static_cast<std::uint64_t>(plan.max_abs_input) + b;
+        plan.exact_ok[i] = wrap || bound <= top;   // exact_sum_is_safe, without a 64-bit product's wrap
     }
 
     const std::int64_t max_product = plan.max_abs_weight * plan.max_abs_input;
@@ -614,6 +621,12 @@ MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath request
     // The patch-sum limits of those channels, which spare most elements that GEMM.
     set_patch_limits(prep, plan);
     return plan;
+}
+
+}  // namespace
+
+MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath requested) {
+    return plan_channels(prep, x, requested, /*wrap_is_exact=*/true);
 }
 
 MacPlan plan_mac(const MacLayer& layer, const QTensor& x, MacPath requested) {
@@ -895,29 +908,11 @@ OverflowCounts count_overflows(const PreparedMacLayer& prep, const QTensor& x, i
     const GemmDims d = gemm_dims(layer, out_shape);
     if (d.pixels == 0 || d.channels_per_group == 0) return counts;
 
-    // The channel bound first (as plan_mac's, but for wrap too: here it is
-    // the overflow itself that counts, not whether order matters).
-    MacPlan plan;
-    plan.max_abs_weight = prep.max_abs_weight;
-    for (std::int32_t v : x.values)
-        plan.max_abs_input = std::max<std::int64_t>(plan.max_abs_input, std::llabs(v - layer.input_zero_point));
-    plan.element_bound.assign(static_cast<std::size_t>(d.c_out), false);
-    bool all_safe = true;
-    for (std::int64_t oc = 0; oc < d.c_out; ++oc) {
-        const std::uint64_t b = magnitude(layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(oc)]);
-        const auto bound = static_cast<unsigned __int128>(prep.abs_weight_sum[static_cast<std::size_t>(oc)]) *
-                               static_cast<std::uint64_t>(plan.max_abs_input) + b;
-        const bool safe = bound <= static_cast<unsigned __int128>(signed_max(layer.accumulator.bits));
-        plan.element_bound[static_cast<std::size_t>(oc)] = !safe;
-        all_safe = all_safe && safe;
-    }
-    if (all_safe) return counts;
-    set_patch_limits(prep, plan);
-    const std::int64_t max_product = plan.max_abs_weight * plan.max_abs_input;
-    plan.engine = max_product <= kFloatExactLimit ? MacPath::exact_float : MacPath::exact_double;
-    const std::int64_t limit = plan.engine == MacPath::exact_float ? kFloatExactLimit : kDoubleExactLimit;
-    plan.chunk = max_product == 0 ? std::max<std::int64_t>(K, 1)
-                                  : std::clamp<std::int64_t>(limit / max_product, 1, std::max<std::int64_t>(K, 1));
+    // The kernel's plan, with wrapping channels bounded too: the channels
+    // whose bound fails are element-bound, the others cannot overflow.
+    const MacPlan plan = plan_channels(prep, x, MacPath::automatic, /*wrap_is_exact=*/false);
+    if (std::find(plan.element_bound.begin(), plan.element_bound.end(), true) == plan.element_bound.end())
+        return counts;
     const Context c{prep, layer, x, plan, d};
     if (plan.engine == MacPath::exact_float)
         count_overflows_with(c, prep.weights_f, threads, counts);
