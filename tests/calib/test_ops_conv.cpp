@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_ops_util.hpp"
+#include "bitnpu/fp32/batching.hpp"
 
 using namespace bitnpu::calib;
 using namespace bitnpu::calib::test;
@@ -101,6 +102,34 @@ TEST_CASE("Conv on a large image crosses GEMM column blocks and uses threads det
     const auto three = Executor(g, ExecutorOptions{3}).run({{"x0", x}}).at("y0");
     REQUIRE(one.byte_size() == three.byte_size());
     REQUIRE(std::equal(one.raw(), one.raw() + one.byte_size(), three.raw()));
+}
+
+TEST_CASE("Conv with one input channel and many outputs (an STFT frame conv) takes the GEMM", "[ops][conv]") {
+    // One input channel feeding 40 outputs takes the GEMM, not the direct
+    // depthwise loop.
+    std::mt19937 rng(11);
+    ConvCase p{90, 1, 40, 1, 1, 64, 1, 128, 1, 16, 1, 1, 0, 0, 0, 0};
+    const Tensor x = random_tensor(rng, {p.n, p.c, p.h, p.w});
+    const Tensor w = random_tensor(rng, {p.m, p.c, p.kh, p.kw});
+    const Tensor b = random_tensor(rng, {p.m});
+    const auto out = run(conv_node(p), {&x, &w, &b});
+    REQUIRE(out.at(0).shape() == Shape{90, 40, 1, 5});
+    require_close(out.at(0), naive_conv2d(x, w, &b, p), 1e-4, 1e-4);
+
+    Graph g;
+    g.opset = 13;
+    g.inputs.push_back(ValueInfo{"x0", DType::f32, {Dim{-1, "N"}, Dim{1, ""}, Dim{1, ""}, Dim{128, ""}}, true});
+    g.outputs.push_back(ValueInfo{"y0", DType::f32, {}, false});
+    g.initializers["x1"] = w;
+    g.initializers["x2"] = b;
+    g.nodes.push_back(conv_node(p));
+    const auto one = Executor(g, ExecutorOptions{1}).run({{"x0", x}}).at("y0");
+    const auto three = Executor(g, ExecutorOptions{3}).run({{"x0", x}}).at("y0");
+    REQUIRE(one.byte_size() == three.byte_size());
+    REQUIRE(std::equal(one.raw(), one.raw() + one.byte_size(), three.raw()));
+    // An image's result does not depend on the images batched with it.
+    const auto alone = Executor(g, ExecutorOptions{3}).run({{"x0", slice_batch(x, 0, 4)}}).at("y0");
+    REQUIRE(std::equal(alone.raw(), alone.raw() + alone.byte_size(), one.raw()));
 }
 
 TEST_CASE("Conv 1-D and auto_pad SAME_UPPER / SAME_LOWER / VALID", "[ops][conv]") {
