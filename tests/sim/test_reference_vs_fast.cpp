@@ -303,7 +303,8 @@ TEST_CASE("mac_accumulators equals the reference's steps 1-4, the finisher its s
             }
         }
         // Steps 5-6: the finisher against the reference's finish of the same
-        // accumulators, run by run (int64 accumulators) and in place (int32).
+        // accumulators, run by run (int64 accumulators), part by part and in place
+        // (int32).
         const AccumulatorFinisher finisher(L, want.shape, 2);
         tabled += finisher.tabled_channels();
         REQUIRE(finisher.runs() * finisher.run_length() == want.size());
@@ -320,6 +321,20 @@ TEST_CASE("mac_accumulators equals the reference's steps 1-4, the finisher its s
         }
         if (L.accumulator.bits <= 32) {
             ++narrow;
+            // finish_part: the values from `skip` on of every run, into
+            // another buffer and in place.
+            const std::int64_t skip = run / 3, count = run - skip;
+            std::vector<std::int32_t> acc32(want_acc.begin(), want_acc.end()), part(static_cast<std::size_t>(run));
+            for (std::int64_t k = 0; k < finisher.runs(); ++k) {
+                std::int32_t* values = acc32.data() + k * run + skip;
+                finisher.finish_part(k, values, part.data(), count);
+                finisher.finish_part(k, values, values, count);
+                for (std::int64_t e = 0; e < count; ++e) {
+                    const std::int64_t want_e = want.values[static_cast<std::size_t>(k * run + skip + e)];
+                    differ += (part[static_cast<std::size_t>(e)] != want_e) + (values[e] != want_e);
+                }
+            }
+            CHECK_THROWS_AS(finisher.finish_part(0, acc32.data(), part.data(), run + 1), std::invalid_argument);
             MacAccumulators<std::int32_t> acc = mac_accumulators<std::int32_t>(L, t.input);
             const QTensor y = finish_accumulators(L, std::move(acc), 2);
             CHECK(y.shape == want.shape);

@@ -7,6 +7,7 @@
 #include "fp32_walk.hpp"
 #include "input_moments.hpp"
 #include "learned_rounding.hpp"
+#include "scoring_parts.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -252,11 +253,12 @@ private:
         return r;
     }
 
-    // output_sqnrs(i, finish_mac(f, acc)) without materializing the output
-    // (threads = 1: the candidates run in parallel) or into a scratch copy
-    // finished on `threads` workers (a single evaluation): the same pairs go
-    // into the same sums in the same order either way (SqnrSums' lanes follow
-    // the element count), so the SQNR has the same bits.
+    // The SQNR of finish_mac(f, acc) against FP32 over the scoring parts
+    // (scoring_parts.hpp), without materializing the output: on one thread
+    // (the candidates run in parallel) or, for a single evaluation, finished
+    // on `threads` workers into a scratch copy first. The same pairs go into
+    // the same sums in the same order either way (SqnrSums' lanes follow the
+    // element count), so the SQNR has the same bits.
     std::vector<std::optional<double>> mac_sqnrs(std::size_t i, const sim::MacAccumulators<std::int32_t>& acc,
                                                  const MacFinisher& f, int threads = 1) {
         const Tensor* ref = reference(graph_.nodes[i].outputs.at(0));
@@ -268,22 +270,38 @@ private:
         const float scale = q.scale(0);
         const std::int64_t zero_point = q.zero_point(0);
         const std::int64_t run = f.finisher.run_length();
-        thread_local std::vector<std::int32_t> finished;
-        finished.resize(static_cast<std::size_t>(run));
+        const std::vector<ScoringPart> parts = scoring_parts(f.finisher.runs(), run, f.finisher.channels());
         const float* r = ref->data<float>();
+        const std::int32_t* a = acc.values.data();
         sim::SqnrSums sums;
-        if (threads > 1) {
-            thread_local std::vector<std::int32_t> all;
-            all.resize(acc.values.size());
-            f.finisher.finish(acc.values.data(), all.data(), threads);
-            sums.add_quantized(r, all.data(), all.size(), scale, zero_point);
+        thread_local std::vector<std::int32_t> finished;
+        if (threads <= 1) {
+            if (finished.size() < static_cast<std::size_t>(run)) finished.resize(static_cast<std::size_t>(run));
+            for (const ScoringPart& p : parts) {
+                const std::int64_t at = p.run * run + p.offset;
+                f.finisher.finish_part(p.run, a + at, finished.data(), p.count);
+                sums.add_quantized(r + at, finished.data(), static_cast<std::size_t>(p.count), scale, zero_point);
+            }
             return {sums.db()};
         }
-        for (std::int64_t k = 0; k < f.finisher.runs(); ++k) {
-            f.finisher.finish_run(k, acc.values.data() + k * run, finished.data());
-            sums.add_quantized(r + k * run, finished.data(), static_cast<std::size_t>(run), scale, zero_point);
-        }
+        std::vector<std::int64_t> start(parts.size() + 1, 0);   // each part's place in the scratch copy
+        for (std::size_t k = 0; k < parts.size(); ++k) start[k + 1] = start[k] + parts[k].count;
+        if (finished.size() < static_cast<std::size_t>(start.back())) finished.resize(static_cast<std::size_t>(start.back()));
+        std::int32_t* scratch = finished.data();   // this thread's buffer (the name is per thread)
+        sim::parallel_for(static_cast<std::int64_t>(parts.size()), threads, [&](std::int64_t k) {
+            const ScoringPart& p = parts[static_cast<std::size_t>(k)];
+            f.finisher.finish_part(p.run, a + p.run * run + p.offset, scratch + start[static_cast<std::size_t>(k)], p.count);
+        });
+        for (std::size_t k = 0; k < parts.size(); ++k)
+            sums.add_quantized(r + parts[k].run * run + parts[k].offset, scratch + start[k],
+                               static_cast<std::size_t>(parts[k].count), scale, zero_point);
         return {sums.db()};
+    }
+
+    // Whether mac_sqnrs scores all of MAC layer i's output (else the winner's
+    // SQNR is taken again over all of it).
+    static bool scored_whole(const sim::AccumulatorFinisher& f) {
+        return scores_everything(scoring_parts(f.runs(), f.run_length(), f.channels()), f.runs(), f.run_length());
     }
 
     // The SQNR of each non-empty output of node i against its FP32 value
@@ -658,7 +676,8 @@ private:
         // `count` outputs of memory; one more run costs little).
         sim::GraphResult kept =
             acc ? finish_mac(*finishers[*winner], std::move(*acc)) : run_node_quantized(i, quants[*winner]);
-        keep_outputs(i, kept, sqnrs[*winner]);
+        const bool partly_scored = acc && !scored_whole(finishers[*winner]->finisher);
+        keep_outputs(i, kept, partly_scored ? output_sqnrs(i, kept) : sqnrs[*winner]);
         isolate(i);
     }
 

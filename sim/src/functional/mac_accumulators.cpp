@@ -27,19 +27,25 @@ struct AccumulatorFinisher::Impl {
     std::vector<char> tabled;
 
     template <class A>
-    void finish_run(std::int64_t k, const A* acc, std::int32_t* out) const {
+    void finish_run(std::int64_t k, const A* acc, std::int32_t* out, std::int64_t count) const {
         const auto oc = static_cast<std::size_t>(k % channels);
-        if (tabled[oc]) {
-            // step_lookup_all must not write over its input: out may be acc.
-            thread_local std::vector<std::int32_t> levels;
-            levels.resize(static_cast<std::size_t>(run));
-            step_lookup_all(tables[oc], acc, run, levels.data());
-            std::copy(levels.begin(), levels.end(), out);
-        } else {
+        if (!tabled[oc]) {
             const MacChannel& ch = finish[oc];
-            for (std::int64_t e = 0; e < run; ++e)
+            for (std::int64_t e = 0; e < count; ++e)
                 out[e] = static_cast<std::int32_t>(mac_finish_with(ch, ch.registers, static_cast<std::int64_t>(acc[e])));
+        } else if (static_cast<const void*>(out) != static_cast<const void*>(acc)) {
+            step_lookup_all(tables[oc], acc, count, out);
+        } else {
+            // step_lookup_all must not write over its input.
+            thread_local std::vector<std::int32_t> levels;
+            if (levels.size() < static_cast<std::size_t>(count)) levels.resize(static_cast<std::size_t>(count));
+            step_lookup_all(tables[oc], acc, count, levels.data());
+            std::copy_n(levels.begin(), count, out);
         }
+    }
+    template <class A>
+    void finish_run(std::int64_t k, const A* acc, std::int32_t* out) const {
+        finish_run(k, acc, out, run);
     }
     template <class A>
     void finish_all(const A* acc, std::int32_t* out, int threads) const {
@@ -109,6 +115,13 @@ void AccumulatorFinisher::finish_run(std::int64_t k, const std::int32_t* acc, st
 }
 void AccumulatorFinisher::finish_run(std::int64_t k, const std::int64_t* acc, std::int32_t* out) const {
     impl_->finish_run(k, acc, out);
+}
+void AccumulatorFinisher::finish_part(std::int64_t k, const std::int32_t* acc, std::int32_t* out,
+                                      std::int64_t count) const {
+    if (count < 0 || count > impl_->run)
+        throw std::invalid_argument("AccumulatorFinisher::finish_part: " + std::to_string(count) +
+                                    " values of a run of " + std::to_string(impl_->run));
+    impl_->finish_run(k, acc, out, count);
 }
 void AccumulatorFinisher::finish(const std::int32_t* acc, std::int32_t* out, int threads) const {
     impl_->finish_all(acc, out, threads);

@@ -92,6 +92,9 @@ public:
     // be acc (finished in place).
     void finish_run(std::int64_t k, const std::int32_t* acc, std::int32_t* out) const;
     void finish_run(std::int64_t k, const std::int64_t* acc, std::int32_t* out) const;
+    // Finishes `count` consecutive values of run k (count <= run_length()):
+    // acc and out point at the first of them. The values of finish_run.
+    void finish_part(std::int64_t k, const std::int32_t* acc, std::int32_t* out, std::int64_t count) const;
     // Every run, in parallel over runs: out[i] for acc[i], i < element_count(shape()).
     void finish(const std::int32_t* acc, std::int32_t* out, int threads = 1) const;
     void finish(const std::int64_t* acc, std::int32_t* out, int threads = 1) const;
