@@ -17,12 +17,26 @@ ScaleOptions scale_options(const TensorConstraints& c) {
     return options;
 }
 
-QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c) {
-    const ScaleOptions options = scale_options(c);
+namespace {
+
+// The activation type a tensor with these statistics takes (unsigned where
+// allowed and nothing observed is negative).
+arch::ValueType observed_type(const TensorStats& stats, const TensorConstraints& c) {
     const ClipRange observed{std::min(stats.min, 0.0), std::max(stats.max, 0.0)};
-    const arch::ValueType type = activation_type_for(observed, c.type, c.unsigned_ok);
+    return activation_type_for(observed, c.type, c.unsigned_ok);
+}
+
+}  // namespace
+
+QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c) {
+    const arch::ValueType type = observed_type(stats, c);
+    const ScaleOptions options = scale_options(c);
     const ClipRange range = policy.choose(stats, grid_for(type, c.restricted), options.mode);
     return activation_params(range, type, c.restricted, options);
+}
+
+QuantParams range_params(const TensorStats& stats, const ClipRange& range, const TensorConstraints& c) {
+    return activation_params(range, observed_type(stats, c), c.restricted, scale_options(c));
 }
 
 QuantParams constant_params(const Graph& graph, const std::string& name, const TensorConstraints& c) {

@@ -50,6 +50,7 @@ Search::Search(Lowering& lowering, const std::map<std::string, TensorStats>& sta
 SearchResult Search::run(const Feed& slice) {
     walk_.emplace(graph_, slice, batch_, run_options_.threads);
     const std::vector<std::vector<std::string>> released = released_after_node();
+    find_table_readings();
     precompute_candidates();
     for (const std::string& constant : plan_.constants) record(constant, candidates(constant).front());
     for (const ValueInfo& in : graph_.inputs)
@@ -136,6 +137,9 @@ std::vector<Candidate> Search::make_candidates(const std::string& root) const {
         const bool duplicate = std::any_of(out.begin(), out.end(), [&](const Candidate& c) { return same(c.params, p); });
         if (!duplicate) out.push_back({policy->name(), std::move(p)});
     }
+    if (std::optional<Candidate> c = table_domain_candidate(root, st->second))
+        if (std::none_of(out.begin(), out.end(), [&](const Candidate& o) { return same(o.params, c->params); }))
+            out.push_back(std::move(*c));
     return out;
 }
 
@@ -204,7 +208,8 @@ double Search::total_score(const std::vector<std::optional<double>>& sqnrs) {
 double Search::guarded(const std::string& tensor, double slice_sqnr, const QuantParams& params) const {
     auto st = stats_.find(tensor);
     if (st == stats_.end() || plan_.constants.count(tensor)) return slice_sqnr;
-    const double whole = calibration_sqnr_db(st->second, params);
+    const TableReading* table = table_reading(tensor);
+    const double whole = table ? calibration_sqnr_db(st->second, params, table->f) : calibration_sqnr_db(st->second, params);
     auto r = representative_.find(tensor);
     return r != representative_.end() && !r->second ? whole : std::min(slice_sqnr, whole);
 }
@@ -337,14 +342,19 @@ void Search::choose_node(std::size_t i) {
     std::vector<std::vector<std::optional<double>>> sqnrs(count);
     std::vector<std::optional<MacFinisher>> finishers(count);
     std::vector<std::optional<UserError>> errors(count);
+    const std::vector<TableJudge> judges = table_judges(i);
+    const bool through_tables = std::any_of(judges.begin(), judges.end(), [](const TableJudge& j) { return j.table; });
     sim::parallel_for(static_cast<std::int64_t>(count), run_options_.threads, [&](std::int64_t t) {
         const auto k = static_cast<std::size_t>(t);
         try {
             if (acc) {
                 finishers[k] = mac_finisher(i, acc->shape, quants[k], 1);
-                sqnrs[k] = mac_sqnrs(i, *acc, *finishers[k]);
+                // Through a table the whole output is finished: the nodes
+                // between need all of it.
+                sqnrs[k] = through_tables ? judged_sqnrs(i, finish_mac(*finishers[k], *acc), judges)
+                                          : mac_sqnrs(i, *acc, *finishers[k]);
             } else {
-                sqnrs[k] = output_sqnrs(i, run_node_quantized(i, quants[k]));
+                sqnrs[k] = judged_sqnrs(i, run_node_quantized(i, quants[k]), judges);
             }
             scores[k] = candidate_score(i, sqnrs[k], quants[k]);
             judged[k] = 1;
@@ -369,9 +379,105 @@ void Search::choose_node(std::size_t i) {
     // `count` outputs of memory; one more run costs little).
     sim::GraphResult kept =
         acc ? finish_mac(*finishers[*winner], std::move(*acc)) : run_node_quantized(i, quants[*winner]);
+    // The reported SQNR is the output's own, over all of it.
     const bool partly_scored = acc && !scored_whole(finishers[*winner]->finisher);
-    keep_outputs(i, kept, partly_scored ? output_sqnrs(i, kept) : sqnrs[*winner]);
+    keep_outputs(i, kept, partly_scored || through_tables ? output_sqnrs(i, kept) : sqnrs[*winner]);
     isolate(i);
+}
+
+void Search::find_table_readings() {
+    for (const auto& [tensor, root] : plan_.tied_to) {
+        if (tensor != root || plan_.constants.count(root)) continue;
+        if (std::optional<TableRead> read = lone_table_reader(graph_, plan_, root))
+            table_readings_.emplace(root, TableReading{*read, table_function(graph_, graph_.nodes[read->reader])});
+    }
+}
+
+const Search::TableReading* Search::table_reading(const std::string& root) const {
+    auto it = table_readings_.find(root);
+    return it == table_readings_.end() ? nullptr : &it->second;
+}
+
+std::optional<Candidate> Search::table_domain_candidate(const std::string& root, const TensorStats& stats) const {
+    const TableReading* table = table_reading(root);
+    if (!table || options_.policy) return std::nullopt;   // a --policy asked for is the only candidate
+    const std::string& out = graph_.nodes[table->read.reader].outputs.at(0);
+    if (!plan_.tied_to.count(out)) return std::nullopt;
+    const std::string& out_root = plan_.root(out);
+    auto out_stats = stats_.find(out_root);
+    if (out_stats == stats_.end() || out_stats->second.count == 0) return std::nullopt;
+    const double tol = table_tolerance(out_stats->second, plan_.constraints.at(out_root).type);
+    const std::optional<ClipRange> range =
+        table_domain(table->f, std::min(stats.min, 0.0), std::max(stats.max, 0.0), tol);
+    if (!range) return std::nullopt;
+    return Candidate{"table_domain", range_params(stats, *range, plan_.constraints.at(root))};
+}
+
+std::vector<Search::TableJudge> Search::table_judges(std::size_t i) {
+    std::vector<TableJudge> judges;
+    for (const std::string& name : graph_.nodes[i].outputs) {
+        if (name.empty()) continue;
+        judges.emplace_back();
+        const TableReading* table = plan_.tied_to.count(name) && plan_.root(name) == name ? table_reading(name) : nullptr;
+        const Tensor* ref = table ? reference(name) : nullptr;
+        if (!ref) continue;
+        TableJudge judge;
+        judge.table = table;
+        for (std::size_t c : table->read.chain) {
+            std::vector<const Tensor*> inputs{nullptr};
+            const Node& node = graph_.nodes[c];
+            for (std::size_t k = 1; k < node.inputs.size(); ++k) {
+                const std::string& in = node.inputs[k];
+                const Tensor* t = in.empty() ? nullptr : graph_.initializer(in);
+                if (!in.empty() && !t) t = walk_->find(in);
+                if (!in.empty() && !t) judge.table = nullptr;   // not computed yet: judged on its own
+                inputs.push_back(t);
+            }
+            judge.chain_inputs.push_back(std::move(inputs));
+        }
+        if (!judge.table) continue;
+        try {
+            judge.reference = through_table(judge, *ref);
+        } catch (const std::exception&) {
+            continue;   // the nodes between do not run on the slice as is: judged on its own
+        }
+        judges.back() = std::move(judge);
+    }
+    return judges;
+}
+
+std::vector<float> Search::through_table(const TableJudge& judge, Tensor values) const {
+    const std::vector<std::size_t>& chain = judge.table->read.chain;
+    // A fixed-batch model's nodes (a Resize to fixed sizes) run in chunks of
+    // its batch, as the FP32 walk runs them.
+    const std::int64_t rows = values.rank() > 0 ? values.dim(0) : 0;
+    const std::int64_t step = batch_ > 0 && rows > batch_ && rows % batch_ == 0 ? batch_ : rows;
+    std::vector<Tensor> parts;
+    for (std::int64_t begin = 0; begin < rows || parts.empty(); begin += std::max<std::int64_t>(step, 1)) {
+        Tensor part = step == rows ? values : slice_batch(values, begin, step);
+        for (std::size_t c = 0; c < chain.size(); ++c) {
+            std::vector<const Tensor*> inputs = judge.chain_inputs[c];
+            inputs[0] = &part;
+            part = run_node(graph_.nodes[chain[c]], inputs, graph_.opset).at(0);
+        }
+        parts.push_back(std::move(part));
+        if (step == rows) break;
+    }
+    return judge.table->f(concat_batch(parts).to_floats());
+}
+
+std::vector<std::optional<double>> Search::judged_sqnrs(std::size_t i, const sim::GraphResult& r,
+                                                       const std::vector<TableJudge>& judges) {
+    std::vector<std::optional<double>> out = output_sqnrs(i, r);
+    for (std::size_t k = 0; k < judges.size(); ++k) {
+        if (!judges[k].table) continue;
+        const sim::FloatTensor test = sim::dequantize_tensor(r.raw_outputs.at(k));
+        const std::vector<float> f_test = through_table(judges[k], Tensor::from_vector<float>(test.shape, test.data));
+        if (f_test.size() != judges[k].reference.size())
+            throw std::logic_error("search: a table reader's output differs in size from its FP32 value");
+        out.at(k) = sim::sqnr_db(judges[k].reference.data(), f_test.data(), f_test.size());
+    }
+    return out;
 }
 
 void Search::isolate(std::size_t i) {

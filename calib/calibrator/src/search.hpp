@@ -40,6 +40,9 @@ SearchResult search_activation_quant(Lowering& lowering, const std::map<std::str
 // How a tensor with constraints c derives its scale (mode, power of two).
 ScaleOptions scale_options(const TensorConstraints& c);
 QuantParams candidate_params(const TensorStats& stats, const Policy& policy, const TensorConstraints& c);
+// The parameters of a given clipping range, of the type candidate_params
+// would choose for these statistics.
+QuantParams range_params(const TensorStats& stats, const ClipRange& range, const TensorConstraints& c);
 
 // A constant operand is quantized like a weight: from its own values, over
 // their whole range (max policy), so a scalar such as the 3 of x + 3 is held

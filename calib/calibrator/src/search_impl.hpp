@@ -19,6 +19,7 @@
 #include "accumulator_memo.hpp"
 #include "fp32_walk.hpp"
 #include "search.hpp"
+#include "table_reader.hpp"
 
 #include "bitnpu/sim/functional/graph.hpp"
 #include "bitnpu/sim/functional/mac_accumulators.hpp"
@@ -130,6 +131,43 @@ private:
     // rows when every activation input and every FP32 output of node i has
     // the same first dimension (so the rows correspond).
     std::int64_t isolation_rows(std::size_t i, const std::vector<const Tensor*>& inputs);
+
+    // ---- Tensors whose only reader is a lookup-table op (table_reader.hpp) ----
+    // Such a root gets one more candidate, the range where the op's function
+    // is not flat (table_domain), and every candidate of it is judged where
+    // it matters: its dequantized values run through the FP32 nodes between
+    // (a Resize: clipped logits interpolate differently) and the op's
+    // function, against the same of the FP32 values; its guard (guarded) is
+    // the function of the calibration histogram.
+    struct TableReading {
+        TableRead read;
+        ValueMap f;
+    };
+    // Finds table_readings_ for every root (before the candidates are made).
+    void find_table_readings();
+    const TableReading* table_reading(const std::string& root) const;
+    // The table_domain candidate of root, or nullopt (no lone table reader,
+    // f not flat anywhere on the calibration range, or a --policy asked for).
+    std::optional<Candidate> table_domain_candidate(const std::string& root, const TensorStats& stats) const;
+    // How one output of the node being chosen is judged after its table
+    // reader: the inputs of the nodes between (input 0 is the running
+    // value), and the reference, the FP32 output run through them and f.
+    struct TableJudge {
+        const TableReading* table = nullptr;
+        std::vector<std::vector<const Tensor*>> chain_inputs;
+        std::vector<float> reference;
+    };
+    // Per non-empty output of node i: its TableJudge, or an inactive one
+    // (table nullptr) where the output is not a root with a table reading or
+    // an input of the nodes between is not known yet. Called before the
+    // candidates run in parallel (it reads the FP32 walk).
+    std::vector<TableJudge> table_judges(std::size_t i);
+    // values (an output's dequantized candidate values) through the judge's
+    // nodes and f. Thread-safe.
+    std::vector<float> through_table(const TableJudge& judge, Tensor values) const;
+    // output_sqnrs, judged after the table reader where the judge is active.
+    std::vector<std::optional<double>> judged_sqnrs(std::size_t i, const sim::GraphResult& r,
+                                                    const std::vector<TableJudge>& judges);
 
     // ---- MAC layer steps (search_mac_layer.cpp) ----
 
@@ -262,6 +300,7 @@ private:
     std::map<std::string, std::exception_ptr> candidate_errors_;
     std::map<std::string, sim::QTensor> values_;
     AccumulatorMemo acc_memo_;
+    std::map<std::string, TableReading> table_readings_;   // per root with a lone table reader
     SearchResult result_;
 };
 

@@ -228,6 +228,27 @@ double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params) 
     return 10.0 * std::log10(signal / noise);
 }
 
+double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params, const ValueMap& f) {
+    const policy_detail::BinMasses bins = policy_detail::nonempty_bins(stats.signed_hist);
+    const arch::ValueRange r = params.range();
+    const float scale = params.scales.at(0);
+    const double zero_point = static_cast<double>(params.zero_points.at(0));
+    std::vector<float> x(bins.size()), q(bins.size());
+    for (std::size_t i = 0; i < bins.size(); ++i) {
+        x[i] = static_cast<float>(bins.center[i]);
+        q[i] = static_cast<float>(sim::fake_quantize(x[i], scale, zero_point, double(r.min), double(r.max)));
+    }
+    const std::vector<float> fx = f(x), fq = f(q);
+    double signal = 0.0, noise = 0.0;
+    for (std::size_t i = 0; i < bins.size(); ++i) {
+        const double e = double(fx[i]) - double(fq[i]);
+        signal += bins.count[i] * double(fx[i]) * double(fx[i]);
+        noise += bins.count[i] * e * e;
+    }
+    if (noise == 0.0) return std::numeric_limits<double>::infinity();
+    return 10.0 * std::log10(signal / noise);
+}
+
 double calibration_mean_square(const TensorStats& stats) {
     const policy_detail::BinMasses bins = policy_detail::nonempty_bins(stats.signed_hist);
     double sum = 0.0, n = 0.0;

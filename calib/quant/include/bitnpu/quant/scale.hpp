@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -130,6 +131,13 @@ QuantParams activation_params(const ClipRange& range, arch::ValueType type, bool
 // a candidate that clips values the calibration data holds but its slice
 // does not.
 double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params);
+// A function applied to a tensor's values one by one (a lookup-table op's
+// FP32 kernel): values in, the function's values out, same count.
+using ValueMap = std::function<std::vector<float>(const std::vector<float>&)>;
+// The same SQNR after f: 10 log10(sum n f(x)^2 / sum n (f(x) - f(Q(x)))^2),
+// the error the grid causes at the output of the lookup-table op that reads
+// the tensor (a Sigmoid's input grid may clip where the Sigmoid is flat).
+double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params, const ValueMap& f);
 // The mean of x^2 over everything the statistics saw (signed histogram,
 // bin centers); 0 when empty.
 double calibration_mean_square(const TensorStats& stats);
