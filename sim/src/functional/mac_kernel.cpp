@@ -4,7 +4,9 @@
 // accumulator rule and requant (directly or by the channel's step table), or
 // the ordered per-element loop. docs/functional.md explains why the exact
 // paths give the same bits as the ordered loop. The same kernel emits the raw
-// accumulators instead (steps 1-4 only) for mac_accumulators.hpp.
+// accumulators instead (steps 1-4 only) for mac_accumulators.hpp. The parts
+// it shares with the overflow counter (mac_overflow_count.cpp) are in
+// mac_kernel_parts.hpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -14,182 +16,19 @@
 #include <string>
 #include <type_traits>
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512
-// transpose intrinsics (a self-initialized __m512 in avx512fintrin.h).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
-#pragma GCC diagnostic pop
 #include "bitnpu/errors.hpp"
 #include "bitnpu/sim/datapath/product.hpp"
 #include "bitnpu/sim/functional/detail/mac_step_table.hpp"
 #include "bitnpu/sim/functional/mac_accumulators.hpp"
 #include "bitnpu/sim/functional/mac_fast.hpp"
 #include "bitnpu/sim/parallel.hpp"
+#include "mac_kernel_parts.hpp"
 
 namespace bitnpu::sim {
 
+using namespace detail;
+
 namespace {
-
-// Integers up to these magnitudes are exact in float / double, and so is every
-// partial sum of a dot product whose sum of |products| stays below them.
-constexpr std::int64_t kFloatExactLimit = std::int64_t{1} << 24;
-constexpr std::int64_t kDoubleExactLimit = std::int64_t{1} << 53;
-
-template <class T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-// The GEMM view of a layer: per (batch, group), out[oc, p] = W[oc, :] . col[:, p].
-// Conv: col is im2col [K, pixels]; Gemm: col is the input itself, [rows, K].
-struct GemmDims {
-    std::int64_t batches = 1, groups = 1, channels_per_group = 0, c_out = 0, k = 0, pixels = 0, out_w = 1;
-    bool gemm = false;
-    std::int64_t k_stride() const { return gemm ? 1 : pixels; }
-    std::int64_t p_stride() const { return gemm ? k : 1; }
-};
-
-GemmDims gemm_dims(const MacLayer& layer, const Shape& out_shape) {
-    GemmDims d;
-    d.k = reduction_length(layer);
-    d.c_out = output_channels(layer);
-    if (layer.kind == MacKind::gemm) {
-        d.gemm = true;
-        d.channels_per_group = d.c_out;
-        d.pixels = d.c_out == 0 ? 0 : element_count(out_shape) / d.c_out;
-        return d;
-    }
-    d.batches = out_shape[0];
-    d.groups = layer.geometry.groups;
-    d.channels_per_group = d.c_out / d.groups;
-    d.pixels = out_shape[2] * out_shape[3];
-    d.out_w = out_shape[3];
-    return d;
-}
-
-// Conv: col[k * pixels + p] = x - offset for batch n, group g (padding reads
-// z_x). Gemm: col[p * K + k] = x - offset.
-template <class T>
-void im2col_block(const MacLayer& layer, const QTensor& x, const GemmDims& d, std::int64_t n, std::int64_t g,
-                  std::int64_t offset, T* col) {
-    if (d.gemm) {
-        for (std::size_t i = 0; i < x.values.size(); ++i) col[i] = static_cast<T>(x.values[i] - offset);
-        return;
-    }
-    const ConvGeometry& geo = layer.geometry;
-    const std::int64_t P = d.pixels, cg = layer.weight_shape[1], kh = layer.weight_shape[2], kw = layer.weight_shape[3];
-    const std::int64_t h = x.shape[2], w = x.shape[3], out_h = P / d.out_w, out_w = d.out_w;
-    if (kh == 1 && kw == 1 && geo.stride_h == 1 && geo.stride_w == 1 && geo.pad_top == 0 && geo.pad_left == 0 &&
-        geo.pad_bottom == 0 && geo.pad_right == 0) {
-        // 1x1, stride 1, no padding: the group's input planes are the col
-        // matrix already, [cg, h * w]; only the offset and the type change.
-        const std::int32_t* src = x.values.data() + (n * x.shape[1] + g * cg) * h * w;
-        for (std::int64_t i = 0; i < cg * P; ++i) col[i] = static_cast<T>(src[i] - offset);
-        return;
-    }
-    // Each input plane goes once (converted, offset applied) into a plane
-    // bordered with the padding value and large enough for every window, so
-    // the column rows are plain copies: on small planes (7 x 7) the per-row
-    // bounds otherwise cost more than the copy.
-    const T pad = static_cast<T>(layer.input_zero_point - offset);
-    const std::int64_t padded_h = std::max(h + geo.pad_top, (out_h - 1) * geo.stride_h + (kh - 1) * geo.dilation_h + 1);
-    const std::int64_t padded_w = std::max(w + geo.pad_left, (out_w - 1) * geo.stride_w + (kw - 1) * geo.dilation_w + 1);
-    thread_local std::vector<T> padded;
-    padded.assign(static_cast<std::size_t>(padded_h * padded_w), pad);
-    std::int64_t k = 0;
-    for (std::int64_t ci = 0; ci < cg; ++ci) {
-        const std::int32_t* plane = x.values.data() + ((n * x.shape[1]) + g * cg + ci) * h * w;
-        for (std::int64_t r = 0; r < h; ++r) {
-            T* dst = padded.data() + (r + geo.pad_top) * padded_w + geo.pad_left;
-            for (std::int64_t c = 0; c < w; ++c) dst[c] = static_cast<T>(plane[r * w + c] - offset);
-        }
-        for (std::int64_t ky = 0; ky < kh; ++ky) {
-            for (std::int64_t kx = 0; kx < kw; ++kx, ++k) {
-                const T* tap = padded.data() + ky * geo.dilation_h * padded_w + kx * geo.dilation_w;
-                T* dst = col + k * P;
-                for (std::int64_t oy = 0; oy < out_h; ++oy) {
-                    const T* src = tap + oy * geo.stride_h * padded_w;
-                    T* row = dst + oy * out_w;
-                    if (geo.stride_w == 1) {
-                        std::memcpy(row, src, static_cast<std::size_t>(out_w) * sizeof(T));
-                    } else {
-                        for (std::int64_t ox = 0; ox < out_w; ++ox) row[ox] = src[ox * geo.stride_w];
-                    }
-                }
-            }
-        }
-    }
-}
-
-// dst[i] = |src[i]| (exact in float and double).
-template <class T>
-void absolute_values(const T* src, std::int64_t n, T* dst) {
-    for (std::int64_t i = 0; i < n; ++i) dst[i] = std::abs(src[i]);
-}
-
-// Scratch reused across calls on one thread, so large GEMM results do not
-// fault in fresh pages on every layer run.
-struct Scratch {
-    RowMatrix<float> part_f, abs_part_f;
-    RowMatrix<double> part_d, abs_part_d;
-    std::vector<std::int64_t> sums, abs_sums;
-    std::vector<std::int32_t> row;
-    std::vector<std::uint8_t> risky;        // [rows, P]: element must take the ordered loop
-    std::vector<std::uint8_t> pixel_risky;  // [P]: some element of this pixel must
-};
-Scratch& scratch() {
-    thread_local Scratch s;
-    return s;
-}
-
-struct Context {
-    const PreparedMacLayer& prep;
-    const MacLayer& layer;
-    const QTensor& x;
-    const MacPlan& plan;
-    const GemmDims& d;
-};
-
-// Sums of one block, [rows, P]: the single chunk's GEMM result as it is
-// (T), or the int64 total of several chunks. Exactly one pointer is set.
-template <class T>
-struct BlockSums {
-    const T* one_chunk = nullptr;
-    const std::int64_t* total = nullptr;
-};
-
-// For channels [first, first + rows) of one group: sum_k A[oc, k] * col[k, p]
-// by GEMM in K chunks that keep every partial sum exactly representable in T
-// (A = w - z_w, or |w - z_w| with col = |x - z_x| for the element bounds: a
-// sum of non-negative terms, every partial sum at most the chunk total).
-template <class T, bool Abs>
-BlockSums<T> gemm_sums(const Context& c, const std::vector<T>& weights, const T* col, std::int64_t first,
-                       std::int64_t rows, RowMatrix<T>& part, std::vector<std::int64_t>& sums) {
-    const std::int64_t K = c.d.k, P = c.d.pixels;
-    Eigen::Map<const RowMatrix<T>> w(weights.data() + first * K, rows, K);
-    const std::size_t n = static_cast<std::size_t>(rows * P);
-    part.resize(rows, P);
-    for (std::int64_t k0 = 0; k0 < K; k0 += c.plan.chunk) {
-        const std::int64_t kc = std::min(c.plan.chunk, K - k0);
-        const auto wc = w.middleCols(k0, kc);
-        if (c.d.gemm) {
-            Eigen::Map<const RowMatrix<T>> x(col, P, K);
-            if constexpr (Abs) part.noalias() = wc.cwiseAbs() * x.middleCols(k0, kc).transpose();
-            else part.noalias() = wc * x.middleCols(k0, kc).transpose();
-        } else {
-            Eigen::Map<const RowMatrix<T>> x(col, K, P);
-            if constexpr (Abs) part.noalias() = wc.cwiseAbs() * x.middleRows(k0, kc);
-            else part.noalias() = wc * x.middleRows(k0, kc);
-        }
-        if (kc == K) return {part.data(), nullptr};   // one chunk: no int64 pass
-        const T* src = part.data();
-        sums.resize(n);
-        if (k0 == 0)
-            for (std::size_t i = 0; i < n; ++i) sums[i] = static_cast<std::int64_t>(src[i]);
-        else
-            for (std::size_t i = 0; i < n; ++i) sums[i] += static_cast<std::int64_t>(src[i]);
-    }
-    return {nullptr, sums.data()};
-}
 
 // Exact int1 sums by XNOR/popcount. Padding (x = z_x = 0) is packed as -1 and
 // corrected: the true product there is 0, the packed one -w_k. Whether a
@@ -359,44 +198,6 @@ struct ColBuffers {
     std::vector<std::uint8_t> abs_filled;
 };
 
-// Per output pixel of one group's columns (x - z_x, padding 0):
-// S1 = sum_k |v| and S2 = sum_k v^2, exact (integers; the double sums stay
-// far below 2^53).
-template <class T>
-void patch_sums(const T* col, const GemmDims& d, std::int64_t* s1, std::int64_t* s2) {
-    const std::int64_t K = d.k, P = d.pixels;
-    thread_local std::vector<double> a, q;
-    a.assign(static_cast<std::size_t>(P), 0.0);
-    q.assign(static_cast<std::size_t>(P), 0.0);
-    if (d.gemm) {   // [P, K]
-        for (std::int64_t p = 0; p < P; ++p)
-            for (std::int64_t k = 0; k < K; ++k) {
-                const double v = col[p * K + k];
-                a[static_cast<std::size_t>(p)] += std::abs(v);
-                q[static_cast<std::size_t>(p)] += v * v;
-            }
-    } else {        // [K, P]
-        for (std::int64_t k = 0; k < K; ++k) {
-            const T* row = col + k * P;
-            for (std::int64_t p = 0; p < P; ++p) {
-                const double v = row[p];
-                a[static_cast<std::size_t>(p)] += std::abs(v);
-                q[static_cast<std::size_t>(p)] += v * v;
-            }
-        }
-    }
-    for (std::int64_t p = 0; p < P; ++p) {
-        s1[p] = static_cast<std::int64_t>(a[static_cast<std::size_t>(p)]);
-        s2[p] = static_cast<std::int64_t>(q[static_cast<std::size_t>(p)]);
-    }
-}
-
-// Whether the element with patch sums (s1, s2) is cleared by its channel's
-// limits (MacPlan::abs_limit).
-inline bool patch_clears(std::int64_t s1, std::int64_t s2, std::int64_t abs_limit, std::int64_t sq_limit) {
-    return s1 <= abs_limit || s2 <= sq_limit;
-}
-
 // Elements of one channel its patch sums do not clear: risky[p] = 1.
 std::int64_t mark_risky_by_patch(const std::int64_t* s1, const std::int64_t* s2, std::int64_t P,
                                  std::int64_t abs_limit, std::int64_t sq_limit, std::uint8_t* risky) {
@@ -407,23 +208,6 @@ std::int64_t mark_risky_by_patch(const std::int64_t* s1, const std::int64_t* s2,
         count += r;
     }
     return count;
-}
-
-// The GEMM bound pays for a group when the patch sums leave more than
-// 1 in kGemmBoundShare of its element-bound elements uncleared (each costs
-// an ordered loop, tens of times a GEMM term).
-constexpr std::int64_t kGemmBoundShare = 32;
-bool group_needs_gemm_bound(const MacPlan& plan, const GemmDims& d, std::int64_t g, const std::int64_t* s1,
-                            const std::int64_t* s2) {
-    std::int64_t uncleared = 0, considered = 0;
-    for (std::int64_t oc = g * d.channels_per_group; oc < (g + 1) * d.channels_per_group; ++oc) {
-        const auto i = static_cast<std::size_t>(oc);
-        if (!plan.element_bound[i]) continue;
-        considered += d.pixels;
-        for (std::int64_t p = 0; p < d.pixels; ++p)
-            uncleared += !patch_clears(s1[p], s2[p], plan.abs_limit[i], plan.sq_limit[i]);
-    }
-    return uncleared * kGemmBoundShare > considered;
 }
 
 const MacStepTable* channel_table(const Context& c, std::int64_t oc, const MacChannel& ch) {
@@ -569,13 +353,28 @@ void set_patch_limits(const PreparedMacLayer& prep, MacPlan& plan) {
 
 }  // namespace
 
-namespace {
+// The GEMM bound pays for a group when the patch sums leave more than
+// 1 in kGemmBoundShare of its element-bound elements uncleared (each costs
+// an ordered loop, tens of times a GEMM term).
+constexpr std::int64_t kGemmBoundShare = 32;
+bool detail::group_needs_gemm_bound(const MacPlan& plan, const GemmDims& d, std::int64_t g, const std::int64_t* s1,
+                            const std::int64_t* s2) {
+    std::int64_t uncleared = 0, considered = 0;
+    for (std::int64_t oc = g * d.channels_per_group; oc < (g + 1) * d.channels_per_group; ++oc) {
+        const auto i = static_cast<std::size_t>(oc);
+        if (!plan.element_bound[i]) continue;
+        considered += d.pixels;
+        for (std::int64_t p = 0; p < d.pixels; ++p)
+            uncleared += !patch_clears(s1[p], s2[p], plan.abs_limit[i], plan.sq_limit[i]);
+    }
+    return uncleared * kGemmBoundShare > considered;
+}
 
 // plan_mac, with the channel bound's rule for wrap as a parameter: the
 // kernel takes an exact sum for a wrapping channel whatever its bound
 // (wrap_is_exact: modular arithmetic does not care about order);
 // count_overflows needs the bound itself (the overflow is what it counts).
-MacPlan plan_channels(const PreparedMacLayer& prep, const QTensor& x, MacPath requested, bool wrap_is_exact) {
+MacPlan detail::plan_channels(const PreparedMacLayer& prep, const QTensor& x, MacPath requested, bool wrap_is_exact) {
     const MacLayer& layer = *prep.layer;
     MacPlan plan;
     plan.max_abs_weight = prep.max_abs_weight;
@@ -623,7 +422,6 @@ MacPlan plan_channels(const PreparedMacLayer& prep, const QTensor& x, MacPath re
     return plan;
 }
 
-}  // namespace
 
 MacPlan plan_mac(const PreparedMacLayer& prep, const QTensor& x, MacPath requested) {
     return plan_channels(prep, x, requested, /*wrap_is_exact=*/true);
@@ -795,136 +593,6 @@ template MacAccumulators<std::int32_t> mac_accumulators(const PreparedMacLayer&,
 template MacAccumulators<std::int64_t> mac_accumulators(const PreparedMacLayer&, const QTensor&, const MacOptions&);
 template MacAccumulators<std::int32_t> mac_accumulators(const MacLayer&, const QTensor&, const MacOptions&);
 template MacAccumulators<std::int64_t> mac_accumulators(const MacLayer&, const QTensor&, const MacOptions&);
-
-namespace {
-
-template <class T>
-RowMatrix<T>& abs_part(Scratch& s) {
-    if constexpr (std::is_same_v<T, float>)
-        return s.abs_part_f;
-    else
-        return s.abs_part_d;
-}
-
-// One element in the canonical order (bias at its stage, then or after the
-// products), counting the steps that leave the accumulator's range.
-void step_through(const MacLayer& layer, std::int64_t oc, const std::int32_t* row, OverflowCounts& counts) {
-    const std::int64_t K = reduction_length(layer);
-    const std::int32_t* w = layer.weights.data() + oc * K;
-    const std::int64_t b = layer.bias.empty() ? 0 : layer.bias[static_cast<std::size_t>(oc)];
-    const AccumulatorRule& rule = layer.accumulator;
-    const bool preload = layer.bias_stage == arch::BiasStage::preload;
-    std::int64_t sum = 0, overflowed = 0;
-    auto step = [&](std::int64_t v) {
-        overflowed += step_overflows(sum, v, rule) ? 1 : 0;
-        sum = accumulate(sum, v, rule);
-    };
-    if (preload) step(b);
-    for (std::int64_t k = 0; k < K; ++k) step(product(w[k] - layer.weight_zero_point, row[k], layer.input_zero_point));
-    if (!preload) step(b);
-    counts.overflowed_steps += overflowed;
-    counts.overflowed_outputs += overflowed > 0 ? 1 : 0;
-    ++counts.stepped_outputs;
-}
-
-// Channels [first, first + rows) of batch n, group g, element-bound in
-// c.plan: each element cleared by its patch sums (s1, s2) or, with abs_col,
-// by its bound from a GEMM of |w - z_w| and the group's |x - z_x| columns;
-// the elements not cleared are stepped through.
-template <class T>
-void count_block(const Context& c, const std::vector<T>& weights, const T* abs_col, const std::int64_t* s1,
-                 const std::int64_t* s2, std::int64_t n, std::int64_t g, std::int64_t first, std::int64_t rows,
-                 OverflowCounts& counts) {
-    const std::int64_t P = c.d.pixels;
-    Scratch& s = scratch();
-    BlockSums<T> bounds;
-    if (abs_col) bounds = gemm_sums<T, true>(c, weights, abs_col, first, rows, abs_part<T>(s), s.abs_sums);
-    s.row.resize(static_cast<std::size_t>(c.d.k));
-    for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t oc = first + r;
-        const auto i = static_cast<std::size_t>(oc);
-        if (!c.plan.element_bound[i]) continue;
-        const std::uint64_t b = magnitude(c.layer.bias.empty() ? 0 : c.layer.bias[i]);
-        for (std::int64_t p = 0; p < P; ++p) {
-            if (abs_col) {
-                const auto bound = static_cast<std::uint64_t>(bounds.one_chunk ? bounds.one_chunk[r * P + p]
-                                                                               : bounds.total[r * P + p]);
-                if (exact_sum_is_safe(bound + b, c.layer.accumulator)) continue;
-            } else if (patch_clears(s1[p], s2[p], c.plan.abs_limit[i], c.plan.sq_limit[i])) {
-                continue;
-            }
-            if (c.d.gemm)
-                im2col_row(c.layer, c.x, p, 0, 0, 0, s.row.data());
-            else
-                im2col_row(c.layer, c.x, n, g, p / c.d.out_w, p % c.d.out_w, s.row.data());
-            step_through(c.layer, oc, s.row.data(), counts);
-        }
-    }
-}
-
-template <class T>
-void count_overflows_with(const Context& c, const std::vector<T>& weights, int threads, OverflowCounts& total) {
-    const std::int64_t K = c.d.k, P = c.d.pixels;
-    std::vector<T> col(static_cast<std::size_t>(K * P));   // x - z_x of one group, then |x - z_x|
-    std::vector<std::int64_t> s1(static_cast<std::size_t>(P)), s2(static_cast<std::size_t>(P));
-    const std::int64_t blocks = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, c.d.channels_per_group));
-    for (std::int64_t n = 0; n < c.d.batches; ++n) {
-        for (std::int64_t g = 0; g < c.d.groups; ++g) {
-            const std::int64_t g0 = g * c.d.channels_per_group;
-            bool any = false;
-            for (std::int64_t oc = g0; oc < g0 + c.d.channels_per_group; ++oc)
-                any = any || c.plan.element_bound[static_cast<std::size_t>(oc)];
-            if (!any) continue;
-            im2col_block(c.layer, c.x, c.d, n, g, c.layer.input_zero_point, col.data());
-            patch_sums(col.data(), c.d, s1.data(), s2.data());
-            const bool gemm_bound = group_needs_gemm_bound(c.plan, c.d, g, s1.data(), s2.data());
-            if (gemm_bound) absolute_values(col.data(), K * P, col.data());
-            // One count per task, summed in task order: the same totals for any thread count.
-            std::vector<OverflowCounts> parts(static_cast<std::size_t>(blocks));
-            parallel_for(blocks, threads, [&](std::int64_t b) {
-                const std::int64_t oc0 = c.d.channels_per_group * b / blocks, oc1 = c.d.channels_per_group * (b + 1) / blocks;
-                count_block(c, weights, gemm_bound ? col.data() : nullptr, s1.data(), s2.data(), n, g, g0 + oc0,
-                            oc1 - oc0, parts[static_cast<std::size_t>(b)]);
-            });
-            for (const OverflowCounts& p : parts) {
-                total.overflowed_steps += p.overflowed_steps;
-                total.overflowed_outputs += p.overflowed_outputs;
-                total.stepped_outputs += p.stepped_outputs;
-            }
-        }
-    }
-}
-
-}  // namespace
-
-OverflowCounts count_overflows(const PreparedMacLayer& prep, const QTensor& x, int threads) {
-    const MacLayer& layer = *prep.layer;
-    const Shape out_shape = mac_output_shape(layer, x.shape);
-    if (element_count(x.shape) != x.size()) throw UserError("MAC layer input values do not match its shape");
-    const std::int64_t K = reduction_length(layer);
-    OverflowCounts counts;
-    counts.outputs = element_count(out_shape);
-    counts.steps = counts.outputs * (K + 1);
-    const GemmDims d = gemm_dims(layer, out_shape);
-    if (d.pixels == 0 || d.channels_per_group == 0) return counts;
-
-    // The kernel's plan, with wrapping channels bounded too: the channels
-    // whose bound fails are element-bound, the others cannot overflow.
-    const MacPlan plan = plan_channels(prep, x, MacPath::automatic, /*wrap_is_exact=*/false);
-    if (std::find(plan.element_bound.begin(), plan.element_bound.end(), true) == plan.element_bound.end())
-        return counts;
-    const Context c{prep, layer, x, plan, d};
-    if (plan.engine == MacPath::exact_float)
-        count_overflows_with(c, prep.weights_f, threads, counts);
-    else
-        count_overflows_with(c, prep.weights_d, threads, counts);
-    return counts;
-}
-
-OverflowCounts count_overflows(const MacLayer& layer, const QTensor& x, int threads) {
-    const PreparedMacLayer prep = prepare_mac_layer(layer);
-    return count_overflows(prep, x, threads);
-}
 
 // Weight-side data: float/double copies of w - z_w, per-channel sum |w - z_w|,
 // packed int1 bits and per-tap weight sums for the XNOR engine, an empty
