@@ -209,7 +209,12 @@ double Search::guarded(const std::string& tensor, double slice_sqnr, const Quant
     auto st = stats_.find(tensor);
     if (st == stats_.end() || plan_.constants.count(tensor)) return slice_sqnr;
     const TableReading* table = table_reading(tensor);
-    const double whole = table ? calibration_sqnr_db(st->second, params, table->f) : calibration_sqnr_db(st->second, params);
+    double whole = 0.0;
+    try {
+        whole = table ? calibration_sqnr_db(st->second, params, table->f) : calibration_sqnr_db(st->second, params);
+    } catch (const std::exception&) {
+        whole = calibration_sqnr_db(st->second, params);   // the op's kernel refuses the bin centers
+    }
     auto r = representative_.find(tensor);
     return r != representative_.end() && !r->second ? whole : std::min(slice_sqnr, whole);
 }
@@ -407,8 +412,12 @@ std::optional<Candidate> Search::table_domain_candidate(const std::string& root,
     auto out_stats = stats_.find(out_root);
     if (out_stats == stats_.end() || out_stats->second.count == 0) return std::nullopt;
     const double tol = table_tolerance(out_stats->second, plan_.constraints.at(out_root).type);
-    const std::optional<ClipRange> range =
-        table_domain(table->f, std::min(stats.min, 0.0), std::max(stats.max, 0.0), tol);
+    std::optional<ClipRange> range;
+    try {
+        range = table_domain(table->f, std::min(stats.min, 0.0), std::max(stats.max, 0.0), tol);
+    } catch (const std::exception&) {
+        return std::nullopt;   // the op's kernel refuses the grid: no extra candidate
+    }
     if (!range) return std::nullopt;
     return Candidate{"table_domain", range_params(stats, *range, plan_.constraints.at(root))};
 }
