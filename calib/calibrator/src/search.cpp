@@ -354,10 +354,14 @@ void Search::choose_node(std::size_t i) {
         try {
             if (acc) {
                 finishers[k] = mac_finisher(i, acc->shape, quants[k], 1);
-                // Through a table the whole output is finished: the nodes
-                // between need all of it.
-                sqnrs[k] = through_tables ? judged_sqnrs(i, finish_mac(*finishers[k], *acc), judges)
-                                          : mac_sqnrs(i, *acc, *finishers[k]);
+                // Through a table with nodes between, the whole output is
+                // finished: the nodes need all of it.
+                if (!through_tables)
+                    sqnrs[k] = mac_sqnrs(i, *acc, *finishers[k]);
+                else if (judges.at(0).table->read.chain.empty())
+                    sqnrs[k] = {mac_table_sqnr(*acc, *finishers[k], judges[0])};
+                else
+                    sqnrs[k] = judged_sqnrs(i, finish_mac(*finishers[k], *acc), judges);
             } else {
                 sqnrs[k] = judged_sqnrs(i, run_node_quantized(i, quants[k]), judges);
             }

@@ -206,6 +206,13 @@ private:
     std::vector<std::optional<double>> mac_sqnrs(std::size_t i, const sim::MacAccumulators<std::int32_t>& acc,
                                                  const MacFinisher& f, int threads = 1);
 
+    // mac_sqnrs judged after a table reader that reads the output directly
+    // (no nodes between): f of the finished values over the scoring parts
+    // against f of the FP32 output there. A Conv before a Swish or HardSwish
+    // (EfficientNet, YOLO, MobileNetV3) is judged on a part, as any other.
+    std::optional<double> mac_table_sqnr(const sim::MacAccumulators<std::int32_t>& acc, const MacFinisher& f,
+                                         const TableJudge& judge) const;
+
     // Whether mac_sqnrs scores all of MAC layer i's output (else the winner's
     // SQNR is taken again over all of it).
     static bool scored_whole(const sim::AccumulatorFinisher& f);

@@ -83,6 +83,26 @@ std::vector<std::optional<double>> Search::mac_sqnrs(std::size_t i, const sim::M
     return {sums.db()};
 }
 
+std::optional<double> Search::mac_table_sqnr(const sim::MacAccumulators<std::int32_t>& acc, const MacFinisher& f,
+                                             const TableJudge& judge) const {
+    const sim::QuantParams& q = f.output_quant();
+    if (q.per_channel() || judge.reference.size() != acc.values.size())
+        throw std::logic_error("search: a table-read MAC output must be per tensor and match its FP32 value");
+    const std::int64_t run = f.finisher.run_length();
+    std::vector<float> test, ref;
+    std::vector<std::int32_t> finished(static_cast<std::size_t>(run));
+    for (const ScoringPart& p : scoring_parts(f.finisher.runs(), run, f.finisher.channels())) {
+        const std::int64_t at = p.run * run + p.offset;
+        f.finisher.finish_part(p.run, acc.values.data() + at, finished.data(), p.count);
+        for (std::int64_t e = 0; e < p.count; ++e) {
+            test.push_back(sim::dequantize(finished[static_cast<std::size_t>(e)], q.scale(0), q.zero_point(0)));
+            ref.push_back(judge.reference[static_cast<std::size_t>(at + e)]);
+        }
+    }
+    const std::vector<float> f_test = judge.table->f(test);
+    return sim::sqnr_db(ref.data(), f_test.data(), f_test.size());
+}
+
 bool Search::scored_whole(const sim::AccumulatorFinisher& f) {
     return scores_everything(scoring_parts(f.runs(), f.run_length(), f.channels()), f.runs(), f.run_length());
 }
