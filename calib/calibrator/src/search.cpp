@@ -395,9 +395,10 @@ void Search::choose_node(std::size_t i) {
 }
 
 void Search::find_table_readings() {
+    const ReaderIndex index = reader_index(graph_, plan_);
     for (const auto& [tensor, root] : plan_.tied_to) {
         if (tensor != root || plan_.constants.count(root)) continue;
-        if (std::optional<TableRead> read = lone_table_reader(graph_, plan_, root))
+        if (std::optional<TableRead> read = lone_table_reader(graph_, plan_, root, index))
             table_readings_.emplace(root, TableReading{*read, table_function(graph_, graph_.nodes[read->reader])});
     }
 }

@@ -60,17 +60,30 @@ int flat_end(const Grid& g, float anchor, double tol, bool from_left) {
 
 }  // namespace
 
+ReaderIndex reader_index(const Graph& graph, const QuantizationPlan& plan) {
+    ReaderIndex index;
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+        std::set<std::string> read(graph.nodes[i].inputs.begin(), graph.nodes[i].inputs.end());
+        for (const std::string& in : read)
+            if (!in.empty()) index.readers[in].push_back(i);
+    }
+    for (const auto& [tensor, root] : plan.tied_to) index.tied[root].push_back(tensor);
+    return index;
+}
+
 std::optional<TableRead> lone_table_reader(const Graph& graph, const QuantizationPlan& plan, const std::string& root) {
+    return lone_table_reader(graph, plan, root, reader_index(graph, plan));
+}
+
+std::optional<TableRead> lone_table_reader(const Graph& graph, const QuantizationPlan& plan, const std::string& root,
+                                           const ReaderIndex& index) {
     for (const ValueInfo& out : graph.outputs)
         if (tied_to_root(plan, out.name, root)) return std::nullopt;
     // Readers of each tensor tied to root.
     std::map<std::string, std::vector<std::size_t>> readers;
-    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-        std::set<std::string> read;
-        for (const std::string& in : graph.nodes[i].inputs)
-            if (!in.empty() && tied_to_root(plan, in, root)) read.insert(in);
-        for (const std::string& in : read) readers[in].push_back(i);
-    }
+    if (auto tied = index.tied.find(root); tied != index.tied.end())
+        for (const std::string& tensor : tied->second)
+            if (auto r = index.readers.find(tensor); r != index.readers.end()) readers[tensor] = r->second;
     TableRead out;
     std::string value = root;
     for (;;) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,15 @@ struct TableRead {
 // of it without passing it on: a lookup-table op placed on a vector engine,
 // reading it as input 0 only, its other inputs initializers. No tensor tied
 // to root may be a model output. nullopt otherwise.
+// Built once per graph: which nodes read each tensor, which tensors each root
+// ties.
+struct ReaderIndex {
+    std::map<std::string, std::vector<std::size_t>> readers;   // tensor -> reading nodes (each once)
+    std::map<std::string, std::vector<std::string>> tied;      // root -> tensors tied to it
+};
+ReaderIndex reader_index(const Graph& graph, const QuantizationPlan& plan);
+std::optional<TableRead> lone_table_reader(const Graph& graph, const QuantizationPlan& plan, const std::string& root,
+                                           const ReaderIndex& index);
 std::optional<TableRead> lone_table_reader(const Graph& graph, const QuantizationPlan& plan, const std::string& root);
 
 // f of a lookup-table node over a list of values: the op's own FP32 kernel
