@@ -137,9 +137,9 @@ std::vector<Candidate> Search::make_candidates(const std::string& root) const {
         const bool duplicate = std::any_of(out.begin(), out.end(), [&](const Candidate& c) { return same(c.params, p); });
         if (!duplicate) out.push_back({policy->name(), std::move(p)});
     }
-    if (std::optional<Candidate> c = table_domain_candidate(root, st->second))
-        if (std::none_of(out.begin(), out.end(), [&](const Candidate& o) { return same(o.params, c->params); }))
-            out.push_back(std::move(*c));
+    for (Candidate& c : table_domain_candidates(root, st->second, out))
+        if (std::none_of(out.begin(), out.end(), [&](const Candidate& o) { return same(o.params, c.params); }))
+            out.push_back(std::move(c));
     return out;
 }
 
@@ -408,7 +408,7 @@ const Search::TableReading* Search::table_reading(const std::string& root) const
     return it == table_readings_.end() ? nullptr : &it->second;
 }
 
-std::optional<Candidate> Search::table_domain_candidate(const std::string& root, const TensorStats& stats) const {
+std::optional<ClipRange> Search::table_domain_of(const std::string& root, const TensorStats& stats) const {
     const TableReading* table = table_reading(root);
     if (!table || options_.policy) return std::nullopt;   // a --policy asked for is the only candidate
     const std::string& out = graph_.nodes[table->read.reader].outputs.at(0);
@@ -423,8 +423,25 @@ std::optional<Candidate> Search::table_domain_candidate(const std::string& root,
     } catch (const std::exception&) {
         return std::nullopt;   // the op's kernel refuses the grid: no extra candidate
     }
-    if (!range) return std::nullopt;
-    return Candidate{"table_domain", range_params(stats, *range, plan_.constraints.at(root))};
+    return range;
+}
+
+std::vector<Candidate> Search::table_domain_candidates(const std::string& root, const TensorStats& stats,
+                                                       const std::vector<Candidate>& policies) const {
+    const std::optional<ClipRange> domain = table_domain_of(root, stats);
+    if (!domain) return {};
+    const TensorConstraints& c = plan_.constraints.at(root);
+    std::vector<Candidate> out{{"table_domain", range_params(stats, *domain, c)}};
+    for (const Candidate& p : policies) {
+        if (p.params.per_channel()) continue;
+        const arch::ValueRange codes = p.params.range();
+        const double scale = p.params.scale(0), zero_point = double(p.params.zero_point(0));
+        const ClipRange range{std::max(scale * (double(codes.min) - zero_point), domain->lo),
+                              std::min(scale * (double(codes.max) - zero_point), domain->hi)};
+        if (!(range.lo <= 0.0 && 0.0 <= range.hi && range.lo < range.hi)) continue;
+        out.push_back({p.policy + "+table_domain", range_params(stats, range, c)});
+    }
+    return out;
 }
 
 std::vector<Search::TableJudge> Search::table_judges(std::size_t i) {

@@ -146,9 +146,16 @@ private:
     // Finds table_readings_ for every root (before the candidates are made).
     void find_table_readings();
     const TableReading* table_reading(const std::string& root) const;
-    // The table_domain candidate of root, or nullopt (no lone table reader,
-    // f not flat anywhere on the calibration range, or a --policy asked for).
-    std::optional<Candidate> table_domain_candidate(const std::string& root, const TensorStats& stats) const;
+    // The range of root where its table reader's f is not flat, or nullopt
+    // (no lone table reader, f not flat anywhere on the calibration range,
+    // or a --policy asked for).
+    std::optional<ClipRange> table_domain_of(const std::string& root, const TensorStats& stats) const;
+    // The candidates that range adds to the policies' ones: the range itself
+    // ("table_domain", no clip where f is not flat) and each policy's range
+    // cut to it ("<policy>+table_domain": the policy's clip where f is not
+    // flat, none where it is). Empty where table_domain_of is nullopt.
+    std::vector<Candidate> table_domain_candidates(const std::string& root, const TensorStats& stats,
+                                                   const std::vector<Candidate>& policies) const;
     // How one output of the node being chosen is judged after its table
     // reader: the inputs of the nodes between (input 0 is the running
     // value), and the reference, the FP32 output run through them and f.
