@@ -49,6 +49,23 @@ Node conv_node(const ConvCase& p) {
                       {"pads", std::vector<std::int64_t>{p.pt, p.pl, p.pb, p.pr}}});
 }
 
+// The conv of p as a one-node graph with W and B as initializers, its input
+// "x0" [N, C, H, W] with a free batch, its output "y0".
+Graph conv_graph(const ConvCase& p, const Tensor& w, const Tensor& b) {
+    Graph g;
+    g.opset = 13;
+    g.inputs.push_back(ValueInfo{"x0", DType::f32, {Dim{-1, "N"}, Dim{p.c, ""}, Dim{p.h, ""}, Dim{p.w, ""}}, true});
+    g.outputs.push_back(ValueInfo{"y0", DType::f32, {}, false});
+    g.initializers["x1"] = w;
+    g.initializers["x2"] = b;
+    g.nodes.push_back(conv_node(p));
+    return g;
+}
+
+bool same_bytes(const Tensor& a, const Tensor& b) {
+    return a.byte_size() == b.byte_size() && std::equal(a.raw(), a.raw() + a.byte_size(), b.raw());
+}
+
 }  // namespace
 
 TEST_CASE("Conv matches a naive direct convolution on random 2-D problems", "[ops][conv]") {
@@ -91,17 +108,10 @@ TEST_CASE("Conv on a large image crosses GEMM column blocks and uses threads det
     require_close(out.at(0), want, 1e-4, 1e-4);
 
     // Same model through the Executor with 1 and 3 threads: bit-identical.
-    Graph g;
-    g.opset = 13;
-    g.inputs.push_back(ValueInfo{"x0", DType::f32, {Dim{-1, "N"}, Dim{8, ""}, Dim{40, ""}, Dim{60, ""}}, true});
-    g.outputs.push_back(ValueInfo{"y0", DType::f32, {}, false});
-    g.initializers["x1"] = w;
-    g.initializers["x2"] = b;
-    g.nodes.push_back(conv_node(p));
+    const Graph g = conv_graph(p, w, b);
     const auto one = Executor(g, ExecutorOptions{1}).run({{"x0", x}}).at("y0");
     const auto three = Executor(g, ExecutorOptions{3}).run({{"x0", x}}).at("y0");
-    REQUIRE(one.byte_size() == three.byte_size());
-    REQUIRE(std::equal(one.raw(), one.raw() + one.byte_size(), three.raw()));
+    REQUIRE(same_bytes(one, three));
 }
 
 TEST_CASE("Conv with one input channel and many outputs (an STFT frame conv) takes the GEMM", "[ops][conv]") {
@@ -116,20 +126,13 @@ TEST_CASE("Conv with one input channel and many outputs (an STFT frame conv) tak
     REQUIRE(out.at(0).shape() == Shape{90, 40, 1, 5});
     require_close(out.at(0), naive_conv2d(x, w, &b, p), 1e-4, 1e-4);
 
-    Graph g;
-    g.opset = 13;
-    g.inputs.push_back(ValueInfo{"x0", DType::f32, {Dim{-1, "N"}, Dim{1, ""}, Dim{1, ""}, Dim{128, ""}}, true});
-    g.outputs.push_back(ValueInfo{"y0", DType::f32, {}, false});
-    g.initializers["x1"] = w;
-    g.initializers["x2"] = b;
-    g.nodes.push_back(conv_node(p));
+    const Graph g = conv_graph(p, w, b);
     const auto one = Executor(g, ExecutorOptions{1}).run({{"x0", x}}).at("y0");
     const auto three = Executor(g, ExecutorOptions{3}).run({{"x0", x}}).at("y0");
-    REQUIRE(one.byte_size() == three.byte_size());
-    REQUIRE(std::equal(one.raw(), one.raw() + one.byte_size(), three.raw()));
+    REQUIRE(same_bytes(one, three));
     // An image's result does not depend on the images batched with it.
     const auto alone = Executor(g, ExecutorOptions{3}).run({{"x0", slice_batch(x, 0, 4)}}).at("y0");
-    REQUIRE(std::equal(alone.raw(), alone.raw() + alone.byte_size(), one.raw()));
+    REQUIRE(same_bytes(alone, slice_batch(one, 0, 4)));
 }
 
 TEST_CASE("Conv 1-D and auto_pad SAME_UPPER / SAME_LOWER / VALID", "[ops][conv]") {

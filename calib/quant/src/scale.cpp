@@ -212,41 +212,51 @@ std::vector<ChannelRequant> derive_layer_requant(const QuantParams& weight, floa
     return out;
 }
 
-double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params) {
+namespace {
+
+// Every non-empty bin of the signed histogram: its center x, Q(x) on the
+// per-tensor grid of params, and its count.
+struct GridPoints {
+    std::vector<double> x, q, count;
+};
+GridPoints grid_points(const TensorStats& stats, const QuantParams& params) {
     const policy_detail::BinMasses bins = policy_detail::nonempty_bins(stats.signed_hist);
     const arch::ValueRange r = params.range();
     const float scale = params.scales.at(0);
     const double zero_point = static_cast<double>(params.zero_points.at(0));
-    double signal = 0.0, noise = 0.0;
+    GridPoints g;
     for (std::size_t i = 0; i < bins.size(); ++i) {
-        const double x = bins.center[i];
-        const double e = x - sim::fake_quantize(static_cast<float>(x), scale, zero_point, double(r.min), double(r.max));
-        signal += bins.count[i] * x * x;
-        noise += bins.count[i] * e * e;
+        g.x.push_back(bins.center[i]);
+        g.q.push_back(sim::fake_quantize(static_cast<float>(bins.center[i]), scale, zero_point, double(r.min), double(r.max)));
+        g.count.push_back(bins.count[i]);
+    }
+    return g;
+}
+
+// 10 log10(sum n y^2 / sum n (y - y_q)^2); +inf without noise.
+double weighted_sqnr_db(const std::vector<double>& count, const std::vector<double>& y, const std::vector<double>& y_q) {
+    double signal = 0.0, noise = 0.0;
+    for (std::size_t i = 0; i < count.size(); ++i) {
+        const double e = y[i] - y_q[i];
+        signal += count[i] * y[i] * y[i];
+        noise += count[i] * e * e;
     }
     if (noise == 0.0) return std::numeric_limits<double>::infinity();
     return 10.0 * std::log10(signal / noise);
 }
 
+}  // namespace
+
+double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params) {
+    const GridPoints g = grid_points(stats, params);
+    return weighted_sqnr_db(g.count, g.x, g.q);
+}
+
 double calibration_sqnr_db(const TensorStats& stats, const QuantParams& params, const ValueMap& f) {
-    const policy_detail::BinMasses bins = policy_detail::nonempty_bins(stats.signed_hist);
-    const arch::ValueRange r = params.range();
-    const float scale = params.scales.at(0);
-    const double zero_point = static_cast<double>(params.zero_points.at(0));
-    std::vector<float> x(bins.size()), q(bins.size());
-    for (std::size_t i = 0; i < bins.size(); ++i) {
-        x[i] = static_cast<float>(bins.center[i]);
-        q[i] = static_cast<float>(sim::fake_quantize(x[i], scale, zero_point, double(r.min), double(r.max)));
-    }
-    const std::vector<float> fx = f(x), fq = f(q);
-    double signal = 0.0, noise = 0.0;
-    for (std::size_t i = 0; i < bins.size(); ++i) {
-        const double e = double(fx[i]) - double(fq[i]);
-        signal += bins.count[i] * double(fx[i]) * double(fx[i]);
-        noise += bins.count[i] * e * e;
-    }
-    if (noise == 0.0) return std::numeric_limits<double>::infinity();
-    return 10.0 * std::log10(signal / noise);
+    const GridPoints g = grid_points(stats, params);
+    const std::vector<float> fx = f(std::vector<float>(g.x.begin(), g.x.end()));
+    const std::vector<float> fq = f(std::vector<float>(g.q.begin(), g.q.end()));
+    return weighted_sqnr_db(g.count, std::vector<double>(fx.begin(), fx.end()), std::vector<double>(fq.begin(), fq.end()));
 }
 
 double calibration_mean_square(const TensorStats& stats) {
